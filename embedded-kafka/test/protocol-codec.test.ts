@@ -82,3 +82,15 @@ test('every advertised version range uses only non-flexible encodings this codec
     assert.ok(api.minVersion <= api.maxVersion);
   }
 });
+
+test('the writer keeps every byte when its scratch buffer fills and is replaced mid-frame', () => {
+  const writer = new Writer(16);
+  for (let i = 0; i < 100; i++) writer.int32(i).int16(-i - 1).nullableString(`s${i}`);
+  const reader = new Reader(writer.toBuffer());
+  for (let i = 0; i < 100; i++) {
+    assert.equal(reader.int32(), i);
+    assert.equal(reader.int16(), -i - 1);
+    assert.equal(reader.string(), `s${i}`);
+  }
+  assert.equal(reader.remaining, 0);
+});

@@ -39,6 +39,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     while (this.buffered >= 4) {

@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { BATCH, decodeRecords, readBatchHeader, type BatchHeader } from '../records/record-batch.ts';
+import { crc32c } from '../records/crc32c.ts';
 
 interface StoredBatch {
   baseOffset: number;
@@ -38,7 +39,10 @@ export class PartitionLog {
     while (data.length - at >= BATCH.HEADER_BYTES) {
       const header = readBatchHeader(data, at);
       if (header.sizeBytes < BATCH.HEADER_BYTES || at + header.sizeBytes > data.length) break;
-      this.add(data.subarray(at, at + header.sizeBytes), header);
+      const batch = data.subarray(at, at + header.sizeBytes);
+      // A length that reached the disk before the rest of the batch did: the CRC tells (as Kafka's recovery checks).
+      if (header.magic !== 2 || batch.readUInt32BE(BATCH.CRC) !== crc32c(batch, BATCH.ATTRIBUTES)) break;
+      this.add(batch, header);
       at += header.sizeBytes;
     }
     if (at < data.length) ftruncateSync(this.fd, at); // a batch half-written when the process died

@@ -36,22 +36,26 @@ export class Writer {
   }
 
   int8(value: number): this {
-    this.scratch.writeInt8(value, this.room(1));
+    const at = this.room(1); // before reading this.scratch: room() may replace it
+    this.scratch.writeInt8(value, at);
     return this;
   }
 
   int16(value: number): this {
-    this.scratch.writeInt16BE(value, this.room(2));
+    const at = this.room(2);
+    this.scratch.writeInt16BE(value, at);
     return this;
   }
 
   int32(value: number): this {
-    this.scratch.writeInt32BE(value, this.room(4));
+    const at = this.room(4);
+    this.scratch.writeInt32BE(value, at);
     return this;
   }
 
   int64(value: number): this {
-    this.scratch.writeBigInt64BE(BigInt(value), this.room(8));
+    const at = this.room(8);
+    this.scratch.writeBigInt64BE(BigInt(value), at);
     return this;
   }
 
@@ -63,7 +67,8 @@ export class Writer {
     if (value === null || value === undefined) return this.int16(-1);
     const length = Buffer.byteLength(value);
     this.int16(length);
-    this.scratch.write(value, this.room(length), 'utf8');
+    const at = this.room(length);
+    this.scratch.write(value, at, 'utf8');
     return this;
   }
 
@@ -88,7 +93,8 @@ export class Writer {
       this.chunks.push(value);
       this.total += value.length;
     } else {
-      value.copy(this.scratch, this.room(value.length));
+      const at = this.room(value.length);
+      value.copy(this.scratch, at);
     }
     return this;
   }

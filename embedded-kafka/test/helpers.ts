@@ -1,0 +1,98 @@
+/**
+ * Shared helpers for tests that drive the embedded broker with real kafkajs clients over TCP.
+ * Keep exports backward compatible: several test files import from here.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+/**
+ * Resolves once `condition` returns true (checked every `intervalMs`), rejects after `timeoutMs` with
+ * `what` in the message (a function is called only then, so it can describe the state at the timeout).
+ * A condition that throws fails the wait at once.
+ */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string | (() => string) = 'condition',
+  intervalMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** A kafkajs client for `address` that logs nothing and gives up quickly instead of hanging. */
+export function kafkaClient(address: string, clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    brokers: [address],
+    clientId,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: 10_000,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+    ...overrides,
+  });
+}
+
+/** Broker log lines with the time each was written, for `startBroker({ log })`. */
+export interface LogCollector {
+  readonly lines: { at: number; line: string }[];
+  readonly log: (line: string) => void;
+  /** Every line so far, newline-separated (for assertion messages). */
+  text(): string;
+  /** The first line matching `pattern`, or undefined. */
+  find(pattern: RegExp): { at: number; line: string } | undefined;
+}
+
+export function collectLog(): LogCollector {
+  const lines: { at: number; line: string }[] = [];
+  return {
+    lines,
+    log: (line) => void lines.push({ at: Date.now(), line }),
+    text: () => lines.map((l) => l.line).join('\n'),
+    find: (pattern) => lines.find((l) => pattern.test(l.line)),
+  };
+}
+
+/** A fresh directory under the OS temp dir. */
+export function makeTempDir(prefix = 'embedded-kafka-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Cleanup steps registered as resources are made, run last-in first-out. Every step runs even when an
+ * earlier one fails; the first failure is rethrown at the end.
+ */
+export class Teardown {
+  private steps: (() => unknown)[] = [];
+
+  defer(step: () => unknown): void {
+    this.steps.push(step);
+  }
+
+  async run(): Promise<void> {
+    let failure: unknown = null;
+    while (this.steps.length > 0) {
+      const step = this.steps.pop()!;
+      try {
+        await step();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+}
