@@ -1,6 +1,7 @@
 import { ConsumerGroup } from '../group/consumer-group.ts';
 import { OffsetStore } from '../group/offset-store.ts';
 import { TopicStore, type Topic } from '../log/topic-store.ts';
+import { TransactionCoordinator } from '../txn/transaction-coordinator.ts';
 import { AppendSignal } from './append-signal.ts';
 import type { ResolvedBrokerOptions } from './options.ts';
 
@@ -12,6 +13,7 @@ export class BrokerState {
   readonly topics: TopicStore;
   readonly offsets: OffsetStore;
   readonly appends = new AppendSignal();
+  readonly transactions: TransactionCoordinator;
   readonly clusterId = 'choreoscope-embedded';
   private groups = new Map<string, ConsumerGroup>();
   /** The port is known only once the server listens. */
@@ -20,6 +22,8 @@ export class BrokerState {
   constructor(readonly options: ResolvedBrokerOptions) {
     this.topics = new TopicStore(options.dataDir);
     this.offsets = new OffsetStore(options.dataDir);
+    this.transactions = new TransactionCoordinator(this.topics, this.offsets, this.appends, (line) => this.log(line));
+    this.transactions.abortInDoubt();
   }
 
   log(line: string): void {
@@ -49,6 +53,7 @@ export class BrokerState {
 
   close(): void {
     for (const group of this.groups.values()) group.close();
+    this.transactions.close();
     this.topics.close();
     this.offsets.close();
   }

@@ -7,12 +7,14 @@ import { metadata } from './metadata.ts';
 import { offsetCommit, offsetFetch } from './offsets.ts';
 import { produce } from './produce.ts';
 import { createTopics, deleteTopics } from './topics.ts';
+import { addOffsetsToTxn, addPartitionsToTxn, endTxn, initProducerId, txnOffsetCommit } from './transactions.ts';
 
 /** Every API the broker serves, by API key. */
 export const API_TABLE: ReadonlyMap<number, Api> = (() => {
   const apis: Api[] = [
     produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator,
     joinGroup, heartbeat, leaveGroup, syncGroup, createTopics, deleteTopics,
+    initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit,
   ];
   apis.push(apiVersionsFor(() => apis));
   return new Map(apis.map((api) => [api.key, api]));

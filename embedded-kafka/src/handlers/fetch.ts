@@ -2,6 +2,8 @@ import { ErrorCode } from '../protocol/errors.ts';
 import { FetchRequest, FetchResponse, type FetchPartitionResponse } from '../protocol/apis/fetch.ts';
 import { defineApi, type RequestContext } from './api.ts';
 
+const READ_COMMITTED = 1;
+
 function readOnce(request: FetchRequest, { state }: RequestContext): { response: FetchResponse; bytes: number } {
   let budget = request.maxBytes;
   let bytes = 0;
@@ -11,16 +13,21 @@ function readOnce(request: FetchRequest, { state }: RequestContext): { response:
       const log = state.topics.partition(t.topic, p.partition);
       const base = { partition: p.partition, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1 };
       if (!log) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, records: null };
-      const marks = { highWatermark: log.nextOffset, lastStableOffset: log.nextOffset, logStartOffset: log.logStartOffset };
+      const lastStableOffset = log.lastStableOffset;
+      const marks = { highWatermark: log.nextOffset, lastStableOffset, logStartOffset: log.logStartOffset };
       if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.nextOffset) {
         return { ...base, ...marks, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null };
       }
       // The response limit may cut partitions after the first, never the first batch (KIP-74).
       const limit = bytes === 0 ? p.partitionMaxBytes : Math.min(p.partitionMaxBytes, budget);
-      const read = limit > 0 ? log.read(p.fetchOffset, limit) : { batches: [], bytes: 0 };
+      // read_committed sees nothing past an open transaction, and learns which ranges were aborted.
+      const readCommitted = request.isolationLevel === READ_COMMITTED;
+      const upTo = readCommitted ? lastStableOffset : log.nextOffset;
+      const read = limit > 0 ? log.read(p.fetchOffset, limit, upTo) : { batches: [], bytes: 0 };
       bytes += read.bytes;
       budget -= read.bytes;
-      return { ...base, ...marks, errorCode: ErrorCode.NONE, records: read.batches };
+      const abortedTransactions = readCommitted ? log.transactions.abortedBetween(p.fetchOffset, upTo) : null;
+      return { ...base, ...marks, abortedTransactions, errorCode: ErrorCode.NONE, records: read.batches };
     }),
   }));
   return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes };

@@ -20,9 +20,16 @@ function producePartition(topicName: string, index: number, records: Buffer | nu
   if (records === null || records.length === 0) return answer(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   try {
     const { batches, headers } = validateRecordSet(records);
-    const baseOffset = log.append(batches, headers);
+    for (const header of headers) {
+      if (header.isControl) return answer(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+      if (!header.isTransactional) continue;
+      const refused = state.transactions.mayWrite(header.producerId, header.producerEpoch, topicName, index);
+      if (refused !== ErrorCode.NONE) return answer(refused, `transactional batch for ${topicName}-${index} outside its producer's open transaction`);
+    }
+    const appended = log.appendChecked(batches, headers);
+    if ('errorCode' in appended) return answer(appended.errorCode, appended.message);
     state.appends.notify(topicName, index);
-    return { ...answer(ErrorCode.NONE, null, baseOffset), logStartOffset: log.logStartOffset };
+    return { ...answer(ErrorCode.NONE, null, appended.baseOffset), logStartOffset: log.logStartOffset };
   } catch (error) {
     if (!(error instanceof InvalidBatchError)) throw error;
     state.log(`produce to ${topicName}-${index} refused: ${error.message}`);

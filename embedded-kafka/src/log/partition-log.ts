@@ -1,6 +1,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, ftruncateSync, writeSync } from 'node:fs';
 import { BATCH, decodeRecords, readBatchHeader, type BatchHeader } from '../records/record-batch.ts';
 import { crc32c } from '../records/crc32c.ts';
+import { ProducerSequences } from './producer-sequences.ts';
+import { TransactionIndex } from './transaction-index.ts';
 
 interface StoredBatch {
   baseOffset: number;
@@ -13,6 +15,8 @@ export interface ReadResult {
   batches: Buffer[];
   bytes: number;
 }
+
+export type AppendResult = { baseOffset: number } | { errorCode: number; message: string };
 
 /**
  * One partition's log: record batches in offset order, as Kafka keeps them. A batch is stored exactly as
@@ -27,6 +31,8 @@ export class PartitionLog {
   /** The next offset to assign; also the high watermark, as there is one replica. */
   nextOffset = 0;
   sizeBytes = 0;
+  readonly sequences = new ProducerSequences();
+  readonly transactions = new TransactionIndex();
 
   constructor(readonly topic: string, readonly partition: number, readonly file?: string) {
     if (file) this.recover(file);
@@ -58,6 +64,26 @@ export class PartitionLog {
     });
     this.nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
     this.sizeBytes += bytes.length;
+    this.sequences.appended(header);
+    this.transactions.observe(header, bytes);
+  }
+
+  /** The first offset read_committed consumers may not read yet (an open transaction's start). */
+  get lastStableOffset(): number {
+    return this.transactions.lastStableOffset(this.nextOffset);
+  }
+
+  /**
+   * Appends a produce request's batches unless an idempotent producer's sequence says otherwise: a
+   * retried batch already in the log is answered with its original offset, a gap is refused.
+   */
+  appendChecked(batches: Buffer[], headers: BatchHeader[]): AppendResult {
+    for (const header of headers) {
+      const check = this.sequences.check(header);
+      if (check.kind === 'reject') return check;
+      if (check.kind === 'duplicate') return { baseOffset: check.baseOffset };
+    }
+    return { baseOffset: this.append(batches, headers) };
   }
 
   /** Appends validated batches, assigning offsets; returns the first offset assigned. */
@@ -73,13 +99,15 @@ export class PartitionLog {
   }
 
   /**
-   * Batches from the one holding `offset`, up to `maxBytes`; the first batch is returned even when it is
-   * larger, so a consumer can always make progress (KIP-74).
+   * Batches from the one holding `offset`, up to `maxBytes` and below `upTo` (the last stable offset for
+   * read_committed); the first batch is returned even when it is larger, so a consumer can always make
+   * progress (KIP-74).
    */
-  read(offset: number, maxBytes: number): ReadResult {
+  read(offset: number, maxBytes: number, upTo = this.nextOffset): ReadResult {
     const batches: Buffer[] = [];
     let bytes = 0;
     for (let i = this.indexOf(offset); i < this.batches.length; i++) {
+      if (this.batches[i]!.baseOffset >= upTo) break;
       const batch = this.batches[i]!.bytes;
       if (bytes > 0 && bytes + batch.length > maxBytes) break;
       batches.push(batch);

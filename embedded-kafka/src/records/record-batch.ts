@@ -35,6 +35,11 @@ export interface BatchHeader {
   lastOffsetDelta: number;
   baseTimestamp: number;
   maxTimestamp: number;
+  /** -1 unless the producer is idempotent or transactional. */
+  producerId: number;
+  producerEpoch: number;
+  /** Sequence number of the batch's first record, per producer and partition; -1 when unsequenced. */
+  baseSequence: number;
   recordCount: number;
 }
 
@@ -70,7 +75,9 @@ export function readBatchHeader(batch: Buffer, at = 0): BatchHeader {
   const lastOffsetDelta = reader.int32();
   const baseTimestamp = reader.int64();
   const maxTimestamp = reader.int64();
-  reader.offset += 8 + 2 + 4; // producer id, producer epoch, base sequence
+  const producerId = reader.int64();
+  const producerEpoch = reader.int16();
+  const baseSequence = reader.int32();
   const recordCount = reader.int32();
   return {
     baseOffset,
@@ -82,6 +89,9 @@ export function readBatchHeader(batch: Buffer, at = 0): BatchHeader {
     lastOffsetDelta,
     baseTimestamp,
     maxTimestamp,
+    producerId,
+    producerEpoch,
+    baseSequence,
     recordCount,
   };
 }
