@@ -56,7 +56,7 @@ export function extractFromHeaders(headers: IHeaders | undefined, fallbackKey?: 
     else status = safe.has(HEADER_TRACEPARENT) ? 'malformed' : 'missing';
   }
 
-  const businessKey = safe.get(HEADER_BUSINESS_KEY) ?? boundedKey(safeCall(fallbackKey)) ?? boundedKey(getBusinessKey(extracted));
+  const businessKey = boundedKey(safe.get(HEADER_BUSINESS_KEY)) ?? boundedKey(safeCall(fallbackKey)) ?? boundedKey(getBusinessKey(extracted));
   if (businessKey !== undefined) extracted = setBusinessKey(extracted, businessKey);
   return {
     context: extracted,

@@ -41,6 +41,9 @@ export function startTracing(options: TracingOptions = {}): RunningTracing {
     ...(env.OTEL_SERVICE_NAME ? {} : options.serviceName ? { serviceName: options.serviceName } : {}),
     resource: resourceFromAttributes(options.resourceAttributes ?? {}),
     spanProcessors: [new BatchSpanProcessor(exporter)],
+    // The collector takes traces only: no metric or log exporters unless the environment asks for them.
+    ...(env.OTEL_METRICS_EXPORTER ? {} : { metricReaders: [] }),
+    ...(env.OTEL_LOGS_EXPORTER ? {} : { logRecordProcessors: [] }),
     instrumentations: [],
   });
   sdk.start();
