@@ -1,0 +1,62 @@
+/**
+ * Every error the collector answers with, in one catalogue: a stable code (documented in
+ * docs/api-errors.md, pinned by test/error-catalogue.test.ts), the HTTP status, and a message template
+ * whose `{placeholders}` the compiler checks against the values given to `chsError`.
+ * OTLP routes send an error as a google.rpc.Status carrying the code; the query API as `ApiErrorBody`.
+ */
+
+export interface ErrorDefinition<Template extends string = string> {
+  code: `CHS_ERR_${string}`;
+  status: number;
+  message: Template;
+}
+
+function define<const Template extends string>(code: `CHS_ERR_${string}`, status: number, message: Template): ErrorDefinition<Template> {
+  return { code, status, message };
+}
+
+export const ERRORS = {
+  // OTLP/HTTP ingest (POST /v1/traces)
+  OTLP_METHOD_NOT_ALLOWED: define('CHS_ERR_OTLP_METHOD_NOT_ALLOWED', 405, '{method} is not allowed on /v1/traces: OTLP/HTTP exports are sent with POST'),
+  OTLP_CONTENT_TYPE_UNSUPPORTED: define('CHS_ERR_OTLP_CONTENT_TYPE_UNSUPPORTED', 415, 'content type "{contentType}" is not supported: send application/x-protobuf or application/json'),
+  OTLP_CONTENT_ENCODING_UNSUPPORTED: define('CHS_ERR_OTLP_CONTENT_ENCODING_UNSUPPORTED', 415, 'content encoding "{contentEncoding}" is not supported: send gzip or no Content-Encoding'),
+  OTLP_BODY_TOO_LARGE: define('CHS_ERR_OTLP_BODY_TOO_LARGE', 413, 'the request body is larger than {maxBodyBytes} bytes (counted after decompression)'),
+  OTLP_GZIP_INVALID: define('CHS_ERR_OTLP_GZIP_INVALID', 400, 'the body is not valid gzip: {detail}'),
+  OTLP_BODY_UNDECODABLE: define('CHS_ERR_OTLP_BODY_UNDECODABLE', 400, 'the body is not an OTLP ExportTraceServiceRequest in {encoding}: {detail}'),
+  OTLP_SPANS_UNSTORABLE: define('CHS_ERR_OTLP_SPANS_UNSTORABLE', 400, 'the store refused the spans of this request as data: {detail}'),
+  INGEST_OVERLOADED: define('CHS_ERR_INGEST_OVERLOADED', 429, 'too many spans are waiting to be stored; retry after {retryAfterSeconds} s'),
+  STORE_UNAVAILABLE: define('CHS_ERR_STORE_UNAVAILABLE', 503, 'the span store is unavailable; retry after {retryAfterSeconds} s'),
+  // query API (/api/...)
+  TRACE_ID_INVALID: define('CHS_ERR_TRACE_ID_INVALID', 400, 'trace id "{traceId}" is not 32 hex digits (or is all zeros)'),
+  TRACE_NOT_FOUND: define('CHS_ERR_TRACE_NOT_FOUND', 404, 'no span of trace {traceId} is stored'),
+  BUSINESS_KEY_INVALID: define('CHS_ERR_BUSINESS_KEY_INVALID', 400, 'a business key is 1 to {maxChars} characters long, not {length}'),
+  FLOW_NOT_FOUND: define('CHS_ERR_FLOW_NOT_FOUND', 404, 'no span with business key "{businessKey}" is stored'),
+  QUERY_LIMIT_INVALID: define('CHS_ERR_QUERY_LIMIT_INVALID', 400, 'limit must be an integer from 1 to {max}, not "{limit}"'),
+  // any route
+  ROUTE_NOT_FOUND: define('CHS_ERR_ROUTE_NOT_FOUND', 404, 'there is no route {method} {path}'),
+  REQUEST_INVALID: define('CHS_ERR_REQUEST_INVALID', 400, 'the request is invalid: {detail}'),
+  INTERNAL: define('CHS_ERR_INTERNAL', 500, 'internal error ({detail}); the collector log has the details'),
+} as const;
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** The `{name}` placeholders of a template, as the object of values it needs. */
+type TemplateParams<Template extends string> = Template extends `${string}{${infer Name}}${infer Rest}`
+  ? { [K in Name | keyof TemplateParams<Rest>]: string | number }
+  : {};
+
+export class ChsError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(definition: ErrorDefinition, params: Record<string, string | number>) {
+    super(definition.message.replace(/\{(\w+)\}/g, (placeholder, name: string) => String(params[name] ?? placeholder)));
+    this.name = 'ChsError';
+    this.code = definition.code;
+    this.statusCode = definition.status;
+  }
+}
+
+export function chsError<Template extends string>(definition: ErrorDefinition<Template>, params: TemplateParams<Template>): ChsError {
+  return new ChsError(definition, params as Record<string, string | number>);
+}

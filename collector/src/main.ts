@@ -1,0 +1,58 @@
+/**
+ * The collector's command line: read the configuration, open the store, build the server, listen.
+ * On SIGTERM or SIGINT it stops accepting connections, lets the requests in flight finish (their
+ * spans committed), closes the store and exits 0.
+ */
+import { resolve } from 'node:path';
+import { USAGE, readConfig } from './config.ts';
+import { buildServer } from './server.ts';
+import { openPgliteStore } from './store/pglite-store.ts';
+
+const result = readConfig(process.argv.slice(2), process.env);
+if (result.kind === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (result.kind === 'error') {
+  console.error(`${result.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+const { config } = result;
+const dataDir = resolve(config.dataDir);
+
+let store;
+try {
+  store = await openPgliteStore({
+    dataDir,
+    maxQueuedItems: config.maxQueuedSpans,
+    maxItemsPerCommit: config.maxSpansPerCommit,
+  });
+} catch (error) {
+  console.error(`cannot open the span store in ${dataDir}: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+const app = buildServer({ store, maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel });
+const address = await app.listen({ host: config.host, port: config.port });
+console.log(`choreoscope collector listening on ${address} (data in ${dataDir})`);
+
+/** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    // a client that never finishes its upload must not hold the shutdown forever
+    setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+    void (async () => {
+      await app.close();
+      await store.close();
+      console.log('choreoscope collector stopped');
+      process.exit(0);
+    })().catch((error: unknown) => {
+      console.error(`shutdown failed: ${(error as Error).message}`);
+      process.exit(1);
+    });
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The wiring: builds the collector's Fastify app from a store and options. It never listens — `main.ts`
+ * does, and tests listen on port 0. The only module that knows every part.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { ChsError, ERRORS, chsError } from './api/errors.ts';
+import { healthRoutes } from './api/health-routes.ts';
+import { queryRoutes } from './api/query-routes.ts';
+import type { ApiErrorBody } from './api/types.ts';
+import { tracesRoute } from './ingest/traces-route.ts';
+import { StoreUnavailableError, type SpanStore } from './store/store.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServerOptions {
+  /** Where spans go and queries come from. The caller opens it, and closes it after the app. */
+  store: SpanStore;
+  /** Largest OTLP request body, counted after decompression (and before). Default 20 MiB. */
+  maxBodyBytes?: number;
+  /** Retry-After, in seconds, of the 429 sent when too many spans wait to be stored. Default 1. */
+  overloadedRetryAfterSeconds?: number;
+  /** Retry-After, in seconds, of the 503 sent when the store is unavailable. Default 5. */
+  unavailableRetryAfterSeconds?: number;
+  /** Most spans one query answers with, and the default `limit`. Default 10_000. */
+  maxQuerySpans?: number;
+  /** Log lines (pino JSON on stdout) at this level and above. Default: no logger at all. */
+  logLevel?: LogLevel;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logLevel'>> & { logLevel: LogLevel | undefined };
+
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  return {
+    store: options.store,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    overloadedRetryAfterSeconds: options.overloadedRetryAfterSeconds ?? 1,
+    unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
+    maxQuerySpans: options.maxQuerySpans ?? 10_000,
+    logLevel: options.logLevel,
+  };
+}
+
+/** Longest URL parameter routed (a percent-encoded business key of 512 characters fits). */
+const MAX_PARAM_LENGTH = 8 * 1024;
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  const resolved = resolveServerOptions(options);
+  const app = Fastify({
+    logger: resolved.logLevel === undefined ? false : { level: resolved.logLevel },
+    bodyLimit: resolved.maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // errors raised before routing, such as a path with a broken percent-encoding
+    frameworkErrors: (error, _request, reply) => sendApiError(reply, chsError(ERRORS.REQUEST_INVALID, { detail: error.message })),
+  });
+
+  // the query API's errors; /v1/traces answers its own in OTLP's form
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let chs: ChsError;
+    if (error instanceof ChsError) chs = error;
+    else if (error instanceof StoreUnavailableError) {
+      chs = chsError(ERRORS.STORE_UNAVAILABLE, { retryAfterSeconds: resolved.unavailableRetryAfterSeconds });
+      reply.header('retry-after', String(resolved.unavailableRetryAfterSeconds));
+    } else if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      chs = chsError(ERRORS.REQUEST_INVALID, { detail: error.message });
+    } else {
+      request.log.error({ err: error }, 'request failed');
+      chs = chsError(ERRORS.INTERNAL, { detail: error.name });
+    }
+    return sendApiError(reply, chs);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0]!.slice(0, 256);
+    return sendApiError(reply, chsError(ERRORS.ROUTE_NOT_FOUND, { method: request.method, path }));
+  });
+
+  // while closing, answers end their keep-alive connections, so close() need not wait for them to idle out
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
+  app.register(tracesRoute, {
+    store: resolved.store,
+    maxBodyBytes: resolved.maxBodyBytes,
+    overloadedRetryAfterSeconds: resolved.overloadedRetryAfterSeconds,
+    unavailableRetryAfterSeconds: resolved.unavailableRetryAfterSeconds,
+  });
+  app.register(queryRoutes, { store: resolved.store, maxQuerySpans: resolved.maxQuerySpans });
+  app.register(healthRoutes, { store: resolved.store });
+  return app;
+}
+
+function sendApiError(reply: FastifyReply, chs: ChsError): FastifyReply {
+  const body: ApiErrorBody = { error: { code: chs.code, message: chs.message } };
+  return reply.code(chs.statusCode).send(body);
+}

@@ -1,0 +1,57 @@
+/**
+ * The one storage interface. The PGlite store implements it now; a PostgreSQL store will, with the
+ * same migrations. Callers see three kinds of failure, each its own class, because each asks the
+ * sender for something different: retry soon (overloaded), retry later (unavailable), or do not
+ * retry (rejected as data).
+ */
+import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+
+export interface SpanStore {
+  /**
+   * Stores the spans and resolves once the transaction holding them has committed: only then may the
+   * sender be told they are kept. Idempotent by (traceId, spanId): a span already stored is left as
+   * it was. Rejects with StoreOverloadedError, StoreUnavailableError or StoreRejectedDataError.
+   */
+  writeSpans(spans: readonly SpanRecord[]): Promise<WriteResult>;
+  /** The trace's spans by start time (then span id); empty when none is stored. */
+  spansOfTrace(traceId: TraceId): Promise<SpanRecord[]>;
+  /** Spans carrying the business key, by start time (then trace and span id), at most `limit`. */
+  spansOfBusinessKey(businessKey: BusinessKey, limit: number): Promise<SpanRecord[]>;
+  /** Spans with a link to the given span: how a consumer that linked (not parented) its producer is found. */
+  spansLinkingTo(traceId: TraceId, spanId: SpanId): Promise<SpanRecord[]>;
+  /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
+  ping(): Promise<void>;
+  /** Finishes the writes already accepted, then releases the store. Later calls reject as unavailable. */
+  close(): Promise<void>;
+}
+
+export interface WriteResult {
+  /** Spans new to the store. */
+  stored: number;
+  /** Spans already stored (a re-sent batch), left unchanged. */
+  duplicates: number;
+}
+
+/** Too many spans are waiting for a transaction: the request is refused before it queues. */
+export class StoreOverloadedError extends Error {
+  constructor(readonly queuedSpans: number, readonly maxQueuedSpans: number) {
+    super(`${queuedSpans} spans are waiting to be stored, the most allowed is ${maxQueuedSpans}`);
+    this.name = 'StoreOverloadedError';
+  }
+}
+
+/** The store cannot commit now (closed, I/O error, crashed engine). Nothing of the request was kept. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** The store refused the spans themselves (a value it cannot hold); sending them again will not help. */
+export class StoreRejectedDataError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreRejectedDataError';
+  }
+}

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readConfig } from '../src/config.ts';
+import { freshDataDir, jsonRequest, jsonSpan, removeDir, send, spawnCollector } from './helpers.ts';
+
+test('configuration: defaults, environment variables, and flags that win over them', () => {
+  assert.deepEqual(readConfig([], {}), {
+    kind: 'config',
+    config: {
+      host: '127.0.0.1', port: 4318, dataDir: '.data/collector',
+      maxBodyBytes: undefined, maxQueuedSpans: undefined, maxSpansPerCommit: undefined, logLevel: undefined,
+    },
+  });
+  const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'info' };
+  const result = readConfig(['--port', '0', '--max-queued-spans', '50'], env);
+  assert.equal(result.kind, 'config');
+  assert.deepEqual(result.kind === 'config' && result.config, {
+    host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', maxBodyBytes: 1024, maxQueuedSpans: 50, maxSpansPerCommit: undefined, logLevel: 'info',
+  });
+  assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
+});
+
+test('configuration: a bad value or an unknown flag is an error naming the flag and its variable', () => {
+  const bad = (argv: string[], env: Record<string, string> = {}) => {
+    const result = readConfig(argv, env);
+    assert.equal(result.kind, 'error');
+    return result.kind === 'error' ? result.message : '';
+  };
+  assert.match(bad(['--port', 'ninety']), /--port \(CHOREOSCOPE_PORT\) must be an integer from 0 to 65535, not ninety/);
+  assert.match(bad([], { CHOREOSCOPE_PORT: '70000' }), /not 70000/);
+  assert.match(bad(['--max-body-bytes', '0']), /--max-body-bytes .* from 1/);
+  assert.match(bad(['--log-level', 'loud']), /--log-level must be one of/);
+  assert.match(bad(['--colour']), /Unknown option '--colour'/);
+});
+
+test('the CLI refuses a bad port with the usage text and exit code 2', async () => {
+  await assert.rejects(spawnCollector(['--port', 'ninety']), (error: Error) => {
+    assert.match(error.message, /exited \(2\)/);
+    assert.match(error.message, /must be an integer from 0 to 65535, not ninety/);
+    assert.match(error.message, /Usage: choreoscope/);
+    return true;
+  });
+});
+
+test('on SIGTERM the CLI finishes the export in flight, commits it, closes the store and exits 0', async () => {
+  const dataDir = await freshDataDir();
+  try {
+    const first = await spawnCollector(['--data-dir', dataDir]);
+    assert.match(first.output(), new RegExp(`listening on http://127\\.0\\.0\\.1:\\d+ \\(data in ${dataDir}\\)`));
+    assert.equal((await send(`${first.url}/healthz`, {})).json.status, 'ok');
+
+    // an export whose body arrives in two halves, with the SIGTERM between them
+    const span = jsonSpan();
+    const body = Buffer.from(JSON.stringify(jsonRequest([span])));
+    let push!: (chunk: Uint8Array | null) => void;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (chunk) => (chunk === null ? controller.close() : controller.enqueue(chunk));
+      },
+    });
+    const pending = send(`${first.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    push(body.subarray(0, 40));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the server has the headers and is reading
+    first.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    push(body.subarray(40));
+    push(null);
+
+    const answer = await pending;
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(await first.exited, 0, first.output());
+    assert.match(first.output(), /stopped/);
+
+    const second = await spawnCollector(['--data-dir', dataDir]);
+    try {
+      const trace = await send(`${second.url}/api/traces/${span.traceId}`, {});
+      assert.equal(trace.status, 200);
+      assert.equal(trace.json.spans[0].spanId, span.spanId);
+    } finally {
+      second.child.kill('SIGINT');
+      assert.equal(await second.exited, 0);
+    }
+  } finally {
+    removeDir(join(dataDir, '..'));
+  }
+});
+
+test('the CLI says why when it cannot open the store, and exits 1', async () => {
+  const dataDir = await freshDataDir();
+  try {
+    const notADirectory = join(dataDir, 'PG_VERSION'); // a file
+    await assert.rejects(spawnCollector(['--data-dir', notADirectory]), /exited \(1\)[\s\S]*cannot open the span store/);
+  } finally {
+    removeDir(join(dataDir, '..'));
+  }
+});
