@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// The one test command: installs what the tests need, type-checks, then runs every test with Node's
-// built-in runner. The runner's summary is the last thing printed, so CI can read it.
-import { spawnSync } from 'node:child_process';
+// The one test command: installs what the tests need, type-checks, starts a throwaway PostgreSQL
+// cluster (scripts/postgres.mjs) when collector tests are to run, then runs the tests with Node's
+// built-in runner, and removes the cluster whatever happens. The runner's summary is the last thing
+// printed, so CI can read it.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { POSTGRES_VERSION, startPostgresCluster } from './postgres.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const step = (what) => console.log(`\n▶ ${what}`);
@@ -47,6 +51,29 @@ const filter = process.argv.slice(2);
 const tests = findTests(root)
   .filter((file) => filter.length === 0 || filter.some((f) => file.includes(f)))
   .sort();
+// Ctrl-C or a CI's cancel goes to the runner; once it has exited, so do we, and on exit the cluster is
+// removed (quietly: nothing may follow the runner's summary)
+let runner;
+let cluster;
+process.on('exit', () => cluster?.remove());
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => (runner === undefined ? process.exit(128 + constants.signals[signal]) : runner.kill(signal)));
+}
+
+// the collector's suites run against PostgreSQL as well as PGlite
+const env = { ...process.env };
+if (tests.some((file) => file.startsWith('collector/'))) {
+  step(`starting a throwaway PostgreSQL ${POSTGRES_VERSION} cluster`);
+  try {
+    cluster = await startPostgresCluster({ log: console.log });
+  } catch (error) {
+    console.error(`cannot start PostgreSQL: ${error.message}`);
+    process.exit(1);
+  }
+  env.CHOREOSCOPE_TEST_DATABASE_URL = cluster.url;
+  console.log(`PostgreSQL at ${cluster.url}`);
+}
+
 step(`running ${tests.length} test files with node --test`);
-const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...tests]);
-process.exit(status);
+runner = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...tests], { cwd: root, stdio: 'inherit', env });
+runner.on('exit', (code, signal) => process.exit(code ?? 128 + constants.signals[signal]));

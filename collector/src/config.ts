@@ -1,20 +1,32 @@
 /**
  * The collector's configuration from command-line flags and environment variables (a flag wins over
  * its variable). The only module that reads either. A setting left unset is left undefined here, so
- * the default of the part it configures applies (see ServerOptions and GroupCommitOptions).
+ * the default of the part it configures applies (see ServerOptions and GroupCommitOptions); but the
+ * log level, which is `info` for the CLI while `buildServer` alone logs nothing.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MAX_BODY_BYTES, type LogLevel } from './server.ts';
+import { isValidToken } from './ops/auth.ts';
+import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './server.ts';
 import { DEFAULT_MAX_ITEMS_PER_COMMIT, DEFAULT_MAX_QUEUED_ITEMS } from './store/group-commit.ts';
 
 export interface CollectorConfig {
   host: string;
   port: number;
   dataDir: string;
+  /** postgres://…: the span store is PostgreSQL there, and dataDir unused. Unset: PGlite in dataDir. */
+  databaseUrl: string | undefined;
   maxBodyBytes: number | undefined;
   maxQueuedSpans: number | undefined;
   maxSpansPerCommit: number | undefined;
-  logLevel: LogLevel | undefined;
+  logLevel: LogLevel;
+  /** From --ingest-token and the lines of --ingest-token-file; empty: ingest is open. */
+  ingestTokens: string[];
+  /** From --api-token and the lines of --api-token-file; empty: the API is open. */
+  apiTokens: string[];
+  forwardUrl: string | undefined;
+  forwardHeaders: Record<string, string>;
 }
 
 export type ConfigResult = { kind: 'config'; config: CollectorConfig } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -23,8 +35,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 /** OTLP/HTTP's default port. */
 export const DEFAULT_PORT = 4318;
 export const DEFAULT_DATA_DIR = '.data/collector';
-
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 
 interface Setting {
   flag: string;
@@ -37,10 +48,17 @@ const SETTINGS = {
   host: { flag: 'host', env: 'CHOREOSCOPE_HOST', shown: DEFAULT_HOST, help: 'interface to listen on' },
   port: { flag: 'port', env: 'CHOREOSCOPE_PORT', shown: String(DEFAULT_PORT), help: 'TCP port; 0 picks a free one' },
   dataDir: { flag: 'data-dir', env: 'CHOREOSCOPE_DATA_DIR', shown: DEFAULT_DATA_DIR, help: 'where the span store keeps its files' },
+  databaseUrl: { flag: 'database-url', env: 'CHOREOSCOPE_DATABASE_URL', shown: 'none: PGlite in the data dir', help: 'postgres:// URL: store spans in PostgreSQL' },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'CHOREOSCOPE_MAX_BODY_BYTES', shown: String(DEFAULT_MAX_BODY_BYTES), help: 'largest OTLP body, after decompression' },
   maxQueuedSpans: { flag: 'max-queued-spans', env: 'CHOREOSCOPE_MAX_QUEUED_SPANS', shown: String(DEFAULT_MAX_QUEUED_ITEMS), help: 'spans waiting for a commit before ingest answers 429' },
   maxSpansPerCommit: { flag: 'max-spans-per-commit', env: 'CHOREOSCOPE_MAX_SPANS_PER_COMMIT', shown: String(DEFAULT_MAX_ITEMS_PER_COMMIT), help: 'spans written per transaction' },
-  logLevel: { flag: 'log-level', env: 'CHOREOSCOPE_LOG_LEVEL', shown: 'none', help: `log at this level: ${LOG_LEVELS.join(', ')}` },
+  logLevel: { flag: 'log-level', env: 'CHOREOSCOPE_LOG_LEVEL', shown: DEFAULT_LOG_LEVEL, help: `log at this level: ${LOG_LEVELS.join(', ')}` },
+  ingestToken: { flag: 'ingest-token', env: 'CHOREOSCOPE_INGEST_TOKEN', shown: 'none', help: 'bearer token /v1/traces requires' },
+  ingestTokenFile: { flag: 'ingest-token-file', env: 'CHOREOSCOPE_INGEST_TOKEN_FILE', shown: 'none', help: 'file of ingest tokens, one a line' },
+  apiToken: { flag: 'api-token', env: 'CHOREOSCOPE_API_TOKEN', shown: 'none', help: 'bearer token /api (and the dashboard) requires' },
+  apiTokenFile: { flag: 'api-token-file', env: 'CHOREOSCOPE_API_TOKEN_FILE', shown: 'none', help: 'file of API tokens, one a line' },
+  forwardUrl: { flag: 'forward-url', env: 'CHOREOSCOPE_FORWARD_URL', shown: 'none', help: 'OTLP/HTTP traces URL each stored export is sent on to' },
+  forwardHeader: { flag: 'forward-header', env: 'CHOREOSCOPE_FORWARD_HEADER', shown: 'none', help: 'headers sent with it: name=value,... (values %-encoded)' },
 } satisfies Record<string, Setting>;
 
 export const USAGE = [
@@ -70,21 +88,35 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
     if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as LogLevel)) {
       throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${logLevel}`);
     }
+    const forwardUrl = raw(SETTINGS.forwardUrl);
+    const forwardHeader = raw(SETTINGS.forwardHeader);
+    if (forwardUrl !== undefined) checkForwardUrl(forwardUrl);
+    if (forwardHeader !== undefined && forwardUrl === undefined) throw new Error('--forward-header is given without --forward-url');
     return {
       kind: 'config',
       config: {
         host: raw(SETTINGS.host) ?? DEFAULT_HOST,
         port: integer(SETTINGS.port, raw(SETTINGS.port), 0, 65_535) ?? DEFAULT_PORT,
         dataDir: raw(SETTINGS.dataDir) ?? DEFAULT_DATA_DIR,
+        databaseUrl: postgresUrl(raw(SETTINGS.databaseUrl)),
         maxBodyBytes: integer(SETTINGS.maxBodyBytes, raw(SETTINGS.maxBodyBytes), 1),
         maxQueuedSpans: integer(SETTINGS.maxQueuedSpans, raw(SETTINGS.maxQueuedSpans), 1),
         maxSpansPerCommit: integer(SETTINGS.maxSpansPerCommit, raw(SETTINGS.maxSpansPerCommit), 1),
-        logLevel: logLevel as LogLevel | undefined,
+        logLevel: (logLevel as LogLevel | undefined) ?? DEFAULT_LOG_LEVEL,
+        ingestTokens: tokens(SETTINGS.ingestToken, raw(SETTINGS.ingestToken), SETTINGS.ingestTokenFile, raw(SETTINGS.ingestTokenFile)),
+        apiTokens: tokens(SETTINGS.apiToken, raw(SETTINGS.apiToken), SETTINGS.apiTokenFile, raw(SETTINGS.apiTokenFile)),
+        forwardUrl,
+        forwardHeaders: forwardHeader === undefined ? {} : headerList(forwardHeader),
       },
     };
   } catch (error) {
     return { kind: 'error', message: (error as Error).message };
   }
+}
+
+function postgresUrl(text: string | undefined): string | undefined {
+  if (text === undefined || /^postgres(ql)?:\/\/./.test(text)) return text;
+  throw new Error('--database-url (CHOREOSCOPE_DATABASE_URL) must be a postgres:// or postgresql:// URL');
 }
 
 function integer(setting: Setting, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -94,4 +126,60 @@ function integer(setting: Setting, text: string | undefined, min: number, max = 
     throw new Error(`--${setting.flag} (${setting.env}) must be an integer from ${min} to ${max}, not ${text}`);
   }
   return value;
+}
+
+/** The token given and those in the file (one a line; several let a token be rotated). Errors never show a token. */
+function tokens(setting: Setting, token: string | undefined, fileSetting: Setting, path: string | undefined): string[] {
+  const found = token === undefined ? [] : [token];
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(`--${fileSetting.flag} (${fileSetting.env}): cannot read ${path}: ${(error as Error).message}`);
+    }
+    const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    if (lines.length === 0) throw new Error(`--${fileSetting.flag} (${fileSetting.env}): ${path} holds no token`);
+    found.push(...lines);
+  }
+  if (found.some((t) => !isValidToken(t))) {
+    throw new Error(`--${setting.flag} (${setting.env}, or its file): a token is letters, digits and - . _ ~ + / (then = padding), nothing else`);
+  }
+  return found;
+}
+
+function checkForwardUrl(text: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !/^https?:$/.test(url.protocol) || url.username !== '' || url.password !== '') {
+    throw new Error('--forward-url (CHOREOSCOPE_FORWARD_URL) must be an http:// or https:// URL without user:password (put credentials in --forward-header)');
+  }
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** OTEL_EXPORTER_OTLP_HEADERS's format: `name=value` pairs separated by commas, values percent-encoded. */
+function headerList(text: string): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of text.split(',')) {
+    if (pair.trim() === '') continue;
+    const equals = pair.indexOf('=');
+    const name = pair.slice(0, Math.max(equals, 0)).trim().toLowerCase();
+    let value: string | undefined;
+    try {
+      value = decodeURIComponent(pair.slice(equals + 1).trim());
+    } catch {
+      value = undefined;
+    }
+    if (!HEADER_NAME.test(name) || value === undefined || !HEADER_VALUE.test(value)) {
+      throw new Error('--forward-header (CHOREOSCOPE_FORWARD_HEADER) must be name=value pairs separated by commas, e.g. authorization=Bearer%20abc');
+    }
+    headers[name] = value;
+  }
+  return headers;
 }

@@ -1,12 +1,14 @@
 /**
  * The collector's command line: read the configuration, open the store, build the server, listen.
  * On SIGTERM or SIGINT it stops accepting connections, lets the requests in flight finish (their
- * spans committed), closes the store and exits 0.
+ * spans committed), lets the forward queue drain for a bounded time, closes the store and exits 0.
  */
 import { resolve } from 'node:path';
 import { USAGE, readConfig } from './config.ts';
+import { CollectorMetrics } from './ops/metrics.ts';
 import { buildServer } from './server.ts';
 import { openPgliteStore } from './store/pglite-store.ts';
+import { describeDatabaseUrl, openPostgresStore } from './store/postgres-store.ts';
 
 const result = readConfig(process.argv.slice(2), process.env);
 if (result.kind === 'help') {
@@ -19,22 +21,31 @@ if (result.kind === 'error') {
 }
 const { config } = result;
 const dataDir = resolve(config.dataDir);
+const where = config.databaseUrl === undefined ? dataDir : describeDatabaseUrl(config.databaseUrl);
+const metrics = new CollectorMetrics();
 
 let store;
 try {
-  store = await openPgliteStore({
-    dataDir,
-    maxQueuedItems: config.maxQueuedSpans,
-    maxItemsPerCommit: config.maxSpansPerCommit,
-  });
+  const options = { maxQueuedItems: config.maxQueuedSpans, maxItemsPerCommit: config.maxSpansPerCommit, metrics };
+  store = config.databaseUrl === undefined
+    ? await openPgliteStore({ ...options, dataDir })
+    : await openPostgresStore({ ...options, databaseUrl: config.databaseUrl });
 } catch (error) {
-  console.error(`cannot open the span store in ${dataDir}: ${(error as Error).message}`);
+  console.error(`cannot open the span store in ${where}: ${(error as Error).message}`);
   process.exit(1);
 }
 
-const app = buildServer({ store, maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel });
+const app = buildServer({
+  store,
+  metrics,
+  maxBodyBytes: config.maxBodyBytes,
+  logLevel: config.logLevel,
+  ingestTokens: config.ingestTokens,
+  apiTokens: config.apiTokens,
+  forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders },
+});
 const address = await app.listen({ host: config.host, port: config.port });
-console.log(`choreoscope collector listening on ${address} (data in ${dataDir})`);
+console.log(`choreoscope collector listening on ${address} (data in ${where})`);
 
 /** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -7,10 +7,15 @@ import { ChsError, ERRORS, chsError } from './api/errors.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
 import type { ApiErrorBody } from './api/types.ts';
+import { Forwarder, type ForwardOptions } from './forwarding/forwarder.ts';
 import { tracesRoute } from './ingest/traces-route.ts';
+import { requireBearerTokens } from './ops/auth.ts';
+import { echoRequestId, loggerOptions, requestIdOf, type LogDestination, type LogLevel } from './ops/logging.ts';
+import { metricsRoute, observeRequests } from './ops/metrics-route.ts';
+import { CollectorMetrics } from './ops/metrics.ts';
 import { StoreUnavailableError, type SpanStore } from './store/store.ts';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type { LogLevel };
 
 export interface ServerOptions {
   /** Where spans go and queries come from. The caller opens it, and closes it after the app. */
@@ -25,11 +30,22 @@ export interface ServerOptions {
   maxQuerySpans?: number;
   /** Log lines (pino JSON on stdout) at this level and above. Default: no logger at all. */
   logLevel?: LogLevel;
+  /** Where log lines go instead of stdout. */
+  logDestination?: LogDestination;
+  /** Bearer tokens accepted on OTLP ingest (/v1/traces). Default none: ingest is open. */
+  ingestTokens?: readonly string[];
+  /** Bearer tokens accepted on the query API and every other route but /healthz, /readyz, /metrics. Default none: open. */
+  apiTokens?: readonly string[];
+  /** What /metrics shows. Give the store the same one, or its commit queue and errors stay at 0. Default: a new one. */
+  metrics?: CollectorMetrics;
+  /** Send each export that stored new spans on to another OTLP/HTTP endpoint. Default: no forwarding. */
+  forward?: ForwardOptions;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 
-export type ResolvedServerOptions = Required<Omit<ServerOptions, 'logLevel'>> & { logLevel: LogLevel | undefined };
+type UnsetByDefault = 'logLevel' | 'logDestination' | 'forward';
+export type ResolvedServerOptions = Required<Omit<ServerOptions, UnsetByDefault>> & Pick<ServerOptions, UnsetByDefault>;
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
   return {
@@ -39,6 +55,11 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
     maxQuerySpans: options.maxQuerySpans ?? 10_000,
     logLevel: options.logLevel,
+    logDestination: options.logDestination,
+    ingestTokens: options.ingestTokens ?? [],
+    apiTokens: options.apiTokens ?? [],
+    metrics: options.metrics ?? new CollectorMetrics(),
+    forward: options.forward,
   };
 }
 
@@ -48,7 +69,8 @@ const MAX_PARAM_LENGTH = 8 * 1024;
 export function buildServer(options: ServerOptions): FastifyInstance {
   const resolved = resolveServerOptions(options);
   const app = Fastify({
-    logger: resolved.logLevel === undefined ? false : { level: resolved.logLevel },
+    logger: loggerOptions(resolved.logLevel, resolved.logDestination),
+    genReqId: requestIdOf,
     bodyLimit: resolved.maxBodyBytes,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // errors raised before routing, such as a path with a broken percent-encoding
@@ -84,14 +106,24 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     if (closing) reply.header('connection', 'close');
   });
 
+  echoRequestId(app);
+  observeRequests(app, resolved.metrics);
+  requireBearerTokens(app, { ingest: resolved.ingestTokens, api: resolved.apiTokens });
+  const forwarder = resolved.forward && new Forwarder(resolved.forward, { metrics: resolved.metrics, log: app.log });
+  // onClose runs once the requests in flight have finished, so their batches are queued by then
+  if (forwarder) app.addHook('onClose', () => forwarder.close());
+
   app.register(tracesRoute, {
     store: resolved.store,
     maxBodyBytes: resolved.maxBodyBytes,
     overloadedRetryAfterSeconds: resolved.overloadedRetryAfterSeconds,
     unavailableRetryAfterSeconds: resolved.unavailableRetryAfterSeconds,
+    metrics: resolved.metrics,
+    onStored: forwarder ? (batch) => forwarder.enqueue(batch) : undefined,
   });
   app.register(queryRoutes, { store: resolved.store, maxQuerySpans: resolved.maxQuerySpans });
   app.register(healthRoutes, { store: resolved.store });
+  app.register(metricsRoute, { metrics: resolved.metrics });
   return app;
 }
 

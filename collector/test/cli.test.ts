@@ -1,22 +1,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { freePort } from '../../scripts/postgres.mjs';
 import { readConfig } from '../src/config.ts';
-import { freshDataDir, jsonRequest, jsonSpan, removeDir, send, spawnCollector } from './helpers.ts';
+import { openPostgresStore } from '../src/store/postgres-store.ts';
+import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, spawnCollector } from './helpers.ts';
+import { dropDatabase, freshDatabase } from './stores.ts';
 
 test('configuration: defaults, environment variables, and flags that win over them', () => {
   assert.deepEqual(readConfig([], {}), {
     kind: 'config',
     config: {
-      host: '127.0.0.1', port: 4318, dataDir: '.data/collector',
-      maxBodyBytes: undefined, maxQueuedSpans: undefined, maxSpansPerCommit: undefined, logLevel: undefined,
+      host: '127.0.0.1', port: 4318, dataDir: '.data/collector', databaseUrl: undefined,
+      maxBodyBytes: undefined, maxQueuedSpans: undefined, maxSpansPerCommit: undefined, logLevel: 'info',
+      ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
     },
   });
-  const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'info' };
+  const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn' };
   const result = readConfig(['--port', '0', '--max-queued-spans', '50'], env);
   assert.equal(result.kind, 'config');
   assert.deepEqual(result.kind === 'config' && result.config, {
-    host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', maxBodyBytes: 1024, maxQueuedSpans: 50, maxSpansPerCommit: undefined, logLevel: 'info',
+    host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', databaseUrl: undefined, maxBodyBytes: 1024, maxQueuedSpans: 50, maxSpansPerCommit: undefined, logLevel: 'warn',
+    ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
 });
@@ -32,6 +37,14 @@ test('configuration: a bad value or an unknown flag is an error naming the flag 
   assert.match(bad(['--max-body-bytes', '0']), /--max-body-bytes .* from 1/);
   assert.match(bad(['--log-level', 'loud']), /--log-level must be one of/);
   assert.match(bad(['--colour']), /Unknown option '--colour'/);
+  assert.match(bad([], { CHOREOSCOPE_DATABASE_URL: 'mysql://db/spans' }), /--database-url \(CHOREOSCOPE_DATABASE_URL\) must be a postgres:\/\//);
+});
+
+test('configuration: a database URL, from the flag or the environment, selects PostgreSQL', () => {
+  const url = 'postgres://collector@db.internal:5432/choreoscope';
+  for (const result of [readConfig(['--database-url', url], {}), readConfig([], { CHOREOSCOPE_DATABASE_URL: url })]) {
+    assert.equal(result.kind === 'config' && result.config.databaseUrl, url);
+  }
 });
 
 test('the CLI refuses a bad port with the usage text and exit code 2', async () => {
@@ -94,4 +107,34 @@ test('the CLI says why when it cannot open the store, and exits 1', async () => 
   } finally {
     removeDir(join(dataDir, '..'));
   }
+});
+
+test('with --database-url the CLI stores spans in PostgreSQL and names it without the password', async () => {
+  const databaseUrl = await freshDatabase();
+  const withPassword = new URL(databaseUrl);
+  withPassword.password = 'never-printed'; // the test cluster trusts loopback: any password passes
+  try {
+    const collector = await spawnCollector(['--database-url', withPassword.href]);
+    assert.match(collector.output(), /\(data in postgres:\/\/postgres@127\.0\.0\.1:\d+\/choreoscope_test_\w+\)/);
+    const span = jsonSpan();
+    assert.equal((await postTraces(collector.url, JSON.stringify(jsonRequest([span])))).status, 200);
+    collector.child.kill('SIGTERM');
+    assert.equal(await collector.exited, 0, collector.output());
+    assert.doesNotMatch(collector.output(), /never-printed/);
+
+    const store = await openPostgresStore({ databaseUrl });
+    try {
+      assert.deepEqual((await store.spansOfTrace(span.traceId as string)).map((s) => s.spanId), [span.spanId]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await dropDatabase(databaseUrl);
+  }
+});
+
+test('the CLI exits 1 naming the database when PostgreSQL does not answer at start', async () => {
+  const nobody = `postgres://postgres@127.0.0.1:${await freePort()}/choreoscope`;
+  await assert.rejects(spawnCollector(['--database-url', nobody]),
+    /exited \(1\)[\s\S]*cannot open the span store in postgres:\/\/postgres@127\.0\.0\.1:\d+\/choreoscope: connect ECONNREFUSED/);
 });

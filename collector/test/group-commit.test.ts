@@ -4,6 +4,7 @@ import { GroupCommitter } from '../src/store/group-commit.ts';
 import { StoreOverloadedError, StoreRejectedDataError, StoreUnavailableError } from '../src/store/store.ts';
 import { toSpanRecords } from '../src/ingest/to-span-records.ts';
 import { jsonRequest, jsonSpan, startCollector, waitFor } from './helpers.ts';
+import { forEachStore } from './stores.ts';
 
 /** A commit that takes `delayMs` and records the groups it was given. */
 function slowCommit(delayMs: number, fail?: (requests: readonly (readonly number[])[]) => Error | undefined) {
@@ -75,19 +76,21 @@ test('close waits for accepted requests, then refuses new ones as unavailable', 
   await assert.rejects(committer.submit([3]), StoreUnavailableError);
 });
 
-test('on PGlite, 100 concurrent writes commit in far fewer transactions, every span stored once', async () => {
-  const collector = await startCollector();
-  try {
-    const decoded = Array.from({ length: 100 }, () => toSpanRecords(jsonRequest([jsonSpan(), jsonSpan()])));
-    const batches = decoded.map((result) => (result.ok ? result.spans : assert.fail('a valid request')));
-    const results = await Promise.all(batches.map((spans) => collector.store.writeSpans(spans)));
-    assert.ok(results.every((r) => r.stored === 2 && r.duplicates === 0));
-    const { commits, requests, largestGroup } = collector.store.commitStats;
-    assert.equal(requests, 100);
-    assert.ok(commits <= 10, `${commits} transactions for 100 writes`);
-    assert.ok(largestGroup >= 10, `the largest group held ${largestGroup} writes`);
-    for (const spans of batches) assert.equal((await collector.store.spansOfTrace(spans[0]!.traceId)).length, 1);
-  } finally {
-    await collector.close();
-  }
+forEachStore((kind) => {
+  test('100 concurrent writes commit in far fewer transactions, every span stored once', async () => {
+    const collector = await startCollector(kind);
+    try {
+      const decoded = Array.from({ length: 100 }, () => toSpanRecords(jsonRequest([jsonSpan(), jsonSpan()])));
+      const batches = decoded.map((result) => (result.ok ? result.spans : assert.fail('a valid request')));
+      const results = await Promise.all(batches.map((spans) => collector.store.writeSpans(spans)));
+      assert.ok(results.every((r) => r.stored === 2 && r.duplicates === 0));
+      const { commits, requests, largestGroup } = collector.store.commitStats;
+      assert.equal(requests, 100);
+      assert.ok(commits <= 10, `${commits} transactions for 100 writes`);
+      assert.ok(largestGroup >= 10, `the largest group held ${largestGroup} writes`);
+      for (const spans of batches) assert.equal((await collector.store.spansOfTrace(spans[0]!.traceId)).length, 1);
+    } finally {
+      await collector.close();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the collector's tests: a real server (buildServer) on loopback port 0 over a real
- * PGlite store in a temp directory, and small builders of OTLP/JSON requests.
+ * store (PGlite or PostgreSQL, see stores.ts), and small builders of OTLP/JSON requests.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../src/server.ts';
-import { openPgliteStore, type PgliteStore, type PgliteStoreOptions } from '../src/store/pglite-store.ts';
+import type { SqlSpanStore, SqlSpanStoreOptions } from '../src/store/sql-span-store.ts';
+import type { StoreKind } from './stores.ts';
 
 export function makeTempDir(prefix = 'choreoscope-collector-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -50,28 +51,26 @@ export async function freshDataDir(): Promise<string> {
 export interface RunningCollector {
   url: string;
   app: FastifyInstance;
-  store: PgliteStore;
-  dataDir: string;
-  /** Closes the server, then the store, then removes the data directory. */
+  store: SqlSpanStore;
+  /** Closes the server, then the store, then deletes the store's data. */
   close(): Promise<void>;
 }
 
+/** The server on loopback port 0 over a new store of the given kind. */
 export async function startCollector(
-  options: { server?: Omit<ServerOptions, 'store'>; store?: Omit<PgliteStoreOptions, 'dataDir'> } = {},
+  kind: StoreKind,
+  options: { server?: Omit<ServerOptions, 'store'>; store?: SqlSpanStoreOptions } = {},
 ): Promise<RunningCollector> {
-  const dataDir = await freshDataDir();
-  const store = await openPgliteStore({ ...options.store, dataDir });
+  const { store, dispose } = await kind.open(options.store);
   const app = buildServer({ ...options.server, store });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
     app,
     store,
-    dataDir,
     async close() {
       await app.close();
-      await store.close();
-      removeDir(join(dataDir, '..'));
+      await dispose();
     },
   };
 }

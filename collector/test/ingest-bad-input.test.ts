@@ -6,16 +6,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcErrorInfo, RpcStatus } from '../src/ingest/otlp-schema.ts';
+import { ExportTraceServiceResponse } from '../src/ingest/otlp-schema.ts';
 import { jsonRequest, jsonSpan, postTraces, send, spanId, startCollector, traceId, type Answer, type RunningCollector } from './helpers.ts';
+import { PROTOBUF_TYPE, protobufRequest, protobufSpan, readStatus } from './otlp-messages.ts';
+import { forEachStore, pgliteStores } from './stores.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const JSON_TYPE = { 'content-type': 'application/json' };
-const PROTOBUF_TYPE = { 'content-type': 'application/x-protobuf' };
 
 let collector: RunningCollector;
 before(async () => {
-  collector = await startCollector({ server: { maxBodyBytes: MAX_BODY_BYTES } });
+  collector = await startCollector(pgliteStores, { server: { maxBodyBytes: MAX_BODY_BYTES } }); // decoding does not depend on the store
 });
 after(() => collector.close());
 
@@ -38,19 +39,6 @@ interface Case {
 const json = (value: unknown): string => JSON.stringify(value);
 const oneSpan = (fields: Record<string, unknown>): string => json(jsonRequest([jsonSpan(fields)]));
 const rejected = (message: RegExp) => ({ rejected: 1, message });
-
-function protobufRequest(spans: Record<string, unknown>[]): Uint8Array {
-  const request = { resourceSpans: [{ scopeSpans: [{ spans }] }] };
-  return ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish();
-}
-const protobufSpan = (fields: Record<string, unknown> = {}) => ({
-  traceId: Buffer.from(traceId(), 'hex'),
-  spanId: Buffer.from(spanId(), 'hex'),
-  name: 'p',
-  startTimeUnixNano: '1700000000000000000',
-  endTimeUnixNano: '1700000000000000001',
-  ...fields,
-});
 
 /** 512 concatenated gzip members of 1 MiB of zeros each: about 0.5 MB that inflates to 512 MiB. */
 function gzipBomb(): Uint8Array {
@@ -129,19 +117,6 @@ function answerEncodingOf(testCase: Case): 'json' | 'protobuf' {
   return testCase.answerIn ?? (testCase.headers?.['content-type'] === 'application/x-protobuf' ? 'protobuf' : 'json');
 }
 
-function readStatus(answer: Answer, encoding: 'json' | 'protobuf'): { message: string; reason: string } {
-  if (encoding === 'json') {
-    const detail = answer.json.details[0];
-    assert.equal(detail['@type'], 'type.googleapis.com/google.rpc.ErrorInfo');
-    assert.equal(detail.domain, 'choreoscope');
-    return { message: answer.json.message, reason: detail.reason };
-  }
-  const status = RpcStatus.toObject(RpcStatus.decode(answer.body)) as { message: string; details: { typeUrl: string; value: Uint8Array }[] };
-  assert.equal(status.details[0]!.typeUrl, 'type.googleapis.com/google.rpc.ErrorInfo');
-  const info = RpcErrorInfo.toObject(RpcErrorInfo.decode(status.details[0]!.value)) as { reason: string };
-  return { message: status.message, reason: info.reason };
-}
-
 function readPartialSuccess(answer: Answer, encoding: 'json' | 'protobuf'): { rejected: number; message: string } | null {
   const response = encoding === 'json'
     ? answer.json
@@ -194,10 +169,17 @@ test(`${cases.length} malformed or unusual exports each get their precise answer
   });
 });
 
-test('a NUL in a span name is stored as U+FFFD, and a __proto__ attribute stays an ordinary key', async () => {
-  const span = jsonSpan({ name: 'a\u0000b', attributes: [{ key: '__proto__', value: { stringValue: 'x' } }] });
-  assert.equal((await postTraces(collector.url, json(jsonRequest([span])))).status, 200);
-  const trace = await send(`${collector.url}/api/traces/${span.traceId}`, {});
-  assert.equal(trace.json.spans[0].name, 'a\uFFFDb');
-  assert.equal(Object.getOwnPropertyDescriptor(trace.json.spans[0].attributes, '__proto__')?.value, 'x');
+forEachStore((kind) => {
+  test('a NUL in a span name is stored as U+FFFD, and a __proto__ attribute stays an ordinary key', async () => {
+    const stored = await startCollector(kind);
+    try {
+      const span = jsonSpan({ name: 'a\u0000b', attributes: [{ key: '__proto__', value: { stringValue: 'x' } }] });
+      assert.equal((await postTraces(stored.url, json(jsonRequest([span])))).status, 200);
+      const trace = await send(`${stored.url}/api/traces/${span.traceId}`, {});
+      assert.equal(trace.json.spans[0].name, 'a\uFFFDb');
+      assert.equal(Object.getOwnPropertyDescriptor(trace.json.spans[0].attributes, '__proto__')?.value, 'x');
+    } finally {
+      await stored.close();
+    }
+  });
 });

@@ -9,12 +9,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { ApiSpan, FlowSpansResponse, TraceResponse } from '../src/api/types.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
-
-let collector: RunningCollector;
-before(async () => {
-  collector = await startCollector();
-});
-after(() => collector.close());
+import { forEachStore } from './stores.ts';
 
 /**
  * What a producer → consumer hop looks like to Choreoscope: the producer's span in one trace, the
@@ -87,35 +82,43 @@ const exporters = [
   { name: 'OTLP/JSON gzipped, batched', make: (url: string) => new JsonExporter({ url, compression: GZIP }), batch: true },
 ];
 
-for (const { name, make, batch } of exporters) {
-  test(`spans sent by the OpenTelemetry SDK over ${name} are queryable by trace and business key, intact`, async () => {
-    const orderId = `order-${name.length}-${Math.random().toString(36).slice(2)}`;
-    const { producer, all } = await emitHop(make(`${collector.url}/v1/traces`), orderId, batch);
-    assert.equal(all.length, 3);
-
-    for (const sent of all) {
-      const answer = await send(`${collector.url}/api/traces/${sent.spanContext().traceId}`, {});
-      assert.equal(answer.status, 200, answer.text);
-      const stored = (answer.json as TraceResponse).spans.find((s) => s.spanId === sent.spanContext().spanId);
-      assert.ok(stored, `span ${sent.name} is in its trace`);
-      assertStoredAsSent(stored, sent);
-    }
-
-    const flow = await send(`${collector.url}/api/flows/${encodeURIComponent(orderId)}/spans`, {});
-    assert.equal(flow.status, 200, flow.text);
-    const { spans, truncated } = flow.json as FlowSpansResponse;
-    assert.equal(truncated, false);
-    assert.deepEqual(spans.map((s) => s.name).sort(), ['charge card', 'orders process', 'orders publish'],
-      'the consumer is found by messaging.message.conversation_id, the others by choreoscope.business_key');
-    const child = spans.find((s) => s.name === 'charge card')!;
-    const consumer = spans.find((s) => s.name === 'orders process')!;
-    assert.equal(child.parentSpanId, consumer.spanId);
-    assert.equal(child.traceId, consumer.traceId);
-    assert.deepEqual(child.status, { code: 'error', message: 'card declined' });
-    assert.equal(consumer.kind, 'consumer');
-    assert.notEqual(consumer.traceId, producer.spanContext().traceId);
-
-    const linking = await collector.store.spansLinkingTo(producer.spanContext().traceId, producer.spanContext().spanId);
-    assert.deepEqual(linking.map((s) => s.spanId), [consumer.spanId], 'the link is found from the producer side');
+forEachStore((kind) => {
+  let collector: RunningCollector;
+  before(async () => {
+    collector = await startCollector(kind);
   });
-}
+  after(() => collector.close());
+
+  for (const { name, make, batch } of exporters) {
+    test(`spans sent by the OpenTelemetry SDK over ${name} are queryable by trace and business key, intact`, async () => {
+      const orderId = `order-${name.length}-${Math.random().toString(36).slice(2)}`;
+      const { producer, all } = await emitHop(make(`${collector.url}/v1/traces`), orderId, batch);
+      assert.equal(all.length, 3);
+
+      for (const sent of all) {
+        const answer = await send(`${collector.url}/api/traces/${sent.spanContext().traceId}`, {});
+        assert.equal(answer.status, 200, answer.text);
+        const stored = (answer.json as TraceResponse).spans.find((s) => s.spanId === sent.spanContext().spanId);
+        assert.ok(stored, `span ${sent.name} is in its trace`);
+        assertStoredAsSent(stored, sent);
+      }
+
+      const flow = await send(`${collector.url}/api/flows/${encodeURIComponent(orderId)}/spans`, {});
+      assert.equal(flow.status, 200, flow.text);
+      const { spans, truncated } = flow.json as FlowSpansResponse;
+      assert.equal(truncated, false);
+      assert.deepEqual(spans.map((s) => s.name).sort(), ['charge card', 'orders process', 'orders publish'],
+        'the consumer is found by messaging.message.conversation_id, the others by choreoscope.business_key');
+      const child = spans.find((s) => s.name === 'charge card')!;
+      const consumer = spans.find((s) => s.name === 'orders process')!;
+      assert.equal(child.parentSpanId, consumer.spanId);
+      assert.equal(child.traceId, consumer.traceId);
+      assert.deepEqual(child.status, { code: 'error', message: 'card declined' });
+      assert.equal(consumer.kind, 'consumer');
+      assert.notEqual(consumer.traceId, producer.spanContext().traceId);
+
+      const linking = await collector.store.spansLinkingTo(producer.spanContext().traceId, producer.spanContext().spanId);
+      assert.deepEqual(linking.map((s) => s.spanId), [consumer.spanId], 'the link is found from the producer side');
+    });
+  }
+});

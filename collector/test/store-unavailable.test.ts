@@ -1,7 +1,8 @@
 /**
  * When the store cannot take spans, ingest says so with a retryable status and Retry-After, and never
- * answers 200 for spans it did not commit. All with the real PGlite store: closed, its database closed
- * underneath it, or busy with a long transaction while the queue fills.
+ * answers 200 for spans it did not commit. With the real stores: closed, PGlite's database closed
+ * underneath it, or busy with a long transaction while the queue fills. (A PostgreSQL server stopped
+ * and started again under the collector: postgres-outage.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,44 +13,76 @@ import { toSpanRecords } from '../src/ingest/to-span-records.ts';
 import { buildServer } from '../src/server.ts';
 import { createPgliteStore } from '../src/store/pglite-store.ts';
 import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, startCollector } from './helpers.ts';
+import { forEachStore } from './stores.ts';
 
 const exportOf = (count = 1) => JSON.stringify(jsonRequest(Array.from({ length: count }, () => jsonSpan())));
 
-test('a closed store: /v1/traces answers 503 with Retry-After in either encoding, /readyz 503, /healthz 200', async () => {
-  const collector = await startCollector({ server: { unavailableRetryAfterSeconds: 7 } });
-  try {
-    assert.equal((await send(`${collector.url}/readyz`, {})).status, 200);
-    await collector.store.close();
+forEachStore((kind) => {
+  test('a closed store: /v1/traces answers 503 with Retry-After in either encoding, /readyz 503, /healthz 200', async () => {
+    const collector = await startCollector(kind, { server: { unavailableRetryAfterSeconds: 7 } });
+    try {
+      assert.equal((await send(`${collector.url}/readyz`, {})).status, 200);
+      await collector.store.close();
 
-    const json = await postTraces(collector.url, exportOf());
-    assert.equal(json.status, 503);
-    assert.equal(json.headers.get('retry-after'), '7');
-    assert.equal(json.json.details[0].reason, 'CHS_ERR_STORE_UNAVAILABLE');
-    assert.match(json.json.message, /retry after 7 s/);
+      const json = await postTraces(collector.url, exportOf());
+      assert.equal(json.status, 503);
+      assert.equal(json.headers.get('retry-after'), '7');
+      assert.equal(json.json.details[0].reason, 'CHS_ERR_STORE_UNAVAILABLE');
+      assert.match(json.json.message, /retry after 7 s/);
 
-    const request = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(8, 2), startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }] };
-    const protobuf = await postTraces(collector.url, ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish(),
-      { 'content-type': 'application/x-protobuf' });
-    assert.equal(protobuf.status, 503);
-    assert.equal(protobuf.headers.get('content-type'), 'application/x-protobuf');
-    const status = RpcStatus.decode(protobuf.body) as unknown as { code: number; details: { value: Uint8Array }[] };
-    assert.equal(status.code, 14, 'google.rpc.Code UNAVAILABLE');
-    assert.equal((RpcErrorInfo.decode(status.details[0]!.value) as unknown as { reason: string }).reason, 'CHS_ERR_STORE_UNAVAILABLE');
+      const request = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(8, 2), startTimeUnixNano: '1', endTimeUnixNano: '2' }] }] }] };
+      const protobuf = await postTraces(collector.url, ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish(),
+        { 'content-type': 'application/x-protobuf' });
+      assert.equal(protobuf.status, 503);
+      assert.equal(protobuf.headers.get('content-type'), 'application/x-protobuf');
+      const status = RpcStatus.decode(protobuf.body) as unknown as { code: number; details: { value: Uint8Array }[] };
+      assert.equal(status.code, 14, 'google.rpc.Code UNAVAILABLE');
+      assert.equal((RpcErrorInfo.decode(status.details[0]!.value) as unknown as { reason: string }).reason, 'CHS_ERR_STORE_UNAVAILABLE');
 
-    const ready = await send(`${collector.url}/readyz`, {});
-    assert.equal(ready.status, 503);
-    assert.equal(ready.json.error.code, 'CHS_ERR_STORE_UNAVAILABLE');
-    assert.equal(ready.headers.get('retry-after'), '7');
-    assert.equal((await send(`${collector.url}/api/traces/${'ab'.repeat(16)}`, {})).status, 503);
-    assert.equal((await send(`${collector.url}/healthz`, {})).status, 200);
-    // an empty export stores nothing, so the store being down does not matter to it
-    assert.equal((await postTraces(collector.url, '{}')).status, 200);
-  } finally {
-    await collector.close();
-  }
+      const ready = await send(`${collector.url}/readyz`, {});
+      assert.equal(ready.status, 503);
+      assert.equal(ready.json.error.code, 'CHS_ERR_STORE_UNAVAILABLE');
+      assert.equal(ready.headers.get('retry-after'), '7');
+      assert.equal((await send(`${collector.url}/api/traces/${'ab'.repeat(16)}`, {})).status, 503);
+      assert.equal((await send(`${collector.url}/healthz`, {})).status, 200);
+      // an empty export stores nothing, so the store being down does not matter to it
+      assert.equal((await postTraces(collector.url, '{}')).status, 200);
+    } finally {
+      await collector.close();
+    }
+  });
+
+  test('a full write queue: 429 with Retry-After at once, and the export goes through once the queue drains', async () => {
+    const { store, blockWrites, dispose } = await kind.open({ maxQueuedItems: 2 });
+    const app = buildServer({ store, overloadedRetryAfterSeconds: 2 });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const decode = (body: string) => {
+        const result = toSpanRecords(JSON.parse(body));
+        return result.ok ? result.spans : assert.fail('valid');
+      };
+      // a long transaction keeps the store's writer waiting, so what comes next stays queued
+      const release = await blockWrites();
+      const inFlight = store.writeSpans(decode(exportOf(2)));
+      await new Promise((resolve) => setImmediate(resolve)); // the writer takes it, and waits on the hold
+      const queued = store.writeSpans(decode(exportOf(2))); // now the queue holds 2: full
+
+      const refused = await postTraces(url, exportOf(1));
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get('retry-after'), '2');
+      assert.equal(refused.json.details[0].reason, 'CHS_ERR_INGEST_OVERLOADED');
+
+      await release();
+      await Promise.all([inFlight, queued]);
+      assert.equal((await postTraces(url, exportOf(1))).status, 200);
+    } finally {
+      await app.close();
+      await dispose();
+    }
+  });
 });
 
-test('a database that dies under the store: 503, and none of the refused spans is there after reopening', async () => {
+test('a PGlite database that dies under the store: 503, and none of the refused spans is there after reopening', async () => {
   const dataDir = await freshDataDir();
   const db = await PGlite.create({ dataDir });
   const store = await createPgliteStore(db);
@@ -76,40 +109,6 @@ test('a database that dies under the store: 503, and none of the refused spans i
     assert.equal(rows[0]!.n, 1, 'only the acknowledged span was stored');
   } finally {
     await check.close();
-    removeDir(join(dataDir, '..'));
-  }
-});
-
-test('a full write queue: 429 with Retry-After at once, and the export goes through once the queue drains', async () => {
-  const dataDir = await freshDataDir();
-  const db = await PGlite.create({ dataDir });
-  const store = await createPgliteStore(db, { maxQueuedItems: 2 });
-  const app = buildServer({ store, overloadedRetryAfterSeconds: 2 });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  try {
-    const decode = (body: string) => {
-      const result = toSpanRecords(JSON.parse(body));
-      return result.ok ? result.spans : assert.fail('valid');
-    };
-    // a long transaction keeps the store's writer waiting, so what comes next stays queued
-    let release!: () => void;
-    const hold = db.transaction(() => new Promise<void>((resolve) => (release = resolve)));
-    const inFlight = store.writeSpans(decode(exportOf(2)));
-    await new Promise((resolve) => setImmediate(resolve)); // the writer takes it, and waits on the hold
-    const queued = store.writeSpans(decode(exportOf(2))); // now the queue holds 2: full
-
-    const refused = await postTraces(url, exportOf(1));
-    assert.equal(refused.status, 429);
-    assert.equal(refused.headers.get('retry-after'), '2');
-    assert.equal(refused.json.details[0].reason, 'CHS_ERR_INGEST_OVERLOADED');
-
-    release();
-    await hold;
-    await Promise.all([inFlight, queued]);
-    assert.equal((await postTraces(url, exportOf(1))).status, 200);
-  } finally {
-    await app.close();
-    await store.close();
     removeDir(join(dataDir, '..'));
   }
 });

@@ -32,6 +32,16 @@ export const ERRORS = {
   BUSINESS_KEY_INVALID: define('CHS_ERR_BUSINESS_KEY_INVALID', 400, 'a business key is 1 to {maxChars} characters long, not {length}'),
   FLOW_NOT_FOUND: define('CHS_ERR_FLOW_NOT_FOUND', 404, 'no span with business key "{businessKey}" is stored'),
   QUERY_LIMIT_INVALID: define('CHS_ERR_QUERY_LIMIT_INVALID', 400, 'limit must be an integer from 1 to {max}, not "{limit}"'),
+  SPAN_ID_INVALID: define('CHS_ERR_SPAN_ID_INVALID', 400, 'span id "{spanId}" is not 16 hex digits (or is all zeros)'),
+  SERVICE_NOT_FOUND: define('CHS_ERR_SERVICE_NOT_FOUND', 404, 'no span of service "{service}" is stored'),
+  QUERY_PARAMETER_UNKNOWN: define('CHS_ERR_QUERY_PARAMETER_UNKNOWN', 400, 'unknown query parameter "{parameter}": this route takes {known}'),
+  PARAMETER_INVALID: define('CHS_ERR_PARAMETER_INVALID', 400, 'parameter {parameter} {problem}'),
+  QUERY_TIME_INVALID: define('CHS_ERR_QUERY_TIME_INVALID', 400, 'the time range is invalid: {detail}'),
+  QUERY_CURSOR_INVALID: define('CHS_ERR_QUERY_CURSOR_INVALID', 400, 'cursor "{cursor}" is not one this API gave out: pass a nextCursor back unchanged'),
+  ATTRIBUTE_FILTER_INVALID: define('CHS_ERR_ATTRIBUTE_FILTER_INVALID', 400, 'attr "{filter}" is not key:value (the key is what comes before the first colon, and is not empty)'),
+  // any route but /healthz, /readyz and /metrics, when the collector is given tokens
+  AUTH_TOKEN_MISSING: define('CHS_ERR_AUTH_TOKEN_MISSING', 401, 'this route needs the {realm} token: send Authorization: Bearer <token>'),
+  AUTH_TOKEN_INVALID: define('CHS_ERR_AUTH_TOKEN_INVALID', 401, 'the bearer token sent is not the {realm} token (or the Authorization header is not "Bearer <token>")'),
   // any route
   ROUTE_NOT_FOUND: define('CHS_ERR_ROUTE_NOT_FOUND', 404, 'there is no route {method} {path}'),
   REQUEST_INVALID: define('CHS_ERR_REQUEST_INVALID', 400, 'the request is invalid: {detail}'),

@@ -1,54 +1,36 @@
 /**
- * The query API of this slice: one trace's spans, and the spans of one business flow. JSON in the
- * shapes of `types.ts`; errors from the catalogue, answered by the server's error handler.
+ * The query API under /api as one plugin: the OpenAPI document generated from its route schemas,
+ * validation failures answered as catalogue errors, answers serialized as they are, and the routes.
+ * JSON in the shapes of `types.ts`; errors are answered by the server's error handler.
  */
-import type { FastifyInstance } from 'fastify';
-import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
-import { cleanText } from '../core/stored-text.ts';
+import swagger from '@fastify/swagger';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import type { SpanStore } from '../store/store.ts';
-import { ERRORS, chsError } from './errors.ts';
-import { toApiSpan } from './to-api-span.ts';
-import type { FlowSpansResponse, TraceResponse } from './types.ts';
+import { linkRoutes } from './link-routes.ts';
+import { openApiOptions, openApiRoute } from './openapi.ts';
+import { toParameterError } from './parameter-errors.ts';
+import { apiSpanSchema } from './schemas.ts';
+import { serviceRoutes } from './service-routes.ts';
+import { spanRoutes } from './span-routes.ts';
 
 export interface QueryRoutesOptions {
   store: SpanStore;
-  /** Most spans one answer holds, and the default `limit`. */
+  /** Most spans one flow page holds, and its default `limit`. */
   maxQuerySpans: number;
 }
 
-const TRACE_ID = /^[0-9a-fA-F]{32}$/;
-
 export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
-  const { store, maxQuerySpans } = options;
-
-  app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (request): Promise<TraceResponse> => {
-    const { traceId } = request.params;
-    if (!TRACE_ID.test(traceId) || /^0+$/.test(traceId)) throw chsError(ERRORS.TRACE_ID_INVALID, { traceId: traceId.slice(0, 64) });
-    const normalized = traceId.toLowerCase();
-    const spans = await store.spansOfTrace(normalized);
-    if (spans.length === 0) throw chsError(ERRORS.TRACE_NOT_FOUND, { traceId: normalized });
-    return { traceId: normalized, spans: spans.map(toApiSpan) };
+  await app.register(swagger, openApiOptions); // first: it documents the routes registered after it
+  app.addSchema(apiSpanSchema);
+  // the response schemas document; answers are the types.ts objects as they are, nothing dropped
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // a parameter its schema refused becomes its catalogue error; the server's handler answers it
+  app.setErrorHandler((error: FastifyError, request) => {
+    throw toParameterError(error, request) ?? error;
   });
 
-  app.get<{ Params: { businessKey: string }; Querystring: { limit?: string } }>(
-    '/api/flows/:businessKey/spans',
-    async (request): Promise<FlowSpansResponse> => {
-      const businessKey = cleanText(request.params.businessKey);
-      if (businessKey.length === 0 || businessKey.length > MAX_BUSINESS_KEY_CHARS) {
-        throw chsError(ERRORS.BUSINESS_KEY_INVALID, { maxChars: MAX_BUSINESS_KEY_CHARS, length: businessKey.length });
-      }
-      const limit = parseLimit(request.query.limit, maxQuerySpans);
-      // one more than asked tells whether the answer was cut short
-      const spans = await store.spansOfBusinessKey(businessKey, limit + 1);
-      if (spans.length === 0) throw chsError(ERRORS.FLOW_NOT_FOUND, { businessKey: businessKey.slice(0, 64) });
-      return { businessKey, spans: spans.slice(0, limit).map(toApiSpan), truncated: spans.length > limit };
-    },
-  );
-}
-
-function parseLimit(text: string | undefined, max: number): number {
-  if (text === undefined) return max;
-  const limit = Number(text);
-  if (!/^\d+$/.test(text) || limit < 1 || limit > max) throw chsError(ERRORS.QUERY_LIMIT_INVALID, { max, limit: text.slice(0, 32) });
-  return limit;
+  await app.register(spanRoutes, options);
+  await app.register(serviceRoutes, options);
+  await app.register(linkRoutes, options);
+  await app.register(openApiRoute);
 }

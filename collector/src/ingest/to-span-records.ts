@@ -15,8 +15,9 @@ import {
 export const MAX_SERVICE_NAME_CHARS = 512;
 export const UNKNOWN_SERVICE = 'unknown_service';
 
-const SPAN_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
+/** OTLP's SpanKind and Status.code enums, by their numbers. */
+export const SPAN_KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+export const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 
 /** Where a rejected span sat in the request, and why it was rejected. */
 export interface SpanRejection {

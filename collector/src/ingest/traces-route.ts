@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChsError, ERRORS, chsError } from '../api/errors.ts';
+import type { CollectorMetrics, SpanRejectionReason } from '../ops/metrics.ts';
 import { StoreOverloadedError, StoreRejectedDataError, StoreUnavailableError, type SpanStore } from '../store/store.ts';
 import { decodeExportRequest } from './otlp-decode.ts';
 import { compressionOf, encodingOf, type OtlpEncoding } from './otlp-media.ts';
@@ -18,6 +19,12 @@ export interface TracesRouteOptions {
   maxBodyBytes: number;
   overloadedRetryAfterSeconds: number;
   unavailableRetryAfterSeconds: number;
+  metrics: CollectorMetrics;
+  /**
+   * Given the body (inflated) and Content-Type of each export that stored new spans, after they are
+   * committed; not of an export whose spans were all stored before (a sender's retry). Must not block.
+   */
+  onStored?: (batch: { body: Buffer; contentType: string }) => void;
 }
 
 export const TRACES_PATH = '/v1/traces';
@@ -30,7 +37,8 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode ?? 500;
-    const answer = status >= 400 && status < 500
+    // a ChsError comes from a hook (a missing token); any other error from Fastify or a bug
+    const answer = error instanceof ChsError ? error : status >= 400 && status < 500
       ? chsError(ERRORS.REQUEST_INVALID, { detail: error.message })
       : chsError(ERRORS.INTERNAL, { detail: error.name });
     if (status >= 500) request.log.error({ err: error }, 'OTLP ingest failed');
@@ -38,13 +46,18 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
   });
 
   app.post(TRACES_PATH, async (request, reply) => {
+    let spans: { received: number; rejected: number } | undefined;
     try {
       const decoded = await decodeRequest(request, options.maxBodyBytes);
-      await options.store.writeSpans(decoded.spans);
+      spans = { received: decoded.spans.length + decoded.rejections.length, rejected: decoded.rejections.length };
+      const written = await options.store.writeSpans(decoded.spans);
+      options.metrics.exportStored({ ...spans, ...written });
+      if (written.stored > 0) options.onStored?.({ body: decoded.body, contentType: request.headers['content-type']! });
       if (decoded.rejections.length > 0) request.log.info({ rejectedSpans: decoded.rejections.length }, 'spans rejected');
       return send(reply, 200, exportResponse(decoded.encoding, partialSuccessOf(decoded)));
     } catch (error) {
-      const { chs, retryAfterSeconds } = toChsError(error, options);
+      const { chs, retryAfterSeconds, spansRefusedAs } = toChsError(error, options);
+      if (spans !== undefined && spansRefusedAs !== undefined) options.metrics.exportRefused(spans, spansRefusedAs);
       if (chs.statusCode >= 500) request.log.warn({ code: chs.code }, chs.message);
       if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
       return send(reply, chs.statusCode, statusResponse(answerEncoding(request), chs));
@@ -80,21 +93,27 @@ async function decodeRequest(request: FastifyRequest, maxBodyBytes: number) {
   if (!decoded.ok) {
     throw chsError(ERRORS.OTLP_BODY_UNDECODABLE, { encoding: encoding === 'json' ? 'JSON' : 'protobuf', detail: decoded.problem });
   }
-  return { ...decoded, encoding };
+  return { ...decoded, encoding, body };
 }
 
-function toChsError(error: unknown, options: TracesRouteOptions): { chs: ChsError; retryAfterSeconds?: number } {
+/** The catalogue error answering `error`; for a store's refusal, also the reason the spans count as rejected under. */
+function toChsError(
+  error: unknown,
+  options: TracesRouteOptions,
+): { chs: ChsError; retryAfterSeconds?: number; spansRefusedAs?: Exclude<SpanRejectionReason, 'invalid'> } {
   if (error instanceof ChsError) return { chs: error };
   if (error instanceof BodyTooLargeError) return { chs: chsError(ERRORS.OTLP_BODY_TOO_LARGE, { maxBodyBytes: error.maxBodyBytes }) };
   if (error instanceof GzipError) return { chs: chsError(ERRORS.OTLP_GZIP_INVALID, { detail: error.message }) };
-  if (error instanceof StoreRejectedDataError) return { chs: chsError(ERRORS.OTLP_SPANS_UNSTORABLE, { detail: error.message }) };
+  if (error instanceof StoreRejectedDataError) {
+    return { chs: chsError(ERRORS.OTLP_SPANS_UNSTORABLE, { detail: error.message }), spansRefusedAs: 'unstorable' };
+  }
   if (error instanceof StoreOverloadedError) {
     const retryAfterSeconds = options.overloadedRetryAfterSeconds;
-    return { chs: chsError(ERRORS.INGEST_OVERLOADED, { retryAfterSeconds }), retryAfterSeconds };
+    return { chs: chsError(ERRORS.INGEST_OVERLOADED, { retryAfterSeconds }), retryAfterSeconds, spansRefusedAs: 'overloaded' };
   }
   if (error instanceof StoreUnavailableError) {
     const retryAfterSeconds = options.unavailableRetryAfterSeconds;
-    return { chs: chsError(ERRORS.STORE_UNAVAILABLE, { retryAfterSeconds }), retryAfterSeconds };
+    return { chs: chsError(ERRORS.STORE_UNAVAILABLE, { retryAfterSeconds }), retryAfterSeconds, spansRefusedAs: 'store_unavailable' };
   }
   if (error instanceof BodyAbortedError) return { chs: chsError(ERRORS.REQUEST_INVALID, { detail: error.message }) };
   throw error; // a bug: the scope's error handler logs it and answers 500

@@ -5,6 +5,7 @@
  * so an idle store answers at once (after one event-loop turn) and a busy one amortises each commit
  * over many requests.
  */
+import type { CollectorMetrics } from '../ops/metrics.ts';
 import { StoreOverloadedError, StoreRejectedDataError, StoreUnavailableError } from './store.ts';
 
 export const DEFAULT_MAX_QUEUED_ITEMS = 100_000;
@@ -22,6 +23,8 @@ export interface GroupCommitOptions {
    * next would pass this, and a single larger request gets a transaction to itself. Default 10_000.
    */
   maxItemsPerCommit?: number;
+  /** Told the queue's depth as it changes, and each failed commit, for /metrics. Default none. */
+  metrics?: CollectorMetrics;
 }
 
 /** Writes the requests' items in one transaction and returns one result per request, in order. */
@@ -46,6 +49,7 @@ export class GroupCommitter<Item, Result> {
   readonly #commit: CommitGroup<Item, Result>;
   readonly #maxQueuedItems: number;
   readonly #maxItemsPerCommit: number;
+  readonly #metrics: CollectorMetrics | undefined;
   #queue: Pending<Item, Result>[] = [];
   #queuedItems = 0;
   #writer: Promise<void> = Promise.resolve();
@@ -57,6 +61,7 @@ export class GroupCommitter<Item, Result> {
     this.#commit = commit;
     this.#maxQueuedItems = options.maxQueuedItems ?? DEFAULT_MAX_QUEUED_ITEMS;
     this.#maxItemsPerCommit = options.maxItemsPerCommit ?? DEFAULT_MAX_ITEMS_PER_COMMIT;
+    this.#metrics = options.metrics;
   }
 
   /** Resolves with the request's result once its transaction commits; rejects if it cannot. */
@@ -68,6 +73,7 @@ export class GroupCommitter<Item, Result> {
     return new Promise<Result>((resolve, reject) => {
       this.#queue.push({ items, resolve, reject });
       this.#queuedItems += items.length;
+      this.#metrics?.commitQueueDepth(this.#queuedItems);
       if (!this.#writing) {
         this.#writing = true;
         this.#writer = this.#writeAll();
@@ -112,6 +118,7 @@ export class GroupCommitter<Item, Result> {
       taken += 1;
     }
     this.#queuedItems -= count;
+    this.#metrics?.commitQueueDepth(this.#queuedItems);
     return this.#queue.splice(0, taken);
   }
 
@@ -125,6 +132,7 @@ export class GroupCommitter<Item, Result> {
         for (const pending of group) await this.#write([pending]);
         return;
       }
+      this.#metrics?.storeError(error instanceof StoreRejectedDataError ? 'rejected_data' : 'unavailable');
       for (const pending of group) pending.reject(error);
       return;
     }

@@ -5,6 +5,7 @@
  * retry (rejected as data).
  */
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+import type { OperationSummary, ServiceSummary, SpanPage, SpanSearch } from './span-search.ts';
 
 export interface SpanStore {
   /**
@@ -19,6 +20,14 @@ export interface SpanStore {
   spansOfBusinessKey(businessKey: BusinessKey, limit: number): Promise<SpanRecord[]>;
   /** Spans with a link to the given span: how a consumer that linked (not parented) its producer is found. */
   spansLinkingTo(traceId: TraceId, spanId: SpanId): Promise<SpanRecord[]>;
+  /** The stored spans the given span links to (a consumer's producers), by start time. */
+  spansLinkedFrom(traceId: TraceId, spanId: SpanId): Promise<SpanRecord[]>;
+  /** One page of the spans matching every filter of the search, in its order, and where the next page starts. */
+  searchSpans(search: SpanSearch): Promise<SpanPage>;
+  /** Every service that sent spans, by name, with its span count and latest span end. */
+  services(): Promise<ServiceSummary[]>;
+  /** The (name, kind) pairs of a service's spans, by name then kind; empty for a service never seen. */
+  operationsOfService(serviceName: string): Promise<OperationSummary[]>;
   /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Finishes the writes already accepted, then releases the store. Later calls reject as unavailable. */

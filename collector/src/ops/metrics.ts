@@ -1,0 +1,110 @@
+/**
+ * The collector's Prometheus metrics, in one registry per server: the adapters (ingest, group commit,
+ * forwarding, the request hook) call the methods below where things happen, and /metrics renders the
+ * registry beside the process's own metrics (CPU, memory, event loop, GC), which are collected once
+ * per process since every server in it would report the same.
+ *
+ * Spans add up: received = stored + duplicate + rejected (every reason).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Why spans were not stored: a span of its own (`invalid`) or its whole export refused. */
+export type SpanRejectionReason = 'invalid' | 'overloaded' | 'store_unavailable' | 'unstorable';
+/** Why a store commit failed: the store (retry later) or the data (never). */
+export type StoreErrorKind = 'unavailable' | 'rejected_data';
+/** Why a batch was not forwarded: the queue overflowed, the target refused it, retries ran out, or shutdown. */
+export type ForwardDropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'shutdown';
+
+let processRegistry: Registry | undefined;
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+
+  readonly #spansReceived = this.#counter('choreoscope_spans_received_total', 'Spans in decoded OTLP exports.');
+  readonly #spansRejected = this.#counter('choreoscope_spans_rejected_total', 'Spans not stored, by reason.', ['reason']);
+  readonly #spansStored = this.#counter('choreoscope_spans_stored_total', 'Spans newly committed to the store.');
+  readonly #spansDuplicate = this.#counter('choreoscope_spans_duplicate_total', 'Spans received again, already stored.');
+  readonly #storeErrors = this.#counter('choreoscope_store_commit_errors_total', 'Failed store commits (one per group), by kind.', ['kind']);
+  readonly #commitQueue = new Gauge({
+    name: 'choreoscope_commit_queue_spans',
+    help: 'Spans waiting in the group-commit queue.',
+    registers: [this.registry],
+  });
+  readonly #requests = new Histogram({
+    name: 'choreoscope_http_request_duration_seconds',
+    help: 'HTTP requests by method, route and status, with their duration; route="/v1/traces" is ingest.',
+    labelNames: ['method', 'route', 'status'],
+    registers: [this.registry],
+  });
+  readonly #forwardSent = this.#counter('choreoscope_forward_batches_sent_total', 'Batches the forward target accepted.');
+  readonly #forwardDropped = this.#counter('choreoscope_forward_batches_dropped_total', 'Batches never forwarded, by reason.', ['reason']);
+  readonly #forwardRetries = this.#counter('choreoscope_forward_retries_total', 'Forward attempts retried (429, 502, 503, 504, connection error, timeout).');
+  readonly #forwardQueueBatches = new Gauge({ name: 'choreoscope_forward_queue_batches', help: 'Batches waiting to be forwarded.', registers: [this.registry] });
+  readonly #forwardQueueBytes = new Gauge({ name: 'choreoscope_forward_queue_bytes', help: 'Bytes of the batches waiting to be forwarded.', registers: [this.registry] });
+
+  constructor() {
+    // series that read 0 are shown before anything happens, so a dashboard need not guess their labels
+    for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
+    for (const kind of ['unavailable', 'rejected_data'] satisfies StoreErrorKind[]) this.#storeErrors.inc({ kind }, 0);
+    for (const reason of ['queue_full', 'rejected', 'retries_exhausted', 'shutdown'] satisfies ForwardDropReason[]) this.#forwardDropped.inc({ reason }, 0);
+  }
+
+  /** An export whose spans were committed: `rejected` of its spans were invalid on their own. */
+  exportStored(result: { received: number; rejected: number; stored: number; duplicates: number }): void {
+    this.#spansReceived.inc(result.received);
+    this.#spansRejected.inc({ reason: 'invalid' }, result.rejected);
+    this.#spansStored.inc(result.stored);
+    this.#spansDuplicate.inc(result.duplicates);
+  }
+
+  /** A decoded export refused whole: its valid spans count under `reason`, the invalid ones as invalid. */
+  exportRefused(result: { received: number; rejected: number }, reason: Exclude<SpanRejectionReason, 'invalid'>): void {
+    this.#spansReceived.inc(result.received);
+    this.#spansRejected.inc({ reason: 'invalid' }, result.rejected);
+    this.#spansRejected.inc({ reason }, result.received - result.rejected);
+  }
+
+  storeError(kind: StoreErrorKind): void {
+    this.#storeErrors.inc({ kind });
+  }
+
+  commitQueueDepth(spans: number): void {
+    this.#commitQueue.set(spans);
+  }
+
+  /** `route` is the matched route's pattern (`/api/traces/:traceId`), or none for a 404. */
+  request(method: string, route: string | undefined, status: number, durationMs: number): void {
+    this.#requests.observe({ method, route: route ?? 'unmatched', status: String(status) }, durationMs / 1000);
+  }
+
+  forwardSent(): void {
+    this.#forwardSent.inc();
+  }
+
+  forwardDropped(reason: ForwardDropReason, batches = 1): void {
+    this.#forwardDropped.inc({ reason }, batches);
+  }
+
+  forwardRetried(): void {
+    this.#forwardRetries.inc();
+  }
+
+  forwardQueue(batches: number, bytes: number): void {
+    this.#forwardQueueBatches.set(batches);
+    this.#forwardQueueBytes.set(bytes);
+  }
+
+  /** The Prometheus text exposition of this server's metrics and the process's. */
+  async render(): Promise<{ contentType: string; text: string }> {
+    if (processRegistry === undefined) {
+      processRegistry = new Registry();
+      collectDefaultMetrics({ register: processRegistry });
+    }
+    const [own, process] = await Promise.all([this.registry.metrics(), processRegistry.metrics()]);
+    return { contentType: this.registry.contentType, text: `${own}\n${process}` };
+  }
+
+  #counter(name: string, help: string, labelNames: string[] = []): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+}

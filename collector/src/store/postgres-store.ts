@@ -1,0 +1,87 @@
+/**
+ * The span store on a PostgreSQL server, through a pg connection pool: the same statements, migrations
+ * and group commit as the PGlite store (sql-span-store.ts), with the server's durability (a COMMIT
+ * that returned is on disk, with the server's default fsync and synchronous_commit).
+ *
+ * While the server is down every write and read fails as unavailable (ingest answers 503 with
+ * Retry-After) and nothing is acknowledged; the pool drops the connections it lost and opens new ones
+ * on demand, so the store recovers by itself when the server is back.
+ */
+import pg from 'pg';
+import { migrate } from './migrate.ts';
+import type { SqlClient, SqlSession } from './sql-client.ts';
+import { createSqlSpanStore, type SqlSpanStore, type SqlSpanStoreOptions } from './sql-span-store.ts';
+
+export interface PostgresStoreOptions extends SqlSpanStoreOptions {
+  /** `postgres://user:password@host:port/database` (libpq's URL form, as pg reads it). */
+  databaseUrl: string;
+  /** Connections open at most; group commit uses one at a time, reads the rest. Default 10. */
+  maxConnections?: number;
+  /** How long opening a connection may take before the store calls the server unavailable. Default 5000. */
+  connectTimeoutMs?: number;
+}
+
+export type PostgresStore = SqlSpanStore;
+
+/** Connects, applies the pending migrations (one collector at a time), and returns the store. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    keepAlive: true,
+    application_name: 'choreoscope-collector',
+  });
+  // an idle connection lost (the server restarted) leaves the pool; the next query opens a new one
+  pool.on('error', () => {});
+  const db = sqlClientOf(pool);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+  return createSqlSpanStore(db, () => pool.end(), options);
+}
+
+/** Where a database URL points, without its password: for log lines and the CLI's banner. */
+export function describeDatabaseUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    url.password = '';
+    url.searchParams.delete('password');
+    return url.toString();
+  } catch {
+    return 'PostgreSQL (unparseable URL)';
+  }
+}
+
+function sqlClientOf(pool: pg.Pool): SqlClient {
+  const session = (client: pg.Pool | pg.PoolClient): SqlSession => ({
+    // without parameters pg uses the simple query protocol, which takes several statements at once
+    exec: (sql) => client.query(sql),
+    query: async <Row>(sql: string, params: unknown[] = []) => ({ rows: (await client.query(sql, params)).rows as Row[] }),
+  });
+  return {
+    ...session(pool),
+    async transaction<T>(run: (tx: SqlSession) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      // a checked-out client whose connection dies emits 'error' besides failing its query: unheard, it would crash the process
+      const ignore = () => {};
+      client.on('error', ignore);
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await run(session(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw error;
+      } finally {
+        client.off('error', ignore);
+        client.release(broken); // a broken connection is closed, not reused
+      }
+    },
+  };
+}

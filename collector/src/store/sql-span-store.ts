@@ -1,0 +1,145 @@
+/**
+ * The span store over any SqlClient: the statements, the row mapping, group commit, the ping and what
+ * a failure means. The PGlite and PostgreSQL stores share all of it and differ only in how they open
+ * and close their database (pglite-store.ts, postgres-store.ts).
+ */
+import { spanKey, type SpanRecord } from '../core/span.ts';
+import { GroupCommitter, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
+import { readMethods } from './queries.ts';
+import type { SqlClient, SqlSession } from './sql-client.ts';
+import { StoreRejectedDataError, StoreUnavailableError, type SpanStore, type WriteResult } from './store.ts';
+
+export interface SqlSpanStoreOptions extends GroupCommitOptions {
+  /** How long `ping` waits for the database before calling it unavailable. Default 2000. */
+  pingTimeoutMs?: number;
+}
+
+export interface SqlSpanStore extends SpanStore {
+  /** How group commit has gone so far: transactions, requests, the largest group. */
+  readonly commitStats: GroupCommitStats;
+}
+
+/** Spans per INSERT statement; a transaction runs as many statements as its group needs. */
+const SPANS_PER_STATEMENT = 1_000;
+
+// The columns come out of the record itself, so there is one shape to keep in step: core/span.ts.
+const INSERT_SPANS = `
+WITH input AS (
+  SELECT value AS record FROM jsonb_array_elements($1::text::jsonb)
+), inserted AS (
+  INSERT INTO spans (trace_id, span_id, parent_span_id, service_name, name, kind, status_code,
+                     start_time, end_time, business_key, record)
+  SELECT record->>'traceId', record->>'spanId', record->>'parentSpanId', record->>'serviceName',
+         record->>'name', record->>'kind', record->'status'->>'code',
+         to_timestamp((record->>'startTimeMs')::float8 / 1000), to_timestamp((record->>'endTimeMs')::float8 / 1000),
+         record->>'businessKey', record
+  FROM input
+  ON CONFLICT (trace_id, span_id) DO NOTHING
+  RETURNING trace_id, span_id, record
+), links AS (
+  INSERT INTO span_links (trace_id, span_id, link_index, linked_trace_id, linked_span_id)
+  SELECT inserted.trace_id, inserted.span_id, link.position - 1, link.value->>'traceId', link.value->>'spanId'
+  FROM inserted, jsonb_array_elements(inserted.record->'links') WITH ORDINALITY AS link(value, position)
+  ON CONFLICT DO NOTHING
+)
+SELECT trace_id || '/' || span_id AS key FROM inserted`; // spanKey()'s form
+
+/**
+ * A store on a migrated database. `closeDatabase` runs once every accepted write has settled, when
+ * the store closes.
+ */
+export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<void>, options: SqlSpanStoreOptions = {}): SqlSpanStore {
+  const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
+  const committer = new GroupCommitter<SpanRecord, WriteResult>((requests) => commitGroup(db, requests), options);
+  let closing: Promise<void> | undefined; // closing twice waits for the first close
+
+  async function read<Row>(what: string, sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      return (await db.query<Row>(sql, params)).rows;
+    } catch (error) {
+      throw new StoreUnavailableError(`could not read ${what}: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  return {
+    writeSpans: (spans) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans)),
+    ...readMethods(read), // the statements of every read: queries.ts
+    async ping() {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${pingTimeoutMs} ms`)), pingTimeoutMs);
+      });
+      try {
+        await Promise.race([db.query('SELECT 1'), timeout]);
+      } catch (error) {
+        throw new StoreUnavailableError(`the database does not answer: ${describe(error)}`, { cause: error });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close() {
+      closing ??= committer.close().then(closeDatabase);
+      return closing;
+    },
+    get commitStats() {
+      return committer.stats;
+    },
+  };
+}
+
+async function commitGroup(db: SqlClient, requests: readonly (readonly SpanRecord[])[]): Promise<WriteResult[]> {
+  // in key order, so two collectors writing overlapping groups wait for each other instead of deadlocking
+  const all = requests.flat().sort((a, b) => compareKeys(spanKey(a), spanKey(b)));
+  let inserted: Set<string>;
+  try {
+    inserted = await db.transaction((tx) => insertSpans(tx, all));
+  } catch (error) {
+    throw classify(error);
+  }
+  // a span sent twice in one group counts as stored for the first request that carried it
+  return requests.map((spans) => {
+    let stored = 0;
+    for (const span of spans) {
+      if (inserted.delete(spanKey(span))) stored += 1;
+    }
+    return { stored, duplicates: spans.length - stored };
+  });
+}
+
+/** The keys of the spans new to the store. */
+async function insertSpans(tx: SqlSession, spans: readonly SpanRecord[]): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (let from = 0; from < spans.length; from += SPANS_PER_STATEMENT) {
+    const chunk = spans.slice(from, from + SPANS_PER_STATEMENT);
+    const { rows } = await tx.query<{ key: string }>(INSERT_SPANS, [JSON.stringify(chunk)]);
+    for (const row of rows) keys.add(row.key);
+  }
+  return keys;
+}
+
+const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** SQLSTATE classes 22 (data exception) and 54 (program limit exceeded) blame the data; the rest, the store. */
+function classify(error: unknown): Error {
+  const code = sqlState(error);
+  if (code !== undefined && /^(22|54)/.test(code)) {
+    return new StoreRejectedDataError(describe(error));
+  }
+  return new StoreUnavailableError(`could not commit: ${describe(error)}`);
+}
+
+// Errors may carry the query and its (possibly megabytes of) parameters (PGlite's do): keep only the
+// message, and no `cause` on write errors, lest a log line print a whole batch.
+function describe(error: unknown): string {
+  const code = sqlState(error);
+  let message = error instanceof Error ? error.message : String(error);
+  // a connection refused on every address of a name (localhost: ::1 and 127.0.0.1) says so only inside
+  if (message === '' && error instanceof AggregateError) message = error.errors.map((e) => describe(e)).join('; ');
+  return code === undefined ? message : `${message} (SQLSTATE ${code})`;
+}
+
+/** The error's SQLSTATE, when the database sent it: five characters with a digit (an errno name has none). */
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(?=.*\d)[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
