@@ -5,23 +5,13 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, withBusinessKey } from '../src/index.ts';
 import { semconv } from '../src/index.ts';
-import { startTestTracing, type TestTracing } from './tracing.ts';
+import { useBrokerAndTracing } from './tracing.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-let broker: RunningBroker;
-let tracing: TestTracing;
-
-before(async () => {
-  tracing = startTestTracing();
-  broker = await startBroker({ log: () => {}, defaultPartitions: 2 });
-});
-after(async () => {
-  await broker.stop();
-  await tracing.shutdown();
-});
+const env = useBrokerAndTracing({ defaultPartitions: 2 });
 
 const service = (clientId: string) =>
-  instrumentKafka(new Kafka({ brokers: [broker.address], clientId, logLevel: logLevel.NOTHING }), {
+  instrumentKafka(new Kafka({ brokers: [env.broker.address], clientId, logLevel: logLevel.NOTHING }), {
     eventType: (m) => (m.value ? JSON.parse(String(m.value)).type : undefined),
   });
 
@@ -60,7 +50,7 @@ test('order → payment → shipping: every hop is parented to the previous one,
   await done;
   await Promise.all([orderProducer.disconnect(), paymentProducer.disconnect(), paymentConsumer.disconnect(), shippingConsumer.disconnect()]);
 
-  const spans = tracing.spans();
+  const spans = env.tracing.spans();
   for (const orderId of ['o-1', 'o-2', 'o-3']) {
     const chain = spans.filter((s) => s.attributes[semconv.ATTR_BUSINESS_KEY] === orderId);
     const byName = (name: string) => {

@@ -8,21 +8,11 @@ import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, processMessage, semconv, withBusinessKey, type ContextMode } from '../src/index.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
 import { describeSpans, spansNamed, theSpan } from './span-queries.ts';
-import { startTestTracing, type TestTracing } from './tracing.ts';
+import { useBrokerAndTracing } from './tracing.ts';
 
 const ORDERS = ['o-1', 'o-2', 'o-3', 'o-4', 'o-5'];
 
-let broker: RunningBroker;
-let tracing: TestTracing;
-
-before(async () => {
-  tracing = startTestTracing();
-  broker = await startBroker({ log: () => {} });
-});
-after(async () => {
-  await broker.stop();
-  await tracing.shutdown();
-});
+const env = useBrokerAndTracing();
 
 interface Scenario {
   topic: string;
@@ -40,9 +30,9 @@ interface Scenario {
 async function consumeOrdersInOneBatch(scenario: Scenario): Promise<{ batchSizes: number[] }> {
   const teardown = new Teardown();
   try {
-    broker.createTopic(scenario.topic, 1);
-    const order = instrumentKafka(new Kafka(kafkaConfig(broker.address, 'order-service')));
-    const payment = instrumentKafka(new Kafka(kafkaConfig(broker.address, 'payment-service')), { contextMode: scenario.contextMode });
+    env.broker.createTopic(scenario.topic, 1);
+    const order = instrumentKafka(new Kafka(kafkaConfig(env.broker.address, 'order-service')));
+    const payment = instrumentKafka(new Kafka(kafkaConfig(env.broker.address, 'payment-service')), { contextMode: scenario.contextMode });
     const orderProducer = await teardown.connect(order.producer());
     for (const orderId of ORDERS) {
       await withBusinessKey(orderId, () =>
@@ -70,11 +60,11 @@ async function consumeOrdersInOneBatch(scenario: Scenario): Promise<{ batchSizes
       },
     });
 
-    const processSpans = () => spansNamed(tracing.spans(), `process ${scenario.topic}`).length;
+    const processSpans = () => spansNamed(env.tracing.spans(), `process ${scenario.topic}`).length;
     const expectedSends = ORDERS.filter(scenario.throughProcessMessage).length;
     await waitFor(
-      () => handled.size === ORDERS.length && processSpans() >= ORDERS.length && spansNamed(tracing.spans(), 'send payments').length >= expectedSends,
-      () => `every order handled (${handled.size}/${ORDERS.length}); spans so far: ${describeSpans(tracing.spans())}`,
+      () => handled.size === ORDERS.length && processSpans() >= ORDERS.length && spansNamed(env.tracing.spans(), 'send payments').length >= expectedSends,
+      () => `every order handled (${handled.size}/${ORDERS.length}); spans so far: ${describeSpans(env.tracing.spans())}`,
     );
     return { batchSizes };
   } finally {
@@ -83,11 +73,11 @@ async function consumeOrdersInOneBatch(scenario: Scenario): Promise<{ batchSizes
 }
 
 test('parent mode: each event published inside processMessage continues its own order chain', async () => {
-  tracing.reset();
+  env.tracing.reset();
   const { batchSizes } = await consumeOrdersInOneBatch({ topic: 'orders-parent', contextMode: 'parent', throughProcessMessage: () => true });
   assert.deepEqual(batchSizes, [ORDERS.length], 'all orders arrived in one batch, or this test proves nothing about batches');
 
-  const spans = tracing.spans();
+  const spans = env.tracing.spans();
   const traceIds = new Set<string>();
   for (const orderId of ORDERS) {
     const key = { [semconv.ATTR_BUSINESS_KEY]: orderId };
@@ -111,10 +101,10 @@ test('parent mode: each event published inside processMessage continues its own 
 });
 
 test('link mode: each message\'s process span starts a new trace linked to its order\'s send span', async () => {
-  tracing.reset();
+  env.tracing.reset();
   await consumeOrdersInOneBatch({ topic: 'orders-link', contextMode: 'link', throughProcessMessage: () => true });
 
-  const spans = tracing.spans();
+  const spans = env.tracing.spans();
   for (const orderId of ORDERS) {
     const key = { [semconv.ATTR_BUSINESS_KEY]: orderId };
     const sendOrder = theSpan(spans, 'send orders-link', key);
@@ -135,11 +125,11 @@ test('link mode: each message\'s process span starts a new trace linked to its o
 });
 
 test('messages the handler does not pass through processMessage still get one process span each', async () => {
-  tracing.reset();
+  env.tracing.reset();
   const passed = new Set(['o-2', 'o-4']);
   await consumeOrdersInOneBatch({ topic: 'orders-mixed', contextMode: 'parent', throughProcessMessage: (orderId) => passed.has(orderId) });
 
-  const spans = tracing.spans();
+  const spans = env.tracing.spans();
   for (const orderId of ORDERS) {
     const key = { [semconv.ATTR_BUSINESS_KEY]: orderId };
     const sendOrder = theSpan(spans, 'send orders-mixed', key);

@@ -11,19 +11,9 @@ import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, semconv } from '../src/index.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
 import { describeSpans, spansNamed, theSpan } from './span-queries.ts';
-import { startTestTracing, type TestTracing } from './tracing.ts';
+import { useBrokerAndTracing } from './tracing.ts';
 
-let broker: RunningBroker;
-let tracing: TestTracing;
-
-before(async () => {
-  tracing = startTestTracing();
-  broker = await startBroker({ log: () => {} });
-});
-after(async () => {
-  await broker.stop();
-  await tracing.shutdown();
-});
+const env = useBrokerAndTracing();
 
 interface Received {
   /** Headers as the consumer's handler saw them, by message key. */
@@ -36,25 +26,25 @@ interface Received {
  * one, and consumes them with an instrumented consumer.
  */
 async function roundTrip(topic: string, messages: Message[], producerKind: 'instrumented' | 'plain'): Promise<Received> {
-  tracing.reset();
+  env.tracing.reset();
   const teardown = new Teardown();
   const headers = new Map<string, IHeaders>();
   try {
-    const plain = new Kafka(kafkaConfig(broker.address, 'plain-producer'));
-    const instrumented = instrumentKafka(new Kafka(kafkaConfig(broker.address, 'some-service')));
+    const plain = new Kafka(kafkaConfig(env.broker.address, 'plain-producer'));
+    const instrumented = instrumentKafka(new Kafka(kafkaConfig(env.broker.address, 'some-service')));
     const producer = await teardown.connect((producerKind === 'plain' ? plain : instrumented).producer());
     const consumer = await teardown.connect(instrumented.consumer({ groupId: topic, maxWaitTimeInMs: MAX_WAIT_TIME_MS }));
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void headers.set(String(message.key), message.headers ?? {}) });
     await producer.send({ topic, messages });
     await waitFor(
-      () => spansNamed(tracing.spans(), `process ${topic}`).length >= messages.length,
-      () => `${messages.length} messages consumed; spans so far: ${describeSpans(tracing.spans())}`,
+      () => spansNamed(env.tracing.spans(), `process ${topic}`).length >= messages.length,
+      () => `${messages.length} messages consumed; spans so far: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {
     await teardown.run();
   }
-  return { headers, spans: tracing.spans() };
+  return { headers, spans: env.tracing.spans() };
 }
 
 const processSpan = (received: Received, topic: string, key: string) =>

@@ -10,7 +10,7 @@ import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, instrumentKafkaProducer, processMessage, semconv } from '../src/index.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
 import { describeSpans, spansNamed, theSpan } from './span-queries.ts';
-import { startTestTracing, type TestTracing } from './tracing.ts';
+import { useBrokerAndTracing } from './tracing.ts';
 
 class PaymentDeclined extends Error {
   override name = 'PaymentDeclined';
@@ -20,21 +20,11 @@ class PaymentDeclined extends Error {
 const FAILING_DELIVERIES = 2;
 const CONSUMER_RETRY = { retries: 5, initialRetryTime: 20, maxRetryTime: 100 };
 
-let broker: RunningBroker;
-let tracing: TestTracing;
-
-before(async () => {
-  tracing = startTestTracing();
-  broker = await startBroker({ log: () => {} });
-});
-after(async () => {
-  await broker.stop();
-  await tracing.shutdown();
-});
+const env = useBrokerAndTracing();
 
 /** An instrumented service whose kafkajs prints nothing but hands us each error a handler gave it. */
 function serviceReportingHandlerErrors(clientId: string, errors: unknown[]): Kafka {
-  return instrumentKafka(new Kafka(kafkaConfig(broker.address, clientId, {
+  return instrumentKafka(new Kafka(kafkaConfig(env.broker.address, clientId, {
     logLevel: 1, // logLevel.ERROR
     logCreator: () => (entry: LogEntry) => {
       if (/^Error when calling each(Message|Batch)$/.test(entry.log.message)) errors.push(entry.log.error);
@@ -44,7 +34,7 @@ function serviceReportingHandlerErrors(clientId: string, errors: unknown[]): Kaf
 
 /** The process spans of one message, in delivery order. */
 const deliveries = (topic: string, key: string) =>
-  spansNamed(tracing.spans(), `process ${topic}`, { [semconv.ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: key })
+  spansNamed(env.tracing.spans(), `process ${topic}`, { [semconv.ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: key })
     .sort((a, b) => Number(a.attributes[semconv.ATTR_DELIVERY_ATTEMPT]) - Number(b.attributes[semconv.ATTR_DELIVERY_ATTEMPT]));
 
 function assertFailedWith(span: ReadableSpan, error: Error): void {
@@ -65,13 +55,13 @@ function assertSucceeded(span: ReadableSpan): void {
 }
 
 test('eachMessage: a handler failing twice gives three process spans, attempts 1, 2, 3, the first two failed', async () => {
-  tracing.reset();
+  env.tracing.reset();
   const teardown = new Teardown();
   const thrown: Error[] = [];
   const seenByKafkajs: unknown[] = [];
   const handled: string[] = [];
   try {
-    broker.createTopic('charges', 1);
+    env.broker.createTopic('charges', 1);
     const payment = serviceReportingHandlerErrors('payment-service', seenByKafkajs);
     const producer = await teardown.connect(payment.producer());
     const consumer = await teardown.connect(payment.consumer({ groupId: 'payment', maxWaitTimeInMs: MAX_WAIT_TIME_MS, retry: CONSUMER_RETRY }));
@@ -89,8 +79,8 @@ test('eachMessage: a handler failing twice gives three process spans, attempts 1
     });
     await producer.send({ topic: 'charges', messages: [{ key: 'flaky', value: 'v' }, { key: 'next', value: 'v' }] });
     await waitFor(
-      () => handled.includes('next') && spansNamed(tracing.spans(), 'process charges').length >= 4,
-      () => `both messages handled (${handled.join(', ')}); spans: ${describeSpans(tracing.spans())}`,
+      () => handled.includes('next') && spansNamed(env.tracing.spans(), 'process charges').length >= 4,
+      () => `both messages handled (${handled.join(', ')}); spans: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {
     await teardown.run();
@@ -116,14 +106,14 @@ test('eachMessage: a handler failing twice gives three process spans, attempts 1
 });
 
 test('eachBatch: every message of a failing batch is retried with its attempt counted, through processMessage or not', async () => {
-  tracing.reset();
+  env.tracing.reset();
   const teardown = new Teardown();
   const thrown: Error[] = [];
   const seenByKafkajs: unknown[] = [];
   const batchSizes: number[] = [];
   let succeeded = false;
   try {
-    broker.createTopic('refunds', 1);
+    env.broker.createTopic('refunds', 1);
     const payment = serviceReportingHandlerErrors('refund-service', seenByKafkajs);
     const producer = await teardown.connect(payment.producer());
     await producer.send({ topic: 'refunds', messages: [{ key: 'via-process-message', value: 'v' }, { key: 'untouched', value: 'v' }] });
@@ -143,8 +133,8 @@ test('eachBatch: every message of a failing batch is retried with its attempt co
       },
     });
     await waitFor(
-      () => succeeded && spansNamed(tracing.spans(), 'process refunds').length >= 6,
-      () => `the batch handled; spans: ${describeSpans(tracing.spans())}`,
+      () => succeeded && spansNamed(env.tracing.spans(), 'process refunds').length >= 6,
+      () => `the batch handled; spans: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {
     await teardown.run();
@@ -174,9 +164,9 @@ function recordSendErrors(producer: Producer): unknown[] {
 }
 
 const failingSends: { what: string; topic: string; brokerFor: (teardown: Teardown) => Promise<RunningBroker> }[] = [
-  { what: 'a topic name Kafka refuses', topic: 'bad topic!', brokerFor: async () => broker },
+  { what: 'a topic name Kafka refuses', topic: 'bad topic!', brokerFor: async () => env.broker },
   {
-    what: 'a broker that has stopped',
+    what: 'a env.broker that has stopped',
     topic: 'orders',
     brokerFor: async (teardown) => {
       const doomed = await startBroker({ log: () => {} });
@@ -188,7 +178,7 @@ const failingSends: { what: string; topic: string; brokerFor: (teardown: Teardow
 
 for (const { what, topic, brokerFor } of failingSends) {
   test(`a send to ${what} marks the send span failed and rethrows kafkajs's own error`, async () => {
-    tracing.reset();
+    env.tracing.reset();
     const teardown = new Teardown();
     try {
       const target = await brokerFor(teardown);
@@ -197,7 +187,7 @@ for (const { what, topic, brokerFor } of failingSends) {
       const kafkajsErrors = recordSendErrors(producer);
       instrumentKafkaProducer(producer);
       await teardown.connect(producer);
-      if (target !== broker) await target.stop();
+      if (target !== env.broker) await target.stop();
 
       const failure = await producer.send({ topic, messages: [{ key: 'o-1', value: 'OrderCreated' }] }).then(
         () => assert.fail('the send should fail'),
@@ -206,7 +196,7 @@ for (const { what, topic, brokerFor } of failingSends) {
       assert.equal(kafkajsErrors.length, 1);
       assert.equal(failure, kafkajsErrors[0], 'the caller gets the very error kafkajs threw');
       assert.ok(failure instanceof Error);
-      const span = theSpan(tracing.spans(), `send ${topic}`);
+      const span = theSpan(env.tracing.spans(), `send ${topic}`);
       assertFailedWith(span, failure);
       assert.equal(span.attributes[semconv.ATTR_MESSAGING_DESTINATION_NAME], topic);
     } finally {

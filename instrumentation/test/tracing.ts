@@ -1,6 +1,8 @@
 // A real OpenTelemetry SDK for tests: spans are kept in memory, context flows through
 // AsyncLocalStorage and W3C trace context + baggage are the global propagators, as NodeSDK sets up.
+import { after, before } from 'node:test';
 import { context, propagation, trace } from '@opentelemetry/api';
+import { startBroker, type BrokerOptions, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -31,4 +33,18 @@ export function startTestTracing(): TestTracing {
       context.disable();
     },
   };
+}
+
+/** One embedded broker and the test SDK for a file's tests, started before them and stopped after. */
+export function useBrokerAndTracing(brokerOptions: BrokerOptions = {}): { readonly broker: RunningBroker; readonly tracing: TestTracing } {
+  const env = {} as { broker: RunningBroker; tracing: TestTracing };
+  before(async () => {
+    env.tracing = startTestTracing();
+    env.broker = await startBroker({ log: () => {}, ...brokerOptions });
+  });
+  after(async () => {
+    await env.broker.stop();
+    await env.tracing.shutdown();
+  });
+  return env;
 }

@@ -4,23 +4,13 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, semconv, withBusinessKey } from '../src/index.ts';
-import { startTestTracing, type TestTracing } from './tracing.ts';
+import { useBrokerAndTracing } from './tracing.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-let broker: RunningBroker;
-let tracing: TestTracing;
-
-before(async () => {
-  tracing = startTestTracing();
-  broker = await startBroker({ log: () => {} });
-});
-after(async () => {
-  await broker.stop();
-  await tracing.shutdown();
-});
+const env = useBrokerAndTracing();
 
 test('messages sent in a committed transaction carry their context; an aborted one leaves error-free send spans and no process spans', async () => {
-  const kafka = instrumentKafka(new Kafka({ brokers: [broker.address], clientId: 'billing', logLevel: logLevel.NOTHING }));
+  const kafka = instrumentKafka(new Kafka({ brokers: [env.broker.address], clientId: 'billing', logLevel: logLevel.NOTHING }));
   const producer = kafka.producer({ transactionalId: 'billing-tx', idempotent: true, maxInFlightRequests: 1 });
   const consumer = kafka.consumer({ groupId: 'ledger', maxWaitTimeInMs: 100 });
   await Promise.all([producer.connect(), consumer.connect()]);
@@ -42,7 +32,7 @@ test('messages sent in a committed transaction carry their context; an aborted o
   await Promise.all([producer.disconnect(), consumer.disconnect()]);
 
   assert.deepEqual(handled, ['invoice-1', 'invoice-2'], 'read_committed sees the committed transaction only');
-  const spans = tracing.spans();
+  const spans = env.tracing.spans();
   const sends = spans.filter((s) => s.name === 'send invoices');
   assert.equal(sends.length, 3, 'one send span per message, in both transactions');
   for (const send of sends) {
