@@ -126,13 +126,13 @@ export function instrumentConsumer<C extends Consumer>(consumer: C, options: Res
   let groupId = configuredGroupId;
   if (groupId === undefined) consumer.on(consumer.events.GROUP_JOIN, (event) => (groupId ??= event.payload.groupId));
   const attempts = new DeliveryAttempts();
-  const base = () => ({ tracer, options, groupId, clientId: clientId() });
 
   const wrapEachMessage = (handler: NonNullable<ConsumerRunConfig['eachMessage']>) =>
     async function eachMessage(payload: EachMessagePayload): Promise<void> {
       const { topic, partition, message } = payload;
       const attempt = attempts.next(topic, partition, message.offset);
-      const { span, received } = startProcessSpan({ ...base(), topic, partition, message, attempt });
+      // Spelled out, not `{ ...shared, topic, … }`: V8 adds properties to a spread copy tens of times slower.
+      const { span, received } = startProcessSpan({ tracer, options, groupId, clientId: clientId(), topic, partition, message, attempt });
       await runInSpan(span, received, () => handler(payload));
       attempts.succeeded(topic, partition, message.offset);
     };
@@ -146,7 +146,7 @@ export function instrumentConsumer<C extends Consumer>(consumer: C, options: Res
         const entry: BatchMessage = {
           topic, partition, span: null,
           start: (startTime) => startProcessSpan({
-            ...base(), topic, partition, message, attempt, startTime,
+            tracer, options, groupId, clientId: clientId(), topic, partition, message, attempt, startTime,
             extra: { [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: messages.length },
           }),
         };

@@ -116,9 +116,13 @@ function userEventType(headers: IHeaders | undefined): string | undefined {
 function recordOffsets(sent: SentMessage[], metadata: RecordMetadata[]): void {
   const next = new Map<string, number>();
   for (const m of metadata) next.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
+  const onlyPartition = new Map<string, number | undefined>(); // per topic: its partition when it is the only one
   for (const { topic, message, span } of sent) {
-    const partitions = metadata.filter((m) => m.topicName === topic);
-    const partition = message.partition ?? (partitions.length === 1 ? partitions[0]!.partition : undefined);
+    if (!onlyPartition.has(topic)) {
+      const partitions = metadata.filter((m) => m.topicName === topic);
+      onlyPartition.set(topic, partitions.length === 1 ? partitions[0]!.partition : undefined);
+    }
+    const partition = message.partition ?? onlyPartition.get(topic);
     if (partition === undefined) continue;
     const key = `${topic}\u0000${partition}`;
     const offset = next.get(key);

@@ -77,7 +77,9 @@ export function headersWithContext(
   ctx: Context,
   flow: { businessKey: BusinessKey | undefined; eventType: string | undefined },
 ): IHeaders {
-  const headers: IHeaders = { ...userHeaders };
+  // Not `{ ...userHeaders }`: V8 adds properties to a spread copy tens of times slower, and this adds two per
+  // message. Spread only for an own `__proto__` header, which Object.assign would set as the prototype instead.
+  const headers: IHeaders = userHeaders && Object.hasOwn(userHeaders, '__proto__') ? { ...userHeaders } : Object.assign({}, userHeaders);
   propagation.inject(ctx, headers, headerSetter);
   if (flow.businessKey !== undefined) headerSetter.set(headers, HEADER_BUSINESS_KEY, flow.businessKey);
   if (flow.eventType !== undefined) headerSetter.set(headers, HEADER_EVENT_TYPE, flow.eventType);

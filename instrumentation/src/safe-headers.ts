@@ -41,7 +41,10 @@ export class SafeHeaders {
   private byLowerName(): Map<string, (Buffer | string)[]> {
     if (this.index) return this.index;
     const index = new Map<string, (Buffer | string)[]>();
-    for (const [name, value] of Object.entries(this.headers ?? {})) {
+    const headers = this.headers ?? {};
+    // Object.keys, not Object.entries: no [name, value] pair allocated per header of every consumed message.
+    for (const name of Object.keys(headers)) {
+      const value = headers[name];
       if (value === undefined || value === null) continue;
       const lower = name.toLowerCase();
       const values = index.get(lower) ?? [];
