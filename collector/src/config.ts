@@ -20,6 +20,8 @@ export interface CollectorConfig {
   maxBodyBytes: number | undefined;
   maxQueuedSpans: number | undefined;
   maxSpansPerCommit: number | undefined;
+  /** Spans older than this are deleted in the background; 0 keeps them for ever. */
+  retentionHours: number;
   logLevel: LogLevel;
   /** From --ingest-token and the lines of --ingest-token-file; empty: ingest is open. */
   ingestTokens: string[];
@@ -36,6 +38,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 4318;
 export const DEFAULT_DATA_DIR = '.data/collector';
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+export const DEFAULT_RETENTION_HOURS = 168;
 
 interface Setting {
   flag: string;
@@ -52,6 +55,7 @@ const SETTINGS = {
   maxBodyBytes: { flag: 'max-body-bytes', env: 'CHOREOSCOPE_MAX_BODY_BYTES', shown: String(DEFAULT_MAX_BODY_BYTES), help: 'largest OTLP body, after decompression' },
   maxQueuedSpans: { flag: 'max-queued-spans', env: 'CHOREOSCOPE_MAX_QUEUED_SPANS', shown: String(DEFAULT_MAX_QUEUED_ITEMS), help: 'spans waiting for a commit before ingest answers 429' },
   maxSpansPerCommit: { flag: 'max-spans-per-commit', env: 'CHOREOSCOPE_MAX_SPANS_PER_COMMIT', shown: String(DEFAULT_MAX_ITEMS_PER_COMMIT), help: 'spans written per transaction' },
+  retentionHours: { flag: 'retention-hours', env: 'CHOREOSCOPE_RETENTION_HOURS', shown: String(DEFAULT_RETENTION_HOURS), help: 'delete spans older than this; 0 keeps them' },
   logLevel: { flag: 'log-level', env: 'CHOREOSCOPE_LOG_LEVEL', shown: DEFAULT_LOG_LEVEL, help: `log at this level: ${LOG_LEVELS.join(', ')}` },
   ingestToken: { flag: 'ingest-token', env: 'CHOREOSCOPE_INGEST_TOKEN', shown: 'none', help: 'bearer token /v1/traces requires' },
   ingestTokenFile: { flag: 'ingest-token-file', env: 'CHOREOSCOPE_INGEST_TOKEN_FILE', shown: 'none', help: 'file of ingest tokens, one a line' },
@@ -102,6 +106,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         maxBodyBytes: integer(SETTINGS.maxBodyBytes, raw(SETTINGS.maxBodyBytes), 1),
         maxQueuedSpans: integer(SETTINGS.maxQueuedSpans, raw(SETTINGS.maxQueuedSpans), 1),
         maxSpansPerCommit: integer(SETTINGS.maxSpansPerCommit, raw(SETTINGS.maxSpansPerCommit), 1),
+        retentionHours: integer(SETTINGS.retentionHours, raw(SETTINGS.retentionHours), 0, 87_600) ?? DEFAULT_RETENTION_HOURS,
         logLevel: (logLevel as LogLevel | undefined) ?? DEFAULT_LOG_LEVEL,
         ingestTokens: tokens(SETTINGS.ingestToken, raw(SETTINGS.ingestToken), SETTINGS.ingestTokenFile, raw(SETTINGS.ingestTokenFile)),
         apiTokens: tokens(SETTINGS.apiToken, raw(SETTINGS.apiToken), SETTINGS.apiTokenFile, raw(SETTINGS.apiTokenFile)),

@@ -8,6 +8,7 @@ import { USAGE, readConfig } from './config.ts';
 import { CollectorMetrics } from './ops/metrics.ts';
 import { buildServer } from './server.ts';
 import { openPgliteStore } from './store/pglite-store.ts';
+import { RetentionSweeper } from './store/retention.ts';
 import { describeDatabaseUrl, openPostgresStore } from './store/postgres-store.ts';
 
 const result = readConfig(process.argv.slice(2), process.env);
@@ -44,7 +45,17 @@ const app = buildServer({
   apiTokens: config.apiTokens,
   forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders },
 });
+const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper(store, {
+  retentionMs: config.retentionHours * 3_600_000,
+  onSweep: (outcome) => {
+    metrics.retentionSwept(outcome);
+    if ('error' in outcome) app.log.warn({ err: outcome.error }, 'retention sweep failed; retrying at the next interval');
+    else if (outcome.deleted > 0) app.log.info({ deleted: outcome.deleted }, 'retention deleted old spans');
+  },
+});
 const address = await app.listen({ host: config.host, port: config.port });
+retention?.start();
+void retention?.sweep(); // at start too: a collector restarted after a long pause catches up at once
 console.log(`choreoscope collector listening on ${address} (data in ${where})`);
 
 /** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */
@@ -57,6 +68,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // a client that never finishes its upload must not hold the shutdown forever
     setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
     void (async () => {
+      await retention?.stop();
       await app.close();
       await store.close();
       console.log('choreoscope collector stopped');

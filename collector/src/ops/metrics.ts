@@ -25,6 +25,8 @@ export class CollectorMetrics {
   readonly #spansStored = this.#counter('choreoscope_spans_stored_total', 'Spans newly committed to the store.');
   readonly #spansDuplicate = this.#counter('choreoscope_spans_duplicate_total', 'Spans received again, already stored.');
   readonly #storeErrors = this.#counter('choreoscope_store_commit_errors_total', 'Failed store commits (one per group), by kind.', ['kind']);
+  readonly #retentionDeleted = this.#counter('choreoscope_retention_spans_deleted_total', 'Spans deleted for being older than the retention.');
+  readonly #retentionFailures = this.#counter('choreoscope_retention_sweeps_failed_total', 'Retention sweeps that failed (store unavailable).');
   readonly #commitQueue = new Gauge({
     name: 'choreoscope_commit_queue_spans',
     help: 'Spans waiting in the group-commit queue.',
@@ -66,6 +68,11 @@ export class CollectorMetrics {
 
   storeError(kind: StoreErrorKind): void {
     this.#storeErrors.inc({ kind });
+  }
+
+  retentionSwept(outcome: { deleted: number } | { error: Error }): void {
+    if ('error' in outcome) this.#retentionFailures.inc();
+    else this.#retentionDeleted.inc(outcome.deleted);
   }
 
   commitQueueDepth(spans: number): void {

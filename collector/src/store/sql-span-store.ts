@@ -44,6 +44,17 @@ WITH input AS (
 )
 SELECT trace_id || '/' || span_id AS key FROM inserted`; // spanKey()'s form
 
+// Oldest first, the links with their span, in one statement: a round never leaves a link without its span.
+const DELETE_SPANS_STARTED_BEFORE = `
+WITH doomed AS (
+  SELECT trace_id, span_id FROM spans WHERE start_time < to_timestamp($1::float8 / 1000)
+  ORDER BY start_time LIMIT $2
+), links AS (
+  DELETE FROM span_links l USING doomed d WHERE l.trace_id = d.trace_id AND l.span_id = d.span_id
+)
+DELETE FROM spans s USING doomed d WHERE s.trace_id = d.trace_id AND s.span_id = d.span_id
+RETURNING 1`;
+
 /**
  * A store on a migrated database. `closeDatabase` runs once every accepted write has settled, when
  * the store closes.
@@ -64,6 +75,13 @@ export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<v
   return {
     writeSpans: (spans) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans)),
     ...readMethods(read), // the statements of every read: queries.ts
+    async deleteSpansStartedBefore(cutoffMs, limit) {
+      try {
+        return (await db.query(DELETE_SPANS_STARTED_BEFORE, [cutoffMs, limit])).rows.length;
+      } catch (error) {
+        throw new StoreUnavailableError(`could not delete old spans: ${describe(error)}`, { cause: error });
+      }
+    },
     async ping() {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

@@ -29,6 +29,11 @@ export interface SpanStore {
   /** The (name, kind) pairs of a service's spans, by name then kind; empty for a service never seen. */
   operationsOfService(serviceName: string): Promise<OperationSummary[]>;
   /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
+  /**
+   * Deletes up to `limit` spans that started before `cutoffMs` (epoch ms), oldest first, with their
+   * links; returns how many went. Retention calls it in bounded rounds so no statement holds locks long.
+   */
+  deleteSpansStartedBefore(cutoffMs: number, limit: number): Promise<number>;
   ping(): Promise<void>;
   /** Finishes the writes already accepted, then releases the store. Later calls reject as unavailable. */
   close(): Promise<void>;

@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RetentionSweeper } from '../src/store/retention.ts';
+import { spawnCollector, startCollector } from './helpers.ts';
+import { postSeeds } from './seed-spans.ts';
+import { forEachStore } from './stores.ts';
+
+const HOUR_MS = 3_600_000;
+
+forEachStore((kind) => {
+  test('a sweep deletes spans older than the retention in bounded rounds, and keeps the rest and their links', async () => {
+    const collector = await startCollector(kind);
+    try {
+      const now = Date.UTC(2026, 10, 25, 12);
+      const producer = { service: 'orders', name: 'send orders', startMs: now - 30 * HOUR_MS, durationMs: 5 };
+      const [oldProducer] = await postSeeds(collector.url, [producer]);
+      const old = await postSeeds(collector.url, Array.from({ length: 25 }, (_, i) => ({
+        service: 'payment', name: 'process orders', startMs: now - 25 * HOUR_MS + i, durationMs: 3,
+        links: [{ traceId: oldProducer!.traceId, spanId: oldProducer!.spanId }],
+      })));
+      const recent = await postSeeds(collector.url, Array.from({ length: 5 }, (_, i) => ({
+        service: 'payment', name: 'process orders', startMs: now - 23 * HOUR_MS + i, durationMs: 3,
+        links: [{ traceId: oldProducer!.traceId, spanId: oldProducer!.spanId }],
+      })));
+
+      const sweeps: ({ deleted: number } | { error: Error })[] = [];
+      const rounds: number[] = [];
+      const store = collector.store;
+      const counting = { ...store, deleteSpansStartedBefore: async (cutoff: number, limit: number) => {
+        const n = await store.deleteSpansStartedBefore(cutoff, limit);
+        rounds.push(n);
+        return n;
+      } };
+      const sweeper = new RetentionSweeper(counting, { retentionMs: 24 * HOUR_MS, deleteBatchSpans: 10, now: () => now, onSweep: (o) => sweeps.push(o) });
+      assert.equal(await sweeper.sweep(), 26);
+      assert.deepEqual(rounds, [10, 10, 6], 'rounds of at most 10 until one comes back short');
+      assert.deepEqual(sweeps, [{ deleted: 26 }]);
+
+      for (const span of [oldProducer!, ...old]) assert.deepEqual(await store.spansOfTrace(span.traceId), [], 'old span gone');
+      for (const span of recent) assert.equal((await store.spansOfTrace(span.traceId)).length, 1, 'recent span kept');
+      // The recent consumers still link to the deleted producer: link rows belong to the linking span and
+      // are deleted with it, never because the span they point at is gone.
+      assert.equal((await store.spansLinkingTo(oldProducer!.traceId, oldProducer!.spanId)).length, 5);
+      assert.equal(await sweeper.sweep(), 0, 'a second sweep finds nothing');
+      await sweeper.stop();
+    } finally {
+      await collector.close();
+    }
+  });
+
+  test('a sweep against a closed store reports the failure instead of throwing', async () => {
+    const collector = await startCollector(kind);
+    await collector.close();
+    const outcomes: unknown[] = [];
+    const sweeper = new RetentionSweeper(collector.store, { retentionMs: HOUR_MS, onSweep: (o) => outcomes.push(o) });
+    assert.equal(await sweeper.sweep(), 0);
+    assert.equal(outcomes.length, 1);
+    assert.ok('error' in (outcomes[0] as object));
+  });
+});
+
+test('the CLI refuses a bad retention and names the setting', async () => {
+  await assert.rejects(spawnCollector(['--retention-hours=-3']), /--retention-hours \(CHOREOSCOPE_RETENTION_HOURS\) must be an integer from 0 to 87600, not -3/);
+});
