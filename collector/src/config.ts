@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isValidToken } from './ops/auth.ts';
 import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
-import { DEFAULT_MAX_BODY_BYTES } from './server.ts';
+import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SPANS_PER_REQUEST, DEFAULT_REQUEST_TIMEOUT_MS } from './server.ts';
 import { DEFAULT_MAX_ITEMS_PER_COMMIT, DEFAULT_MAX_QUEUED_ITEMS } from './store/group-commit.ts';
 
 export interface CollectorConfig {
@@ -18,6 +18,9 @@ export interface CollectorConfig {
   /** postgres://…: the span store is PostgreSQL there, and dataDir unused. Unset: PGlite in dataDir. */
   databaseUrl: string | undefined;
   maxBodyBytes: number | undefined;
+  maxSpansPerRequest: number | undefined;
+  requestTimeoutMs: number | undefined;
+  headersTimeoutMs: number | undefined;
   maxQueuedSpans: number | undefined;
   maxSpansPerCommit: number | undefined;
   /** Spans older than this are deleted in the background; 0 keeps them for ever. */
@@ -53,6 +56,9 @@ const SETTINGS = {
   dataDir: { flag: 'data-dir', env: 'CHOREOSCOPE_DATA_DIR', shown: DEFAULT_DATA_DIR, help: 'where the span store keeps its files' },
   databaseUrl: { flag: 'database-url', env: 'CHOREOSCOPE_DATABASE_URL', shown: 'none: PGlite in the data dir', help: 'postgres:// URL: store spans in PostgreSQL' },
   maxBodyBytes: { flag: 'max-body-bytes', env: 'CHOREOSCOPE_MAX_BODY_BYTES', shown: String(DEFAULT_MAX_BODY_BYTES), help: 'largest OTLP body, after decompression' },
+  maxSpansPerRequest: { flag: 'max-spans-per-request', env: 'CHOREOSCOPE_MAX_SPANS_PER_REQUEST', shown: String(DEFAULT_MAX_SPANS_PER_REQUEST), help: 'most spans in one export; more is a 413' },
+  requestTimeoutMs: { flag: 'request-timeout-ms', env: 'CHOREOSCOPE_REQUEST_TIMEOUT_MS', shown: String(DEFAULT_REQUEST_TIMEOUT_MS), help: 'a request (headers and body) still arriving after it: 408, closed' },
+  headersTimeoutMs: { flag: 'headers-timeout-ms', env: 'CHOREOSCOPE_HEADERS_TIMEOUT_MS', shown: String(DEFAULT_HEADERS_TIMEOUT_MS), help: 'the same for the headers alone' },
   maxQueuedSpans: { flag: 'max-queued-spans', env: 'CHOREOSCOPE_MAX_QUEUED_SPANS', shown: String(DEFAULT_MAX_QUEUED_ITEMS), help: 'spans waiting for a commit before ingest answers 429' },
   maxSpansPerCommit: { flag: 'max-spans-per-commit', env: 'CHOREOSCOPE_MAX_SPANS_PER_COMMIT', shown: String(DEFAULT_MAX_ITEMS_PER_COMMIT), help: 'spans written per transaction' },
   retentionHours: { flag: 'retention-hours', env: 'CHOREOSCOPE_RETENTION_HOURS', shown: String(DEFAULT_RETENTION_HOURS), help: 'delete spans older than this; 0 keeps them' },
@@ -104,6 +110,9 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         dataDir: raw(SETTINGS.dataDir) ?? DEFAULT_DATA_DIR,
         databaseUrl: postgresUrl(raw(SETTINGS.databaseUrl)),
         maxBodyBytes: integer(SETTINGS.maxBodyBytes, raw(SETTINGS.maxBodyBytes), 1),
+        maxSpansPerRequest: integer(SETTINGS.maxSpansPerRequest, raw(SETTINGS.maxSpansPerRequest), 1),
+        requestTimeoutMs: integer(SETTINGS.requestTimeoutMs, raw(SETTINGS.requestTimeoutMs), 1),
+        headersTimeoutMs: integer(SETTINGS.headersTimeoutMs, raw(SETTINGS.headersTimeoutMs), 1),
         maxQueuedSpans: integer(SETTINGS.maxQueuedSpans, raw(SETTINGS.maxQueuedSpans), 1),
         maxSpansPerCommit: integer(SETTINGS.maxSpansPerCommit, raw(SETTINGS.maxSpansPerCommit), 1),
         retentionHours: integer(SETTINGS.retentionHours, raw(SETTINGS.retentionHours), 0, 87_600) ?? DEFAULT_RETENTION_HOURS,

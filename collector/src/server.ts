@@ -8,11 +8,14 @@ import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
 import type { ApiErrorBody } from './api/types.ts';
 import { Forwarder, type ForwardOptions } from './forwarding/forwarder.ts';
-import { tracesRoute } from './ingest/traces-route.ts';
+import { encodingOf } from './ingest/otlp-media.ts';
+import { statusResponse } from './ingest/otlp-response.ts';
+import { TRACES_PATH, tracesRoute } from './ingest/traces-route.ts';
 import { requireBearerTokens } from './ops/auth.ts';
 import { echoRequestId, loggerOptions, requestIdOf, type LogDestination, type LogLevel } from './ops/logging.ts';
 import { metricsRoute, observeRequests } from './ops/metrics-route.ts';
 import { CollectorMetrics } from './ops/metrics.ts';
+import { clientErrorHandler, httpServerTimeouts, trackRequestsInFlight, type TimeoutAnswer } from './ops/request-timeouts.ts';
 import { StoreUnavailableError, type SpanStore } from './store/store.ts';
 
 export type { LogLevel };
@@ -22,6 +25,12 @@ export interface ServerOptions {
   store: SpanStore;
   /** Largest OTLP request body, counted after decompression (and before). Default 20 MiB. */
   maxBodyBytes?: number;
+  /** Most spans one export may carry, however small its body (a 413 past it). Default 50_000. */
+  maxSpansPerRequest?: number;
+  /** Time a request, headers and body, has to arrive from its first byte; then a 408 and the connection closed. Default 30_000. */
+  requestTimeoutMs?: number;
+  /** Time a connection has to send a request's headers (capped at requestTimeoutMs). Default 10_000. */
+  headersTimeoutMs?: number;
   /** Retry-After, in seconds, of the 429 sent when too many spans wait to be stored. Default 1. */
   overloadedRetryAfterSeconds?: number;
   /** Retry-After, in seconds, of the 503 sent when the store is unavailable. Default 5. */
@@ -43,6 +52,9 @@ export interface ServerOptions {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_MAX_SPANS_PER_REQUEST = 50_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
 type UnsetByDefault = 'logLevel' | 'logDestination' | 'forward';
 export type ResolvedServerOptions = Required<Omit<ServerOptions, UnsetByDefault>> & Pick<ServerOptions, UnsetByDefault>;
@@ -51,6 +63,9 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   return {
     store: options.store,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    maxSpansPerRequest: options.maxSpansPerRequest ?? DEFAULT_MAX_SPANS_PER_REQUEST,
+    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
     overloadedRetryAfterSeconds: options.overloadedRetryAfterSeconds ?? 1,
     unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
     maxQuerySpans: options.maxQuerySpans ?? 10_000,
@@ -72,6 +87,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logger: loggerOptions(resolved.logLevel, resolved.logDestination),
     genReqId: requestIdOf,
     bodyLimit: resolved.maxBodyBytes,
+    // slow clients: Node drops a request still arriving after these (see ops/request-timeouts.ts)
+    requestTimeout: resolved.requestTimeoutMs,
+    http: httpServerTimeouts(resolved),
+    clientErrorHandler: clientErrorHandler(resolved, timeoutAnswer),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // errors raised before routing, such as a path with a broken percent-encoding
     frameworkErrors: (error, _request, reply) => sendApiError(reply, chsError(ERRORS.REQUEST_INVALID, { detail: error.message })),
@@ -107,6 +126,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   });
 
   echoRequestId(app);
+  trackRequestsInFlight(app);
   observeRequests(app, resolved.metrics);
   requireBearerTokens(app, { ingest: resolved.ingestTokens, api: resolved.apiTokens });
   const forwarder = resolved.forward && new Forwarder(resolved.forward, { metrics: resolved.metrics, log: app.log });
@@ -116,6 +136,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(tracesRoute, {
     store: resolved.store,
     maxBodyBytes: resolved.maxBodyBytes,
+    maxSpansPerRequest: resolved.maxSpansPerRequest,
     overloadedRetryAfterSeconds: resolved.overloadedRetryAfterSeconds,
     unavailableRetryAfterSeconds: resolved.unavailableRetryAfterSeconds,
     metrics: resolved.metrics,
@@ -128,6 +149,17 @@ export function buildServer(options: ServerOptions): FastifyInstance {
 }
 
 function sendApiError(reply: FastifyReply, chs: ChsError): FastifyReply {
-  const body: ApiErrorBody = { error: { code: chs.code, message: chs.message } };
-  return reply.code(chs.statusCode).send(body);
+  return reply.code(chs.statusCode).send(apiErrorBody(chs));
 }
+
+function apiErrorBody(chs: ChsError): ApiErrorBody {
+  return { error: { code: chs.code, message: chs.message } };
+}
+
+/** A 408 in the form of the route the request was for: OTLP's on /v1/traces, else the API's. */
+const timeoutAnswer: TimeoutAnswer = (request, chs) => {
+  if (request !== undefined && request.url.split('?', 1)[0] === TRACES_PATH) {
+    return statusResponse(encodingOf(request.headers['content-type']) ?? 'json', chs);
+  }
+  return { contentType: 'application/json', body: JSON.stringify(apiErrorBody(chs)) };
+};

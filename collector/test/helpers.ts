@@ -104,15 +104,19 @@ export function postTraces(base: string, body: string | Uint8Array, headers: Rec
 export const traceId = (): string => randomBytes(16).toString('hex');
 export const spanId = (): string => randomBytes(8).toString('hex');
 
-/** One span of an OTLP/JSON request, with valid defaults for whatever `fields` leaves out. */
+/**
+ * One span of an OTLP/JSON request, with valid defaults for whatever `fields` leaves out. It starts now,
+ * so a collector's retention (7 days by default) never deletes it during a test.
+ */
 export function jsonSpan(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const startNanos = BigInt(Date.now()) * 1_000_000n;
   return {
     traceId: traceId(),
     spanId: spanId(),
     name: 'process order',
     kind: 5,
-    startTimeUnixNano: '1700000000000000000',
-    endTimeUnixNano: '1700000000250000000',
+    startTimeUnixNano: String(startNanos),
+    endTimeUnixNano: String(startNanos + 250_000_000n),
     ...fields,
   };
 }

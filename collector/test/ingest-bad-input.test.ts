@@ -12,11 +12,12 @@ import { PROTOBUF_TYPE, protobufRequest, protobufSpan, readStatus } from './otlp
 import { forEachStore, pgliteStores } from './stores.ts';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_SPANS_PER_REQUEST = 1_000;
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 let collector: RunningCollector;
 before(async () => {
-  collector = await startCollector(pgliteStores, { server: { maxBodyBytes: MAX_BODY_BYTES } }); // decoding does not depend on the store
+  collector = await startCollector(pgliteStores, { server: { maxBodyBytes: MAX_BODY_BYTES, maxSpansPerRequest: MAX_SPANS_PER_REQUEST } }); // decoding does not depend on the store
 });
 after(() => collector.close());
 
@@ -107,6 +108,8 @@ const cases: Case[] = [
   { name: 'DELETE', method: 'DELETE', status: 405, code: 'CHS_ERR_OTLP_METHOD_NOT_ALLOWED', responseHeaders: { allow: 'POST' } },
   { name: 'a body over the limit', headers: JSON_TYPE, body: () => ' '.repeat(MAX_BODY_BYTES + 1), status: 413, code: 'CHS_ERR_OTLP_BODY_TOO_LARGE' },
   { name: 'a chunked body over the limit (no Content-Length)', headers: JSON_TYPE, body: chunkedOversizedBody, status: 413, code: 'CHS_ERR_OTLP_BODY_TOO_LARGE' },
+  { name: 'more spans than one export may carry, in a small body', headers: JSON_TYPE, body: () => json(jsonRequest(Array.from({ length: MAX_SPANS_PER_REQUEST + 1 }, () => jsonSpan()))), status: 413, code: 'CHS_ERR_OTLP_TOO_MANY_SPANS' },
+  { name: 'exactly as many spans as one export may carry', headers: JSON_TYPE, body: () => json(jsonRequest(Array.from({ length: MAX_SPANS_PER_REQUEST }, () => jsonSpan()))), status: 200, partial: null },
   { name: 'a gzip bomb (0.5 MB inflating to 512 MiB)', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: gzipBomb, status: 413, code: 'CHS_ERR_OTLP_BODY_TOO_LARGE' },
   { name: 'gzip declared, plain body sent', headers: { ...JSON_TYPE, 'content-encoding': 'gzip' }, body: oneSpan({}), status: 400, code: 'CHS_ERR_OTLP_GZIP_INVALID' },
   { name: 'truncated gzip', headers: { ...PROTOBUF_TYPE, 'content-encoding': 'gzip' }, body: () => gzipSync(protobufRequest([protobufSpan()])).subarray(0, 20), status: 400, code: 'CHS_ERR_OTLP_GZIP_INVALID' },

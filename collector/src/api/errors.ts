@@ -21,6 +21,7 @@ export const ERRORS = {
   OTLP_CONTENT_TYPE_UNSUPPORTED: define('CHS_ERR_OTLP_CONTENT_TYPE_UNSUPPORTED', 415, 'content type "{contentType}" is not supported: send application/x-protobuf or application/json'),
   OTLP_CONTENT_ENCODING_UNSUPPORTED: define('CHS_ERR_OTLP_CONTENT_ENCODING_UNSUPPORTED', 415, 'content encoding "{contentEncoding}" is not supported: send gzip or no Content-Encoding'),
   OTLP_BODY_TOO_LARGE: define('CHS_ERR_OTLP_BODY_TOO_LARGE', 413, 'the request body is larger than {maxBodyBytes} bytes (counted after decompression)'),
+  OTLP_TOO_MANY_SPANS: define('CHS_ERR_OTLP_TOO_MANY_SPANS', 413, 'the request holds {spans} spans, more than the {maxSpansPerRequest} one export may carry'),
   OTLP_GZIP_INVALID: define('CHS_ERR_OTLP_GZIP_INVALID', 400, 'the body is not valid gzip: {detail}'),
   OTLP_BODY_UNDECODABLE: define('CHS_ERR_OTLP_BODY_UNDECODABLE', 400, 'the body is not an OTLP ExportTraceServiceRequest in {encoding}: {detail}'),
   OTLP_SPANS_UNSTORABLE: define('CHS_ERR_OTLP_SPANS_UNSTORABLE', 400, 'the store refused the spans of this request as data: {detail}'),
@@ -45,6 +46,7 @@ export const ERRORS = {
   // any route
   ROUTE_NOT_FOUND: define('CHS_ERR_ROUTE_NOT_FOUND', 404, 'there is no route {method} {path}'),
   REQUEST_INVALID: define('CHS_ERR_REQUEST_INVALID', 400, 'the request is invalid: {detail}'),
+  REQUEST_TIMEOUT: define('CHS_ERR_REQUEST_TIMEOUT', 408, 'the request did not arrive within {timeoutMs} ms; the connection is closed'),
   INTERNAL: define('CHS_ERR_INTERNAL', 500, 'internal error ({detail}); the collector log has the details'),
 } as const;
 

@@ -75,7 +75,8 @@ export function readBody(source: Readable, options: ReadBodyOptions): Promise<Bu
     source.once('close', () => {
       if (!source.readableEnded) settle(new BodyAbortedError());
     });
-    source.once('error', (error) => settle(error));
+    // Node's "aborted" (ECONNRESET): the connection closed mid-body, by the client or by a request timeout
+    source.once('error', (error: Error & { code?: string }) => settle(error.code === 'ECONNRESET' ? new BodyAbortedError() : error));
     if (gunzip) {
       gunzip.once('error', (error) => settle(new GzipError(error.message)));
       source.on('data', countRaw);

@@ -17,6 +17,8 @@ import { toSpanRecords } from './to-span-records.ts';
 export interface TracesRouteOptions {
   store: SpanStore;
   maxBodyBytes: number;
+  /** More spans than this in one export is a 413: committing them at once would stall every other request. */
+  maxSpansPerRequest: number;
   overloadedRetryAfterSeconds: number;
   unavailableRetryAfterSeconds: number;
   metrics: CollectorMetrics;
@@ -49,7 +51,11 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
     let spans: { received: number; rejected: number } | undefined;
     try {
       const decoded = await decodeRequest(request, options.maxBodyBytes);
-      spans = { received: decoded.spans.length + decoded.rejections.length, rejected: decoded.rejections.length };
+      const received = decoded.spans.length + decoded.rejections.length;
+      if (received > options.maxSpansPerRequest) {
+        throw chsError(ERRORS.OTLP_TOO_MANY_SPANS, { spans: received, maxSpansPerRequest: options.maxSpansPerRequest });
+      }
+      spans = { received, rejected: decoded.rejections.length };
       const written = await options.store.writeSpans(decoded.spans);
       options.metrics.exportStored({ ...spans, ...written });
       if (written.stored > 0) options.onStored?.({ body: decoded.body, contentType: request.headers['content-type']! });
