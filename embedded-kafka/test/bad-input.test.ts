@@ -1,11 +1,9 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { type Kafka } from 'kafkajs';
-import { startBroker, type RunningBroker } from '../src/index.ts';
 import { API_TABLE } from '../src/handlers/api-table.ts';
 import { crc32c } from '../src/records/crc32c.ts';
-import { collectLog, kafkaClient, Teardown, waitFor, type LogCollector } from './helpers.ts';
+import { Teardown, useBroker, waitFor } from './helpers.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -208,27 +206,14 @@ const UNSUPPORTED_VERSION = 35;
 const CORRUPT_MESSAGE = 2;
 const REQUIRED_KEYS = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20];
 
-let broker: RunningBroker;
-let brokerLog: LogCollector;
-let kafka: Kafka;
-let serial = 0;
-const unique = (prefix: string) => `${prefix}-${process.pid}-${++serial}`;
-
-before(async () => {
-  brokerLog = collectLog();
-  broker = await startBroker({ log: brokerLog.log });
-  kafka = kafkaClient(broker.address, 'bad-input-test');
-});
-
-after(async () => {
-  await broker.stop();
-});
+const env = useBroker('bad-input-test');
+const { unique } = env;
 
 describe('raw requests and bad input', () => {
   test('ApiVersions v0, v1 and v2 advertise every API the broker serves', async () => {
     const teardown = new Teardown();
     try {
-      const client = await RawClient.open(broker.port, teardown);
+      const client = await RawClient.open(env.broker.port, teardown);
       for (const version of [0, 1, 2]) {
         const correlationId = 100 + version;
         const response = await client.request(frame(18, version, correlationId));
@@ -255,7 +240,7 @@ describe('raw requests and bad input', () => {
   test('ApiVersions at an unsupported version gets UNSUPPORTED_VERSION with the supported ranges (v0 layout), and the connection stays usable', async () => {
     const teardown = new Teardown();
     try {
-      const client = await RawClient.open(broker.port, teardown);
+      const client = await RawClient.open(env.broker.port, teardown);
       const response = await client.request(frame(18, 99, 4242));
       assert.equal(response.correlationId, 4242);
       const parsed = parseApiVersions(response.body, 0); // asserts the exact v0 length: no throttle field
@@ -263,7 +248,7 @@ describe('raw requests and bad input', () => {
       const keys = parsed.apiKeys.map((k) => k.apiKey);
       for (const key of REQUIRED_KEYS) assert.ok(keys.includes(key), `missing api key ${key}`);
       assert.deepEqual(parsed.apiKeys.find((k) => k.apiKey === 18), { apiKey: 18, minVersion: 0, maxVersion: API_TABLE.get(18)!.maxVersion });
-      assert.ok(brokerLog.find(/api 18 v99, which this broker does not support/), brokerLog.text());
+      assert.ok(env.brokerLog.find(/api 18 v99, which this broker does not support/), env.brokerLog.text());
 
       // The client retries at a version it now knows, on the same connection.
       const retry = await client.request(frame(18, 2, 4243));
@@ -278,7 +263,7 @@ describe('raw requests and bad input', () => {
   test('a known API at an unsupported version and an unknown API key get correlation id + UNSUPPORTED_VERSION; the connection stays usable', async () => {
     const teardown = new Teardown();
     try {
-      const client = await RawClient.open(broker.port, teardown);
+      const client = await RawClient.open(env.broker.port, teardown);
       // Pipelined in one write: answers must come back in request order.
       client.write(Buffer.concat([
         frame(3, 50, 7, array([])), // Metadata v50
@@ -297,15 +282,15 @@ describe('raw requests and bad input', () => {
       const c = new Cursor(metadata.body);
       const brokers = c.array(() => ({ nodeId: c.int32(), host: c.string(), port: c.int32(), rack: c.string() }));
       assert.equal(brokers.length, 1);
-      assert.equal(brokers[0]!.port, broker.port);
-      assert.equal(brokers[0]!.host, broker.host);
+      assert.equal(brokers[0]!.port, env.broker.port);
+      assert.equal(brokers[0]!.host, env.broker.host);
 
       const again = await client.request(frame(18, 0, 10));
       assert.equal(again.correlationId, 10);
       assert.equal(parseApiVersions(again.body, 0).errorCode, 0);
       assert.equal(client.closed, false);
-      assert.ok(brokerLog.find(/api 3 v50, which this broker does not support/), brokerLog.text());
-      assert.ok(brokerLog.find(/api 999 v0, which this broker does not support/), brokerLog.text());
+      assert.ok(env.brokerLog.find(/api 3 v50, which this broker does not support/), env.brokerLog.text());
+      assert.ok(env.brokerLog.find(/api 999 v0, which this broker does not support/), env.brokerLog.text());
     } finally {
       await teardown.run();
     }
@@ -316,14 +301,14 @@ describe('raw requests and bad input', () => {
     const teardown = new Teardown();
     try {
       const topics = Array.from({ length: 25 }, (_, i) => ({ name: `${unique('metadata-size-check-with-a-long-name')}-${i}`, partitions: 1 + (i % 4) }));
-      for (const t of topics) broker.createTopic(t.name, t.partitions);
-      const client = await RawClient.open(broker.port, teardown);
+      for (const t of topics) env.broker.createTopic(t.name, t.partitions);
+      const client = await RawClient.open(env.broker.port, teardown);
       const response = await client.request(frame(3, 1, 31, array(topics.map((t) => str(t.name)))));
       assert.equal(response.correlationId, 31);
       assert.ok(response.body.length > 1_000, `response of ${response.body.length} bytes`);
       const c = new Cursor(response.body);
       const brokers = c.array(() => ({ nodeId: c.int32(), host: c.string(), port: c.int32(), rack: c.string() }));
-      assert.deepEqual(brokers.map((b) => [b.host, b.port]), [[broker.host, broker.port]]);
+      assert.deepEqual(brokers.map((b) => [b.host, b.port]), [[env.broker.host, env.broker.port]]);
       const controllerId = c.int32();
       assert.equal(controllerId, brokers[0]!.nodeId);
       const described = c.array(() => ({
@@ -351,12 +336,12 @@ describe('raw requests and bad input', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('survivor');
-      broker.createTopic(topic, 1);
-      const producer = kafka.producer();
+      env.broker.createTopic(topic, 1);
+      const producer = env.kafka.producer();
       await producer.connect();
       teardown.defer(() => producer.disconnect());
       const received: string[] = [];
-      const consumer = kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
+      const consumer = env.kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
       await consumer.connect();
       teardown.defer(() => consumer.disconnect());
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -364,7 +349,7 @@ describe('raw requests and bad input', () => {
       await producer.send({ topic, messages: [{ value: 'before' }] });
       await waitFor(() => received.length >= 1, 15_000, 'the first message');
 
-      const bystander = await RawClient.open(broker.port, teardown);
+      const bystander = await RawClient.open(env.broker.port, teardown);
       assert.equal((await bystander.request(frame(18, 0, 1))).correlationId, 1);
 
       const maxRequestBytes = 100 * 1024 * 1024;
@@ -386,12 +371,12 @@ describe('raw requests and bad input', () => {
         { name: 'garbage (an HTTP request)', bytes: Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'), logged: /frame size \d+ outside/ },
       ];
       for (const c of cases) {
-        const client = await RawClient.open(broker.port, teardown);
+        const client = await RawClient.open(env.broker.port, teardown);
         const peer = `127.0.0.1:${client.localPort}`;
         client.write(c.bytes);
         await client.waitClosed();
-        await waitFor(() => brokerLog.lines.some((l) => l.line.includes(`closing connection ${peer}:`)), 2_000, `a log line for ${c.name}`);
-        const line = brokerLog.lines.find((l) => l.line.includes(`closing connection ${peer}:`))!.line;
+        await waitFor(() => env.brokerLog.lines.some((l) => l.line.includes(`closing connection ${peer}:`)), 2_000, `a log line for ${c.name}`);
+        const line = env.brokerLog.lines.find((l) => l.line.includes(`closing connection ${peer}:`))!.line;
         assert.match(line, c.logged, `${c.name}: ${line}`);
       }
 
@@ -411,14 +396,14 @@ describe('raw requests and bad input', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('crc');
-      broker.createTopic(topic, 2);
-      const admin = kafka.admin();
+      env.broker.createTopic(topic, 2);
+      const admin = env.kafka.admin();
       await admin.connect();
       teardown.defer(() => admin.disconnect());
       const latest = async () =>
         (await admin.fetchTopicOffsets(topic)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
 
-      const client = await RawClient.open(broker.port, teardown);
+      const client = await RawClient.open(env.broker.port, teardown);
       const now = Date.now();
       const good = recordBatch([
         { key: Buffer.from('k0'), value: Buffer.from('good-0'), headers: [['h', Buffer.from([1, 2])]] },
@@ -442,7 +427,7 @@ describe('raw requests and bad input', () => {
       ];
       let correlationId = 10;
       for (const { what, batch } of corruptions) {
-        const linesBefore = brokerLog.lines.length;
+        const linesBefore = env.brokerLog.lines.length;
         // The corrupt batch goes to partition 1, a valid one to partition 0 in the same request.
         const response = await client.request(produceV3(++correlationId, topic, [
           { partition: 0, records: recordBatch([{ key: null, value: Buffer.from(`good-${correlationId}`) }], now) },
@@ -453,14 +438,14 @@ describe('raw requests and bad input', () => {
         assert.equal(partitions[0]!.errorCode, 0, `valid batch next to ${what}`);
         assert.equal(partitions[1]!.errorCode, CORRUPT_MESSAGE, `flipped ${what}`);
         assert.equal(partitions[1]!.baseOffset, -1);
-        assert.ok(brokerLog.lines.slice(linesBefore).some((l) => /refused: record batch CRC mismatch/.test(l.line)), brokerLog.text());
+        assert.ok(env.brokerLog.lines.slice(linesBefore).some((l) => /refused: record batch CRC mismatch/.test(l.line)), env.brokerLog.text());
       }
       assert.deepEqual(await latest(), [2 + corruptions.length, 0], 'the corrupt batches appended nothing');
       assert.equal(client.closed, false, 'a refused batch does not close the connection');
 
       // kafkajs reads back exactly what was accepted.
       const values: string[] = [];
-      const consumer = kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
+      const consumer = env.kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 100 });
       await consumer.connect();
       teardown.defer(() => consumer.disconnect());
       await consumer.subscribe({ topics: [topic], fromBeginning: true });

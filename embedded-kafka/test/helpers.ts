@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { startBroker, type RunningBroker } from '../src/index.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -95,4 +97,22 @@ export class Teardown {
     }
     if (failure !== null) throw failure;
   }
+}
+
+/**
+ * One broker for a test file, started before its tests and stopped after them, with its log collected,
+ * a kafkajs client for it, and names no other test in the file uses.
+ */
+export function useBroker(clientId: string): { readonly broker: RunningBroker; readonly brokerLog: LogCollector; readonly kafka: Kafka; unique(prefix: string): string } {
+  let serial = 0;
+  const env = {
+    unique: (prefix: string) => `${prefix}-${process.pid}-${++serial}`,
+  } as { broker: RunningBroker; brokerLog: LogCollector; kafka: Kafka; unique(prefix: string): string };
+  before(async () => {
+    env.brokerLog = collectLog();
+    env.broker = await startBroker({ log: env.brokerLog.log });
+    env.kafka = kafkaClient(env.broker.address, clientId);
+  });
+  after(() => env.broker.stop());
+  return env;
 }

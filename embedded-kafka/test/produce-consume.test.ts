@@ -1,32 +1,16 @@
-import { test, describe, before, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CompressionTypes, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type IHeaders, type Kafka } from 'kafkajs';
-import { startBroker, type RunningBroker } from '../src/index.ts';
-import { collectLog, kafkaClient, Teardown, waitFor, type LogCollector } from './helpers.ts';
+import { CompressionTypes, type Consumer, type ConsumerConfig, type ConsumerRunConfig, type IHeaders } from 'kafkajs';
+import { Teardown, useBroker, waitFor } from './helpers.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
-let broker: RunningBroker;
-let brokerLog: LogCollector;
-let kafka: Kafka;
-let serial = 0;
-
-/** A topic or group name no other test in this file uses. */
-const unique = (prefix: string) => `${prefix}-${process.pid}-${++serial}`;
-
-before(async () => {
-  brokerLog = collectLog();
-  broker = await startBroker({ log: brokerLog.log });
-  kafka = kafkaClient(broker.address, 'produce-consume-test');
-});
-
-after(async () => {
-  await broker.stop();
-});
+const env = useBroker('produce-consume-test');
+const { unique } = env;
 
 /** A connected producer, disconnected by `teardown`. */
 async function producerFor(teardown: Teardown) {
-  const producer = kafka.producer({ allowAutoTopicCreation: true });
+  const producer = env.kafka.producer({ allowAutoTopicCreation: true });
   await producer.connect();
   teardown.defer(() => producer.disconnect());
   return producer;
@@ -37,7 +21,7 @@ async function producerFor(teardown: Teardown) {
  * keep the tests quick unless `config` says otherwise.
  */
 async function consumerFor(teardown: Teardown, topics: string[], run: ConsumerRunConfig, config: Partial<ConsumerConfig> = {}): Promise<Consumer> {
-  const consumer = kafka.consumer({
+  const consumer = env.kafka.consumer({
     groupId: unique('group'),
     sessionTimeout: 10_000,
     heartbeatInterval: 1_000,
@@ -65,7 +49,7 @@ describe('produce and consume with kafkajs', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('exact');
-      broker.createTopic(topic, 1);
+      env.broker.createTopic(topic, 1);
       const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
       const base = 1_700_000_000_000;
       const sent = [
@@ -133,7 +117,7 @@ describe('produce and consume with kafkajs', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('keyed');
-      broker.createTopic(topic, 3);
+      env.broker.createTopic(topic, 3);
       const keys = Array.from({ length: 40 }, (_, i) => `customer-${i}`);
       const rounds = 25;
       const producer = await producerFor(teardown);
@@ -178,7 +162,7 @@ describe('produce and consume with kafkajs', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('batches');
-      broker.createTopic(topic, 3);
+      env.broker.createTopic(topic, 3);
       const total = 1_000;
       const producer = await producerFor(teardown);
       for (let send = 0; send < 4; send++) {
@@ -259,7 +243,7 @@ describe('produce and consume with kafkajs', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('gzip');
-      broker.createTopic(topic, 2);
+      env.broker.createTopic(topic, 2);
       const messages = Array.from({ length: 60 }, (_, i) => ({
         key: `order-${i % 7}`,
         value: `${'payload '.repeat(100 + i)}#${i}`,
@@ -285,7 +269,7 @@ describe('produce and consume with kafkajs', () => {
         assert.equal(got.key, m.key);
         assert.deepEqual(got.headers, { 'trace-id': Buffer.from(m.headers['trace-id']), raw: m.headers.raw });
       }
-      assert.equal(brokerLog.find(/refused/), undefined, brokerLog.text());
+      assert.equal(env.brokerLog.find(/refused/), undefined, env.brokerLog.text());
     } finally {
       await teardown.run();
     }
@@ -294,7 +278,7 @@ describe('produce and consume with kafkajs', () => {
   test('admin: create, describe, re-create, list and delete a topic; offsets at both ends and by timestamp', async () => {
     const teardown = new Teardown();
     try {
-      const admin = kafka.admin();
+      const admin = env.kafka.admin();
       await admin.connect();
       teardown.defer(() => admin.disconnect());
       const topic = unique('admin');
@@ -305,7 +289,7 @@ describe('produce and consume with kafkajs', () => {
       assert.equal(metadata.topics[0]!.name, topic);
       assert.deepEqual(metadata.topics[0]!.partitions.map((p) => p.partitionId).sort(), [0, 1, 2]);
       assert.equal(await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] }), false, 'a second create reports it exists');
-      assert.match(brokerLog.text(), new RegExp(`created topic ${topic} with 3 partition`));
+      assert.match(env.brokerLog.text(), new RegExp(`created topic ${topic} with 3 partition`));
 
       const base = Date.now() - 60_000;
       const producer = await producerFor(teardown);
@@ -337,7 +321,7 @@ describe('produce and consume with kafkajs', () => {
       assert.ok((await admin.listTopics()).includes(topic));
       await admin.deleteTopics({ topics: [topic] });
       assert.ok(!(await admin.listTopics()).includes(topic), 'deleted topic is still listed');
-      assert.match(brokerLog.text(), new RegExp(`deleted topic ${topic}`));
+      assert.match(env.brokerLog.text(), new RegExp(`deleted topic ${topic}`));
     } finally {
       await teardown.run();
     }
@@ -347,14 +331,14 @@ describe('produce and consume with kafkajs', () => {
     const teardown = new Teardown();
     try {
       const topic = unique('long-poll');
-      broker.createTopic(topic, 1);
+      env.broker.createTopic(topic, 1);
       const producer = await producerFor(teardown);
 
       const fetches: { sentAt: number; duration: number }[] = [];
       const fetchStarts: number[] = [];
       let receivedAt = 0;
       let receivedValue: string | null = null;
-      const consumer = kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 2_000 });
+      const consumer = env.kafka.consumer({ groupId: unique('group'), sessionTimeout: 10_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 2_000 });
       consumer.on(consumer.events.REQUEST, ({ payload }) => {
         if (payload.apiName === 'Fetch') fetches.push({ sentAt: payload.sentAt, duration: payload.duration });
       });
