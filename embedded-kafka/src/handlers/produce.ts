@@ -14,7 +14,8 @@ const BATCH_ERRORS: Record<InvalidBatchError['code'], number> = {
 function producePartition(topicName: string, index: number, records: Buffer | null, { state }: RequestContext): ProducePartitionResponse {
   const answer = (errorCode: number, errorMessage: string | null = null, baseOffset = -1): ProducePartitionResponse =>
     ({ index, errorCode, baseOffset, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage });
-  if (topicNameProblem(topicName)) return answer(ErrorCode.INVALID_TOPIC_EXCEPTION, topicNameProblem(topicName));
+  const nameProblem = topicNameProblem(topicName);
+  if (nameProblem) return answer(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
   const log = state.topicForUse(topicName, true)?.partitions[index];
   if (!log) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topicName}-${index} does not exist`);
   if (records === null || records.length === 0) return answer(ErrorCode.CORRUPT_MESSAGE, 'empty record set');
