@@ -32,9 +32,12 @@ forEachStore((kind) => {
 
   test('links both ways: the consumers of a producer span, and the producers a batch consumer read', async () => {
     const orders = sdkService(collector.url, 'orders');
+    // explicit start times: two spans started in the same millisecond would tie on start time
+    const startedAt = Date.now();
     const produce = (n: number) => {
-      const span = orders.tracer.startSpan(`orders publish ${n}`, { kind: SpanKind.PRODUCER }, context.active());
-      span.end();
+      const span = orders.tracer.startSpan(
+        `orders publish ${n}`, { kind: SpanKind.PRODUCER, startTime: startedAt + n }, context.active());
+      span.end(startedAt + n + 1);
       return span.spanContext();
     };
     const [first, second] = [produce(1), produce(2)];
