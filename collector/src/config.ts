@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isValidToken } from './ops/auth.ts';
 import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
+import { DEFAULT_COMMIT_TIMEOUT_MS } from './ingest/commit-budget.ts';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SPANS_PER_REQUEST, DEFAULT_REQUEST_TIMEOUT_MS } from './server.ts';
 import { DEFAULT_MAX_ITEMS_PER_COMMIT, DEFAULT_MAX_QUEUED_ITEMS } from './store/group-commit.ts';
 
@@ -23,6 +24,7 @@ export interface CollectorConfig {
   headersTimeoutMs: number | undefined;
   maxQueuedSpans: number | undefined;
   maxSpansPerCommit: number | undefined;
+  commitTimeoutMs: number | undefined;
   /** Spans older than this are deleted in the background; 0 keeps them for ever. */
   retentionHours: number;
   logLevel: LogLevel;
@@ -61,6 +63,7 @@ const SETTINGS = {
   headersTimeoutMs: { flag: 'headers-timeout-ms', env: 'CHOREOSCOPE_HEADERS_TIMEOUT_MS', shown: String(DEFAULT_HEADERS_TIMEOUT_MS), help: 'the same for the headers alone' },
   maxQueuedSpans: { flag: 'max-queued-spans', env: 'CHOREOSCOPE_MAX_QUEUED_SPANS', shown: String(DEFAULT_MAX_QUEUED_ITEMS), help: 'spans waiting for a commit before ingest answers 429' },
   maxSpansPerCommit: { flag: 'max-spans-per-commit', env: 'CHOREOSCOPE_MAX_SPANS_PER_COMMIT', shown: String(DEFAULT_MAX_ITEMS_PER_COMMIT), help: 'spans written per transaction' },
+  commitTimeoutMs: { flag: 'commit-timeout-ms', env: 'CHOREOSCOPE_COMMIT_TIMEOUT_MS', shown: String(DEFAULT_COMMIT_TIMEOUT_MS), help: 'an export not committed within it: 503, Retry-After' },
   retentionHours: { flag: 'retention-hours', env: 'CHOREOSCOPE_RETENTION_HOURS', shown: String(DEFAULT_RETENTION_HOURS), help: 'delete spans older than this; 0 keeps them' },
   logLevel: { flag: 'log-level', env: 'CHOREOSCOPE_LOG_LEVEL', shown: DEFAULT_LOG_LEVEL, help: `log at this level: ${LOG_LEVELS.join(', ')}` },
   ingestToken: { flag: 'ingest-token', env: 'CHOREOSCOPE_INGEST_TOKEN', shown: 'none', help: 'bearer token /v1/traces requires' },
@@ -115,6 +118,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         headersTimeoutMs: integer(SETTINGS.headersTimeoutMs, raw(SETTINGS.headersTimeoutMs), 1),
         maxQueuedSpans: integer(SETTINGS.maxQueuedSpans, raw(SETTINGS.maxQueuedSpans), 1),
         maxSpansPerCommit: integer(SETTINGS.maxSpansPerCommit, raw(SETTINGS.maxSpansPerCommit), 1),
+        commitTimeoutMs: integer(SETTINGS.commitTimeoutMs, raw(SETTINGS.commitTimeoutMs), 1),
         retentionHours: integer(SETTINGS.retentionHours, raw(SETTINGS.retentionHours), 0, 87_600) ?? DEFAULT_RETENTION_HOURS,
         logLevel: (logLevel as LogLevel | undefined) ?? DEFAULT_LOG_LEVEL,
         ingestTokens: tokens(SETTINGS.ingestToken, raw(SETTINGS.ingestToken), SETTINGS.ingestTokenFile, raw(SETTINGS.ingestTokenFile)),

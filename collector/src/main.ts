@@ -43,6 +43,7 @@ const app = buildServer({
   maxSpansPerRequest: config.maxSpansPerRequest,
   requestTimeoutMs: config.requestTimeoutMs,
   headersTimeoutMs: config.headersTimeoutMs,
+  commitTimeoutMs: config.commitTimeoutMs,
   logLevel: config.logLevel,
   ingestTokens: config.ingestTokens,
   apiTokens: config.apiTokens,

@@ -8,6 +8,7 @@ import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
 import type { ApiErrorBody } from './api/types.ts';
 import { Forwarder, type ForwardOptions } from './forwarding/forwarder.ts';
+import { DEFAULT_COMMIT_TIMEOUT_MS } from './ingest/commit-budget.ts';
 import { encodingOf } from './ingest/otlp-media.ts';
 import { statusResponse } from './ingest/otlp-response.ts';
 import { TRACES_PATH, tracesRoute } from './ingest/traces-route.ts';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   overloadedRetryAfterSeconds?: number;
   /** Retry-After, in seconds, of the 503 sent when the store is unavailable. Default 5. */
   unavailableRetryAfterSeconds?: number;
+  /** An export whose spans are not committed within this is answered 503 with Retry-After (they may be stored later). Default 5_000. */
+  commitTimeoutMs?: number;
   /** Most spans one query answers with, and the default `limit`. Default 10_000. */
   maxQuerySpans?: number;
   /** Log lines (pino JSON on stdout) at this level and above. Default: no logger at all. */
@@ -68,6 +71,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
     overloadedRetryAfterSeconds: options.overloadedRetryAfterSeconds ?? 1,
     unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
+    commitTimeoutMs: options.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS,
     maxQuerySpans: options.maxQuerySpans ?? 10_000,
     logLevel: options.logLevel,
     logDestination: options.logDestination,
@@ -139,6 +143,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     maxSpansPerRequest: resolved.maxSpansPerRequest,
     overloadedRetryAfterSeconds: resolved.overloadedRetryAfterSeconds,
     unavailableRetryAfterSeconds: resolved.unavailableRetryAfterSeconds,
+    commitTimeoutMs: resolved.commitTimeoutMs,
     metrics: resolved.metrics,
     onStored: forwarder ? (batch) => forwarder.enqueue(batch) : undefined,
   });

@@ -13,16 +13,16 @@ test('configuration: defaults, environment variables, and flags that win over th
     config: {
       host: '127.0.0.1', port: 4318, dataDir: '.data/collector', databaseUrl: undefined,
       maxBodyBytes: undefined, maxSpansPerRequest: undefined, requestTimeoutMs: undefined, headersTimeoutMs: undefined,
-      maxQueuedSpans: undefined, maxSpansPerCommit: undefined, retentionHours: 168, logLevel: 'info',
+      maxQueuedSpans: undefined, maxSpansPerCommit: undefined, commitTimeoutMs: undefined, retentionHours: 168, logLevel: 'info',
       ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
     },
   });
-  const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000' };
+  const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000', CHOREOSCOPE_COMMIT_TIMEOUT_MS: '2500' };
   const result = readConfig(['--port', '0', '--max-queued-spans', '50', '--request-timeout-ms', '2000', '--headers-timeout-ms', '500', '--max-spans-per-request', '10'], env);
   assert.equal(result.kind, 'config');
   assert.deepEqual(result.kind === 'config' && result.config, {
     host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', databaseUrl: undefined, maxBodyBytes: 1024,
-    maxSpansPerRequest: 10, requestTimeoutMs: 2000, headersTimeoutMs: 500, maxQueuedSpans: 50, maxSpansPerCommit: undefined, retentionHours: 168, logLevel: 'warn',
+    maxSpansPerRequest: 10, requestTimeoutMs: 2000, headersTimeoutMs: 500, maxQueuedSpans: 50, maxSpansPerCommit: undefined, commitTimeoutMs: 2500, retentionHours: 168, logLevel: 'warn',
     ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
@@ -38,6 +38,7 @@ test('configuration: a bad value or an unknown flag is an error naming the flag 
   assert.match(bad([], { CHOREOSCOPE_PORT: '70000' }), /not 70000/);
   assert.match(bad(['--max-body-bytes', '0']), /--max-body-bytes .* from 1/);
   assert.match(bad([], { CHOREOSCOPE_REQUEST_TIMEOUT_MS: '30s' }), /--request-timeout-ms \(CHOREOSCOPE_REQUEST_TIMEOUT_MS\) must be an integer/);
+  assert.match(bad(['--commit-timeout-ms', '0']), /--commit-timeout-ms \(CHOREOSCOPE_COMMIT_TIMEOUT_MS\) must be an integer from 1/);
   assert.match(bad(['--log-level', 'loud']), /--log-level must be one of/);
   assert.match(bad(['--colour']), /Unknown option '--colour'/);
   assert.match(bad([], { CHOREOSCOPE_DATABASE_URL: 'mysql://db/spans' }), /--database-url \(CHOREOSCOPE_DATABASE_URL\) must be a postgres:\/\//);

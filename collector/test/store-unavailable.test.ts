@@ -6,13 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { ExportTraceServiceRequest, RpcErrorInfo, RpcStatus } from '../src/ingest/otlp-schema.ts';
 import { toSpanRecords } from '../src/ingest/to-span-records.ts';
 import { buildServer } from '../src/server.ts';
 import { createPgliteStore } from '../src/store/pglite-store.ts';
-import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, startCollector } from './helpers.ts';
+import { CollectorMetrics } from '../src/ops/metrics.ts';
+import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, startCollector, traceId, waitFor } from './helpers.ts';
+import { scrapeMetrics } from './scrape-metrics.ts';
 import { forEachStore } from './stores.ts';
 
 const exportOf = (count = 1) => JSON.stringify(jsonRequest(Array.from({ length: count }, () => jsonSpan())));
@@ -78,6 +82,59 @@ forEachStore((kind) => {
     } finally {
       await app.close();
       await dispose();
+    }
+  });
+
+  test('a commit that hangs past --commit-timeout-ms: 503 with Retry-After, the write goes on, and the retry stores nothing twice', async () => {
+    // where the collector forwards what it stored: the late commit must still be forwarded, once
+    const forwarded: string[] = [];
+    const target = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        forwarded.push(Buffer.concat(chunks).toString());
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const forward = { url: `http://127.0.0.1:${(target.address() as AddressInfo).port}/v1/traces` };
+
+    const { store, blockWrites, dispose } = await kind.open();
+    const app = buildServer({ store, commitTimeoutMs: 300, unavailableRetryAfterSeconds: 4, metrics: new CollectorMetrics(), forward });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const trace = traceId();
+      const body = JSON.stringify(jsonRequest([jsonSpan({ traceId: trace }), jsonSpan({ traceId: trace })]));
+      const release = await blockWrites(); // another session holds a lock the insert needs, for as long as it likes
+
+      const timedOut = await postTraces(url, body);
+      assert.equal(timedOut.status, 503);
+      assert.equal(timedOut.headers.get('retry-after'), '4');
+      assert.equal(timedOut.json.details[0].reason, 'CHS_ERR_STORE_COMMIT_TIMEOUT');
+      assert.match(timedOut.json.message, /did not commit the spans within 300 ms/);
+      const during = await scrapeMetrics(url);
+      assert.equal(during.get('choreoscope_spans_rejected_total{reason="commit_timeout"}'), 2);
+      assert.equal(during.get('choreoscope_spans_stored_total'), 0);
+      assert.equal(forwarded.length, 0, 'nothing is forwarded before it is committed');
+
+      await release();
+      await waitFor(async () => (await store.spansOfTrace(trace)).length === 2, 10_000, 'the queued write, committed after its answer');
+      await waitFor(() => forwarded.length === 1, 10_000, 'the late commit forwarded');
+      assert.equal(JSON.parse(forwarded[0]!).resourceSpans[0].scopeSpans[0].spans[0].traceId, trace);
+
+      const retried = await postTraces(url, body); // what the sender does after Retry-After
+      assert.equal(retried.status, 200);
+      assert.equal((await store.spansOfTrace(trace)).length, 2);
+      const after = await scrapeMetrics(url);
+      assert.equal(after.get('choreoscope_spans_stored_total'), 2, 'the late commit counts as stored');
+      assert.equal(after.get('choreoscope_spans_duplicate_total'), 2, 'the retry found them stored');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(forwarded.length, 1, 'the retry, storing nothing new, is not forwarded again');
+    } finally {
+      await app.close();
+      await dispose();
+      target.closeAllConnections();
+      await new Promise((resolve) => target.close(resolve));
     }
   });
 });

@@ -27,6 +27,7 @@ export const ERRORS = {
   OTLP_SPANS_UNSTORABLE: define('CHS_ERR_OTLP_SPANS_UNSTORABLE', 400, 'the store refused the spans of this request as data: {detail}'),
   INGEST_OVERLOADED: define('CHS_ERR_INGEST_OVERLOADED', 429, 'too many spans are waiting to be stored; retry after {retryAfterSeconds} s'),
   STORE_UNAVAILABLE: define('CHS_ERR_STORE_UNAVAILABLE', 503, 'the span store is unavailable; retry after {retryAfterSeconds} s'),
+  STORE_COMMIT_TIMEOUT: define('CHS_ERR_STORE_COMMIT_TIMEOUT', 503, 'the span store did not commit the spans within {commitTimeoutMs} ms; they may be stored later, so retry after {retryAfterSeconds} s (a retry stores nothing twice)'),
   // query API (/api/...)
   TRACE_ID_INVALID: define('CHS_ERR_TRACE_ID_INVALID', 400, 'trace id "{traceId}" is not 32 hex digits (or is all zeros)'),
   TRACE_NOT_FOUND: define('CHS_ERR_TRACE_NOT_FOUND', 404, 'no span of trace {traceId} is stored'),

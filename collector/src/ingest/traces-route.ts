@@ -12,6 +12,7 @@ import { decodeExportRequest } from './otlp-decode.ts';
 import { compressionOf, encodingOf, type OtlpEncoding } from './otlp-media.ts';
 import { exportResponse, partialSuccessOf, statusResponse, type OtlpAnswer } from './otlp-response.ts';
 import { BodyAbortedError, BodyTooLargeError, GzipError, readBody } from './read-body.ts';
+import { CommitTimeoutError, withinCommitBudget } from './commit-budget.ts';
 import { toSpanRecords } from './to-span-records.ts';
 
 export interface TracesRouteOptions {
@@ -21,10 +22,13 @@ export interface TracesRouteOptions {
   maxSpansPerRequest: number;
   overloadedRetryAfterSeconds: number;
   unavailableRetryAfterSeconds: number;
+  /** An export whose spans are not committed within this is answered 503 (commit-budget.ts). */
+  commitTimeoutMs: number;
   metrics: CollectorMetrics;
   /**
    * Given the body (inflated) and Content-Type of each export that stored new spans, after they are
-   * committed; not of an export whose spans were all stored before (a sender's retry). Must not block.
+   * committed (also when that was after its 503 for a slow commit); not of an export whose spans were
+   * all stored before (a sender's retry). Must not block.
    */
   onStored?: (batch: { body: Buffer; contentType: string }) => void;
 }
@@ -56,9 +60,16 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
         throw chsError(ERRORS.OTLP_TOO_MANY_SPANS, { spans: received, maxSpansPerRequest: options.maxSpansPerRequest });
       }
       spans = { received, rejected: decoded.rejections.length };
-      const written = await options.store.writeSpans(decoded.spans);
+      const batch = { body: decoded.body, contentType: request.headers['content-type']! };
+      const written = await withinCommitBudget(options.store.writeSpans(decoded.spans), options.commitTimeoutMs, (outcome) => {
+        // answered 503 already: the spans it stored after all count, and go on to the forward target
+        if ('error' in outcome) return;
+        options.metrics.storedAfterCommitTimeout(outcome.value);
+        if (outcome.value.stored > 0) options.onStored?.(batch);
+        request.log.info({ stored: outcome.value.stored }, 'spans committed after their export was answered 503');
+      });
       options.metrics.exportStored({ ...spans, ...written });
-      if (written.stored > 0) options.onStored?.({ body: decoded.body, contentType: request.headers['content-type']! });
+      if (written.stored > 0) options.onStored?.(batch);
       if (decoded.rejections.length > 0) request.log.info({ rejectedSpans: decoded.rejections.length }, 'spans rejected');
       return send(reply, 200, exportResponse(decoded.encoding, partialSuccessOf(decoded)));
     } catch (error) {
@@ -120,6 +131,11 @@ function toChsError(
   if (error instanceof StoreUnavailableError) {
     const retryAfterSeconds = options.unavailableRetryAfterSeconds;
     return { chs: chsError(ERRORS.STORE_UNAVAILABLE, { retryAfterSeconds }), retryAfterSeconds, spansRefusedAs: 'store_unavailable' };
+  }
+  if (error instanceof CommitTimeoutError) {
+    const retryAfterSeconds = options.unavailableRetryAfterSeconds;
+    const chs = chsError(ERRORS.STORE_COMMIT_TIMEOUT, { commitTimeoutMs: error.commitTimeoutMs, retryAfterSeconds });
+    return { chs, retryAfterSeconds, spansRefusedAs: 'commit_timeout' };
   }
   if (error instanceof BodyAbortedError) return { chs: chsError(ERRORS.REQUEST_INVALID, { detail: error.message }) };
   throw error; // a bug: the scope's error handler logs it and answers 500

@@ -4,12 +4,13 @@
  * registry beside the process's own metrics (CPU, memory, event loop, GC), which are collected once
  * per process since every server in it would report the same.
  *
- * Spans add up: received = stored + duplicate + rejected (every reason).
+ * Spans add up: received = stored + duplicate + rejected (every reason), except that spans of an
+ * export answered 503 for a slow commit and committed afterwards count both as rejected and as stored.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Why spans were not stored: a span of its own (`invalid`) or its whole export refused. */
-export type SpanRejectionReason = 'invalid' | 'overloaded' | 'store_unavailable' | 'unstorable';
+export type SpanRejectionReason = 'invalid' | 'overloaded' | 'store_unavailable' | 'commit_timeout' | 'unstorable';
 /** Why a store commit failed: the store (retry later) or the data (never). */
 export type StoreErrorKind = 'unavailable' | 'rejected_data';
 /** Why a batch was not forwarded: the queue overflowed, the target refused it, retries ran out, or shutdown. */
@@ -46,7 +47,7 @@ export class CollectorMetrics {
 
   constructor() {
     // series that read 0 are shown before anything happens, so a dashboard need not guess their labels
-    for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
+    for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'commit_timeout', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
     for (const kind of ['unavailable', 'rejected_data'] satisfies StoreErrorKind[]) this.#storeErrors.inc({ kind }, 0);
     for (const reason of ['queue_full', 'rejected', 'retries_exhausted', 'shutdown'] satisfies ForwardDropReason[]) this.#forwardDropped.inc({ reason }, 0);
   }
@@ -64,6 +65,16 @@ export class CollectorMetrics {
     this.#spansReceived.inc(result.received);
     this.#spansRejected.inc({ reason: 'invalid' }, result.rejected);
     this.#spansRejected.inc({ reason }, result.received - result.rejected);
+  }
+
+  /**
+   * An export answered 503 for its slow commit (counted then as rejected, `commit_timeout`) whose spans
+   * were committed afterwards: they count as stored too, so stored + duplicate + rejected may pass
+   * received by these.
+   */
+  storedAfterCommitTimeout(result: { stored: number; duplicates: number }): void {
+    this.#spansStored.inc(result.stored);
+    this.#spansDuplicate.inc(result.duplicates);
   }
 
   storeError(kind: StoreErrorKind): void {
