@@ -7,7 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { jsonRequest, jsonSpan, postTraces, startCollector, type RunningCollector } from './helpers.ts';
+import { jsonRequest, jsonSpan, postTraces, startCollector, waitFor, type RunningCollector } from './helpers.ts';
+import { scrapeMetrics } from './scrape-metrics.ts';
 import { pgliteStores } from './stores.ts';
 
 const REQUEST_TIMEOUT_MS = 1_500;
@@ -59,6 +60,13 @@ async function exportPromptly(): Promise<void> {
   assert.ok(Date.now() - started < 1_000, `a normal export was answered in ${Date.now() - started} ms`);
 }
 
+/** /v1/traces requests as /metrics counts them, by status: `status: count`, sorted. */
+async function ingestAnswers(): Promise<string[]> {
+  return [...(await scrapeMetrics(collector.url))]
+    .filter(([series, count]) => series.startsWith('choreoscope_http_request_duration_seconds_count{') && series.includes('route="/v1/traces"') && count > 0)
+    .map(([series, count]) => `${/status="(\d+)"/.exec(series)?.[1]}: ${count}`).sort();
+}
+
 function timeoutWarnings(): Array<Record<string, unknown>> {
   return logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.code === 'CHS_ERR_REQUEST_TIMEOUT');
 }
@@ -80,6 +88,10 @@ test('a body trickled a byte at a time gets a 408 google.rpc.Status and a closed
   const status = JSON.parse(payload!) as { message: string; details: Array<{ reason: string }> };
   assert.equal(status.details[0]!.reason, 'CHS_ERR_REQUEST_TIMEOUT');
   assert.match(status.message, new RegExp(`within ${REQUEST_TIMEOUT_MS} ms`));
+
+  // /metrics counts the answer the client got, once the route has seen its body cut off
+  await waitFor(async () => (await ingestAnswers()).length === 2, 5_000, 'the timed-out export counted');
+  assert.deepEqual(await ingestAnswers(), ['200: 1', '408: 1']);
 });
 
 test('headers that stop halfway are answered 408 and dropped after the headers timeout', async () => {
@@ -101,6 +113,15 @@ test('headers trickled a byte at a time, and a connection that sends nothing, ar
     const { afterMs } = await client.closed;
     assert.ok(afterMs < HEADERS_TIMEOUT_MS + SLACK_MS, `closed after ${afterMs} ms`);
   }
+});
+
+test('a client that hangs up halfway through its body is counted in /metrics as status 499, the others unchanged', async () => {
+  const client = rawClient();
+  client.socket.write('POST /v1/traces HTTP/1.1\r\nHost: collector\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"resourceSpans"');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  client.socket.destroy();
+  await waitFor(async () => (await ingestAnswers()).some((answer) => answer.startsWith('499')), 5_000, 'the hang-up counted');
+  assert.deepEqual(await ingestAnswers(), ['200: 3', '408: 1', '499: 1']);
 });
 
 test('each timed-out request is logged once, as a warning with its code, and nothing else is logged', () => {

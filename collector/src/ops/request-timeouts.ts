@@ -30,6 +30,14 @@ export function httpServerTimeouts(timeouts: RequestTimeouts): { headersTimeout:
 /** The request each connection is receiving, from its headers until its answer, for the 408's form. */
 const inFlight = new WeakMap<Socket, FastifyRequest>();
 
+/** Requests answered 408 here: their route, seeing the body cut off, answers 408 too, so /metrics counts a 408. */
+const timedOut = new WeakSet<FastifyRequest>();
+
+/** Whether `request` ran out of time and was answered 408 by the client error handler. */
+export function requestTimedOut(request: FastifyRequest): boolean {
+  return timedOut.has(request);
+}
+
 export function trackRequestsInFlight(app: FastifyInstance): void {
   app.addHook('onRequest', async (request) => {
     inFlight.set(request.raw.socket, request);
@@ -51,6 +59,7 @@ export function clientErrorHandler(timeouts: RequestTimeouts, answer: TimeoutAns
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       const timeoutMs = request === undefined ? httpServerTimeouts(timeouts).headersTimeout : timeouts.requestTimeoutMs;
       chs = chsError(ERRORS.REQUEST_TIMEOUT, { timeoutMs });
+      if (request !== undefined) timedOut.add(request);
       (request?.log ?? this.log).warn({ code: chs.code, remoteAddress: socket.remoteAddress, headersReceived: request !== undefined }, chs.message);
     } else {
       chs = chsError(ERRORS.REQUEST_INVALID, { detail: error.code ?? error.message });
