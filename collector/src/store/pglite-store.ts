@@ -6,7 +6,11 @@
  * PostgreSQL with fsync off, so they may not survive the machine losing power: that is the PostgreSQL
  * store's job.
  */
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { migrate } from './migrate.ts';
 import { createSqlSpanStore, type SqlSpanStore, type SqlSpanStoreOptions } from './sql-span-store.ts';
@@ -19,7 +23,7 @@ export interface PgliteStoreOptions extends SqlSpanStoreOptions {
 export type PgliteStore = SqlSpanStore;
 
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<PgliteStore> {
-  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  if (options.dataDir !== undefined) await initialiseDataDir(options.dataDir);
   const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   try {
     return await createPgliteStore(db, options);
@@ -35,4 +39,33 @@ export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOpt
   return createSqlSpanStore(db, async () => {
     if (!db.closed) await db.close();
   }, options);
+}
+
+const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));
+
+/**
+ * Creates the database cluster in `dataDir` unless one is there, in a child process: initdb grows
+ * PGlite's WebAssembly memory to about 800 MiB, which this process would keep for ever (twice the
+ * collector's footprint under load). It is built in a sibling directory and renamed into place, so a
+ * collector stopped halfway leaves no half-made cluster behind, only a leftover the next start removes.
+ */
+async function initialiseDataDir(dataDir: string): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new Error(`${dataDir} is neither empty nor a PGlite data directory (it has no PG_VERSION): give an empty or new directory`);
+  }
+  const parent = dirname(dataDir);
+  mkdirSync(parent, { recursive: true });
+  for (const leftover of readdirSync(parent).filter((name) => name.startsWith(`${basename(dataDir)}.initdb-`))) {
+    rmSync(join(parent, leftover), { recursive: true, force: true });
+  }
+  const building = join(parent, `${basename(dataDir)}.initdb-${process.pid}`);
+  try {
+    await promisify(execFile)(process.execPath, [INITDB_SCRIPT, building], { timeout: 120_000 });
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
+    throw new Error(`could not create the PGlite database in ${dataDir}: ${detail}`);
+  }
+  renameSync(building, dataDir); // replaces an empty directory in one step
 }
