@@ -15,6 +15,8 @@ import { buildServer, type ServerOptions } from '../src/server.ts';
 import type { SqlSpanStore, SqlSpanStoreOptions } from '../src/store/sql-span-store.ts';
 import type { StoreKind } from './stores.ts';
 
+export { waitFor } from '@choreoscope/test-support';
+
 export function makeTempDir(prefix = 'choreoscope-collector-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -129,15 +131,6 @@ export function jsonRequest(spans: unknown[], service = 'orders'): Record<string
       scopeSpans: [{ scope: { name: 'test', version: '1.0.0' }, spans }],
     }],
   };
-}
-
-/** Resolves once `condition` holds (checked every `intervalMs`), rejects after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 export interface CollectorProcess {

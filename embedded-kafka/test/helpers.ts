@@ -9,28 +9,9 @@ import { after, before } from 'node:test';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { startBroker, type RunningBroker } from '../src/index.ts';
 
-process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+export { Teardown, waitFor } from '@choreoscope/test-support';
 
-/**
- * Resolves once `condition` returns true (checked every `intervalMs`), rejects after `timeoutMs` with
- * `what` in the message (a function is called only then, so it can describe the state at the timeout).
- * A condition that throws fails the wait at once.
- */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string | (() => string) = 'condition',
-  intervalMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() >= deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 /** A kafkajs client for `address` that logs nothing and gives up quickly instead of hanging. */
 export function kafkaClient(address: string, clientId: string, overrides: Partial<KafkaConfig> = {}): Kafka {
@@ -72,31 +53,6 @@ export function makeTempDir(prefix = 'embedded-kafka-test-'): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/**
- * Cleanup steps registered as resources are made, run last-in first-out. Every step runs even when an
- * earlier one fails; the first failure is rethrown at the end.
- */
-export class Teardown {
-  private steps: (() => unknown)[] = [];
-
-  defer(step: () => unknown): void {
-    this.steps.push(step);
-  }
-
-  async run(): Promise<void> {
-    let failure: unknown = null;
-    while (this.steps.length > 0) {
-      const step = this.steps.pop()!;
-      try {
-        await step();
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-    if (failure !== null) throw failure;
-  }
 }
 
 /**

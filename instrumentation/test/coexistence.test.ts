@@ -81,6 +81,7 @@ test('with the official instrumentation enabled, every message gets one send and
 
     await waitFor(
       () => shipped.size === ORDERS.length && spansNamed(tracing.spans(), 'process payments').length >= ORDERS.length,
+      15_000,
       () => `every order shipped (${shipped.size}/${ORDERS.length}); spans so far: ${describeSpans(tracing.spans())}`,
     );
   } finally {

@@ -64,6 +64,7 @@ async function consumeOrdersInOneBatch(scenario: Scenario): Promise<{ batchSizes
     const expectedSends = ORDERS.filter(scenario.throughProcessMessage).length;
     await waitFor(
       () => handled.size === ORDERS.length && processSpans() >= ORDERS.length && spansNamed(env.tracing.spans(), 'send payments').length >= expectedSends,
+      15_000,
       () => `every order handled (${handled.size}/${ORDERS.length}); spans so far: ${describeSpans(env.tracing.spans())}`,
     );
     return { batchSizes };

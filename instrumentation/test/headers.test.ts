@@ -39,6 +39,7 @@ async function roundTrip(topic: string, messages: Message[], producerKind: 'inst
     await producer.send({ topic, messages });
     await waitFor(
       () => spansNamed(env.tracing.spans(), `process ${topic}`).length >= messages.length,
+      15_000,
       () => `${messages.length} messages consumed; spans so far: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {

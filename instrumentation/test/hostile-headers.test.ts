@@ -138,6 +138,7 @@ describe('hostile headers through the broker', () => {
       for (const { key, headers } of CASES) await producer.send({ topic: 'hostile', messages: [{ key, value: 'v', headers }] });
       await waitFor(
         () => handled.size === CASES.length && spansNamed(tracing.spans(), 'process hostile').length >= CASES.length,
+        15_000,
         () => `every hostile message handled (${handled.size}/${CASES.length}); spans: ${describeSpans(tracing.spans())}`,
       );
     } finally {
@@ -201,7 +202,7 @@ describe('memory', () => {
         for (let i = from; i < from + count; i += PER_SEND) {
           await producer.send({ topic: 'garbage', messages: Array.from({ length: PER_SEND }, (_, j) => garbage(i + j)) });
         }
-        await waitFor(() => handled >= from + count, () => `${from + count} handled, got ${handled}`, 30_000);
+        await waitFor(() => handled >= from + count, 30_000, () => `${from + count} handled, got ${handled}`);
       };
 
       await sendGarbage(0, PER_SEND); // warm-up: every code path has run once

@@ -58,6 +58,7 @@ test('official instrumentation: events published while handling a batch are not 
     });
     await waitFor(
       () => spansNamed(tracing.spans(), 'send payments').length >= ORDERS.length && spansNamed(tracing.spans(), 'poll orders').length >= 1,
+      15_000,
       () => `every order handled; spans so far: ${describeSpans(tracing.spans())}`,
     );
   } finally {

@@ -105,7 +105,7 @@ test('a produced and consumed message reaches the collector as protobuf OTLP, fl
     let handled = false;
     await consumer.run({ eachMessage: async () => void (handled = true) });
     await withBusinessKey('o-1', () => producer.send({ topic: 'orders', messages: [{ key: 'o-1', value: 'OrderCreated' }] }));
-    await waitFor(() => handled, 'the message handled');
+    await waitFor(() => handled, 15_000, 'the message handled');
     await consumer.disconnect(); // waits for the handler, so its span has ended
 
     assert.equal(receiver.requests.length, 0, 'nothing exported before shutdown');

@@ -80,6 +80,7 @@ test('eachMessage: a handler failing twice gives three process spans, attempts 1
     await producer.send({ topic: 'charges', messages: [{ key: 'flaky', value: 'v' }, { key: 'next', value: 'v' }] });
     await waitFor(
       () => handled.includes('next') && spansNamed(env.tracing.spans(), 'process charges').length >= 4,
+      15_000,
       () => `both messages handled (${handled.join(', ')}); spans: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {
@@ -134,6 +135,7 @@ test('eachBatch: every message of a failing batch is retried with its attempt co
     });
     await waitFor(
       () => succeeded && spansNamed(env.tracing.spans(), 'process refunds').length >= 6,
+      15_000,
       () => `the batch handled; spans: ${describeSpans(env.tracing.spans())}`,
     );
   } finally {

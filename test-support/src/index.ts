@@ -1,0 +1,2 @@
+export { Teardown } from './teardown.ts';
+export { waitFor } from './wait-for.ts';
