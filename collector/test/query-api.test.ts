@@ -68,7 +68,7 @@ forEachStore((kind) => {
     assert.equal(long.status, 400);
     assert.equal(errorCode(long.json), 'CHS_ERR_BUSINESS_KEY_INVALID');
 
-    for (const limit of ['0', 'ten', '10001', '-1', '1.5']) {
+    for (const limit of ['0', 'ten', '10001', '-1', '1.5', '1e309', 'Infinity']) {
       const answer = await get(`/api/flows/${encodeURIComponent(key)}/spans?limit=${limit}`);
       assert.equal(answer.status, 400, limit);
       assert.equal(errorCode(answer.json), 'CHS_ERR_QUERY_LIMIT_INVALID');

@@ -146,6 +146,8 @@ forEachStore((kind) => {
       ['/api/spans?limit=5000', 'CHS_ERR_QUERY_LIMIT_INVALID'],
       ['/api/spans?limit=ten', 'CHS_ERR_QUERY_LIMIT_INVALID'],
       ['/api/spans?limit=1.5', 'CHS_ERR_QUERY_LIMIT_INVALID'],
+      ['/api/spans?limit=1e309', 'CHS_ERR_QUERY_LIMIT_INVALID'], // read as Infinity, which Ajv lets past maximum
+      ['/api/spans?limit=Infinity', 'CHS_ERR_QUERY_LIMIT_INVALID'],
       ['/api/spans?cursor=not*base64', 'CHS_ERR_QUERY_CURSOR_INVALID'],
       [`/api/spans?cursor=${cursorOf('hello')}`, 'CHS_ERR_QUERY_CURSOR_INVALID'],
       [`/api/spans?cursor=${cursorOf(`p1 2025-02-30T00:00:00.000000Z ${goodTrace} ${'b'.repeat(16)}`)}`, 'CHS_ERR_QUERY_CURSOR_INVALID'],
@@ -157,6 +159,8 @@ forEachStore((kind) => {
       ['/api/spans?status=failed', 'CHS_ERR_PARAMETER_INVALID'],
       ['/api/spans?minDurationMs=-5', 'CHS_ERR_PARAMETER_INVALID'],
       ['/api/spans?maxDurationMs=long', 'CHS_ERR_PARAMETER_INVALID'],
+      ['/api/spans?maxDurationMs=1e300', 'CHS_ERR_PARAMETER_INVALID'], // past PostgreSQL's interval
+      ['/api/spans?minDurationMs=Infinity', 'CHS_ERR_PARAMETER_INVALID'],
       ['/api/spans?minDurationMs=10&maxDurationMs=5', 'CHS_ERR_PARAMETER_INVALID'],
       ['/api/spans?service=orders&service=payments', 'CHS_ERR_PARAMETER_INVALID'],
       [`/api/spans?service=${'s'.repeat(513)}`, 'CHS_ERR_PARAMETER_INVALID'],

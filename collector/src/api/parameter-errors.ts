@@ -48,6 +48,20 @@ export function toParameterError(error: FastifyError, request: FastifyRequest): 
   return chsError(ERRORS.PARAMETER_INVALID, { parameter, problem: `${describe(first)}, not "${value}"` });
 }
 
+/**
+ * Ajv's type coercion turns "1e309" or "Infinity" into Infinity and then lets it past every numeric
+ * keyword (minimum, maximum, integer) of the schema, so a numeric query parameter is checked once more
+ * here, and refused as its schema would have refused it.
+ */
+export function nonFiniteParameterError(request: FastifyRequest): ChsError | undefined {
+  for (const [parameter, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'number' || Number.isFinite(value)) continue;
+    const validation: SchemaError[] = [{ keyword: 'type', instancePath: `/${parameter}`, message: 'must be a finite number', params: {} }];
+    return toParameterError({ validation, validationContext: 'querystring' } as unknown as FastifyError, request);
+  }
+  return undefined;
+}
+
 function describe(error: SchemaError): string {
   if (error.keyword === 'enum') return `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
   return error.message ?? 'is invalid';

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import type { SpanStore } from '../store/store.ts';
 import { linkRoutes } from './link-routes.ts';
 import { openApiOptions, openApiRoute } from './openapi.ts';
-import { toParameterError } from './parameter-errors.ts';
+import { nonFiniteParameterError, toParameterError } from './parameter-errors.ts';
 import { apiSpanSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { spanRoutes } from './span-routes.ts';
@@ -27,6 +27,10 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   // a parameter its schema refused becomes its catalogue error; the server's handler answers it
   app.setErrorHandler((error: FastifyError, request) => {
     throw toParameterError(error, request) ?? error;
+  });
+  app.addHook('preHandler', async (request) => {
+    const error = nonFiniteParameterError(request);
+    if (error) throw error;
   });
 
   await app.register(spanRoutes, options);

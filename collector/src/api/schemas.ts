@@ -39,8 +39,11 @@ export function timeParameter(description: string) {
   };
 }
 
+/** The longest duration a search takes: about 31.7 years (PostgreSQL's interval would overflow far past it). */
+export const MAX_DURATION_MS = 1e12;
+
 export function durationParameter(description: string) {
-  return { type: 'number', minimum: 0, description };
+  return { type: 'number', minimum: 0, maximum: MAX_DURATION_MS, description: `${description} (at most ${MAX_DURATION_MS})` };
 }
 
 export const statusParameter = { type: 'string', enum: STATUS_CODES, description: 'the span status, e.g. `error`' };
