@@ -34,6 +34,7 @@ export interface CollectorConfig {
   apiTokens: string[];
   forwardUrl: string | undefined;
   forwardHeaders: Record<string, string>;
+  forwardTimeoutMs: number | undefined;
 }
 
 export type ConfigResult = { kind: 'config'; config: CollectorConfig } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -72,6 +73,7 @@ const SETTINGS = {
   apiTokenFile: { flag: 'api-token-file', env: 'CHOREOSCOPE_API_TOKEN_FILE', shown: 'none', help: 'file of API tokens, one a line' },
   forwardUrl: { flag: 'forward-url', env: 'CHOREOSCOPE_FORWARD_URL', shown: 'none', help: 'OTLP/HTTP traces URL each stored export is sent on to' },
   forwardHeader: { flag: 'forward-header', env: 'CHOREOSCOPE_FORWARD_HEADER', shown: 'none', help: 'headers sent with it: name=value,... (values %-encoded)' },
+  forwardTimeoutMs: { flag: 'forward-timeout-ms', env: 'CHOREOSCOPE_FORWARD_TIMEOUT_MS', shown: '10000', help: 'one forward attempt\'s time limit' },
 } satisfies Record<string, Setting>;
 
 export const USAGE = [
@@ -105,6 +107,8 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
     const forwardHeader = raw(SETTINGS.forwardHeader);
     if (forwardUrl !== undefined) checkForwardUrl(forwardUrl);
     if (forwardHeader !== undefined && forwardUrl === undefined) throw new Error('--forward-header is given without --forward-url');
+    const forwardTimeoutMs = integer(SETTINGS.forwardTimeoutMs, raw(SETTINGS.forwardTimeoutMs), 1);
+    if (forwardTimeoutMs !== undefined && forwardUrl === undefined) throw new Error('--forward-timeout-ms is given without --forward-url');
     return {
       kind: 'config',
       config: {
@@ -125,6 +129,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         apiTokens: tokens(SETTINGS.apiToken, raw(SETTINGS.apiToken), SETTINGS.apiTokenFile, raw(SETTINGS.apiTokenFile)),
         forwardUrl,
         forwardHeaders: forwardHeader === undefined ? {} : headerList(forwardHeader),
+        forwardTimeoutMs,
       },
     };
   } catch (error) {

@@ -47,7 +47,7 @@ const app = buildServer({
   logLevel: config.logLevel,
   ingestTokens: config.ingestTokens,
   apiTokens: config.apiTokens,
-  forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders },
+  forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders, requestTimeoutMs: config.forwardTimeoutMs },
 });
 const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper(store, {
   retentionMs: config.retentionHours * 3_600_000,

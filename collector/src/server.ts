@@ -133,9 +133,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   trackRequestsInFlight(app);
   observeRequests(app, resolved.metrics);
   requireBearerTokens(app, { ingest: resolved.ingestTokens, api: resolved.apiTokens });
-  const forwarder = resolved.forward && new Forwarder(resolved.forward, { metrics: resolved.metrics, log: app.log });
-  // onClose runs once the requests in flight have finished, so their batches are queued by then
-  if (forwarder) app.addHook('onClose', () => forwarder.close());
+  const forwarder = resolved.forward && new Forwarder(resolved.forward, { queue: resolved.store.forwardQueue, metrics: resolved.metrics, log: app.log });
+  if (forwarder) {
+    app.addHook('onReady', async () => forwarder.start());
+    // onClose runs once the requests in flight have finished, so their batches are queued by then
+    app.addHook('onClose', () => forwarder.close());
+  }
 
   app.register(tracesRoute, {
     store: resolved.store,
@@ -145,7 +148,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     unavailableRetryAfterSeconds: resolved.unavailableRetryAfterSeconds,
     commitTimeoutMs: resolved.commitTimeoutMs,
     metrics: resolved.metrics,
-    onStored: forwarder ? (batch) => forwarder.enqueue(batch) : undefined,
+    forwarder,
   });
   app.register(queryRoutes, { store: resolved.store, maxQuerySpans: resolved.maxQuerySpans });
   app.register(healthRoutes, { store: resolved.store });

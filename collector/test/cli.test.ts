@@ -14,7 +14,7 @@ test('configuration: defaults, environment variables, and flags that win over th
       host: '127.0.0.1', port: 4318, dataDir: '.data/collector', databaseUrl: undefined,
       maxBodyBytes: undefined, maxSpansPerRequest: undefined, requestTimeoutMs: undefined, headersTimeoutMs: undefined,
       maxQueuedSpans: undefined, maxSpansPerCommit: undefined, commitTimeoutMs: undefined, retentionHours: 168, logLevel: 'info',
-      ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
+      ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
     },
   });
   const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000', CHOREOSCOPE_COMMIT_TIMEOUT_MS: '2500' };
@@ -23,7 +23,7 @@ test('configuration: defaults, environment variables, and flags that win over th
   assert.deepEqual(result.kind === 'config' && result.config, {
     host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', databaseUrl: undefined, maxBodyBytes: 1024,
     maxSpansPerRequest: 10, requestTimeoutMs: 2000, headersTimeoutMs: 500, maxQueuedSpans: 50, maxSpansPerCommit: undefined, commitTimeoutMs: 2500, retentionHours: 168, logLevel: 'warn',
-    ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {},
+    ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
 });

@@ -2,13 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ForwardOptions } from '../src/forwarding/forwarder.ts';
 import { CollectorMetrics } from '../src/ops/metrics.ts';
-import { jsonRequest, jsonSpan, postTraces, startCollector, waitFor, type RunningCollector } from './helpers.ts';
+import { buildServer } from '../src/server.ts';
+import { openPostgresStore } from '../src/store/postgres-store.ts';
+import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, spawnCollector, startCollector, waitFor, type RunningCollector } from './helpers.ts';
 import { PROTOBUF_TYPE, protobufRequest, protobufSpan } from './otlp-messages.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
-import { pgliteStores } from './stores.ts';
+import { dropDatabase, freshDatabase, pgliteStores } from './stores.ts';
 
 interface Received {
   body: Buffer;
@@ -117,8 +120,11 @@ test('a target that is down is retried while the queue, at its bound, drops the 
   let target: Target | undefined;
   try {
     const bodies = Array.from({ length: 5 }, jsonBody);
-    for (const body of bodies) assert.equal((await postTraces(collector.url, body)).status, 200);
-    await waitFor(async () => ((await scrapeMetrics(collector.url)).get('choreoscope_forward_retries_total') ?? 0) >= 2, 5_000, 'retries');
+    assert.equal((await postTraces(collector.url, bodies[0]!)).status, 200);
+    const retries = async () => (await scrapeMetrics(collector.url)).get('choreoscope_forward_retries_total') ?? 0;
+    await waitFor(async () => (await retries()) >= 1, 5_000, 'the first batch in flight, retried');
+    for (const body of bodies.slice(1)) assert.equal((await postTraces(collector.url, body)).status, 200);
+    await waitFor(async () => (await retries()) >= 2, 5_000, 'retries');
     const m = await scrapeMetrics(collector.url);
     assert.equal(m.get('choreoscope_forward_batches_dropped_total{reason="queue_full"}'), 2);
     assert.equal(m.get('choreoscope_forward_queue_batches'), 2);
@@ -137,25 +143,96 @@ test('a target that is down is retried while the queue, at its bound, drops the 
   }
 });
 
-test('ingest answers at once while the target hangs, and shutdown gives up on it after the flush time', async () => {
-  const target = await startTarget(() => {}); // reads each request, never answers
+test('ingest answers at once while the target hangs; shutdown stops after the flush time, and the next start sends every batch left', async () => {
+  const hung = await startTarget(() => {}); // reads each request, never answers
+  const { store, dispose } = await pgliteStores.open();
   const metrics = new CollectorMetrics();
-  const collector = await startCollector(pgliteStores, { server: { metrics, forward: { url: target.url, flushTimeoutMs: 300 } } });
+  const first = buildServer({ store, metrics, forward: { url: hung.url, flushTimeoutMs: 300 } });
+  const firstUrl = await first.listen({ host: '127.0.0.1', port: 0 });
+  const bodies = Array.from({ length: 3 }, jsonBody);
+  let target: Target | undefined;
   try {
-    for (let i = 0; i < 3; i += 1) {
+    for (const body of bodies) {
       const started = performance.now();
-      assert.equal((await postTraces(collector.url, jsonBody())).status, 200);
+      assert.equal((await postTraces(firstUrl, body)).status, 200);
       assert.ok(performance.now() - started < 1_000, 'the export was answered without waiting for the target');
     }
-    await waitFor(() => target.received.length === 1, 5_000, 'the first batch to reach the hung target');
-  } finally {
+    await waitFor(() => hung.received.length === 1, 5_000, 'the first batch to reach the hung target');
     const closing = performance.now();
-    await collector.close();
+    await first.close();
     assert.ok(performance.now() - closing < 3_000, 'close waited about the flush time, not the request timeout');
+    assert.match((await metrics.render()).text, /^choreoscope_forward_batches_dropped_total\{reason="rejected"\} 0$/m);
+    assert.deepEqual(await store.forwardQueue.size(), { batches: 3, bytes: bodies.reduce((sum, body) => sum + body.length, 0) },
+      'all three stay queued, the one in flight released');
+
+    // a new server on the same store, knowing nothing of the first, sends them in order
+    target = await startTarget((_index, response) => ok(response));
+    const second = buildServer({ store, forward: { url: target.url } });
+    await second.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      await waitFor(() => target!.received.length === 3, 5_000, 'the batches left by the first server');
+      assert.deepEqual(target.received.map((r) => r.body.toString()), bodies);
+      await waitFor(async () => (await store.forwardQueue.size()).batches === 0, 5_000, 'the queue emptied');
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await dispose();
+    await hung.close();
+    await target?.close();
+  }
+});
+
+test('a collector killed with SIGKILL while its target is down forwards every acknowledged export after a restart', async () => {
+  const reserved = await startTarget(() => {});
+  const port = Number(new URL(reserved.url).port);
+  await reserved.close(); // nothing listens there: every attempt is refused and retried
+  const dataDir = await freshDataDir();
+  const args = ['--data-dir', dataDir, '--forward-url', reserved.url, '--forward-timeout-ms', '1000', '--log-level', 'warn'];
+  let target: Target | undefined;
+  let collector = await spawnCollector(args);
+  try {
+    const bodies = Array.from({ length: 6 }, jsonBody);
+    for (const body of bodies) assert.equal((await postTraces(collector.url, body)).status, 200);
+    collector.child.kill('SIGKILL');
+    await collector.exited;
+
+    target = await startTarget((_index, response) => ok(response), port);
+    collector = await spawnCollector(args);
+    // the batch in flight at the kill waits for its lease (the attempt's 1 s and a margin) to lapse
+    await waitFor(() => new Set(target!.received.map((r) => r.body.toString())).size === bodies.length, 15_000, 'every acknowledged export forwarded');
+    assert.deepEqual(new Set(target.received.map((r) => r.body.toString())), new Set(bodies));
+    assert.ok(target.received.length <= bodies.length + 1, 'at most the batch in flight at the kill is sent twice');
+  } finally {
+    collector.child.kill('SIGKILL');
+    await collector.exited;
+    await target?.close();
+    removeDir(join(dataDir, '..'));
+  }
+});
+
+test('two collectors on one PostgreSQL database share its forward queue: each export is sent once, by one of them', async () => {
+  const target = await startTarget((_index, response) => setTimeout(() => ok(response), 30));
+  const databaseUrl = await freshDatabase();
+  const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
+  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, pollIntervalMs: 50 } }));
+  try {
+    const urls = await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 })));
+    const bodies = Array.from({ length: 12 }, jsonBody);
+    // all to one collector: the other finds them by polling the shared queue, and takes those not leased
+    for (const body of bodies) assert.equal((await postTraces(urls[0]!, body)).status, 200);
+    await waitFor(() => target.received.length >= bodies.length, 10_000, 'every export forwarded');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(target.received.length, bodies.length, 'none sent twice');
+    assert.deepEqual(new Set(target.received.map((r) => r.body.toString())), new Set(bodies));
+    const sentBy = await Promise.all(urls.map(async (url) => (await scrapeMetrics(url)).get('choreoscope_forward_batches_sent_total')));
+    assert.ok(sentBy.every((sent) => sent! > 0), `both collectors forwarded some: ${sentBy}`);
+  } finally {
+    for (const app of apps) await app.close();
+    for (const store of stores) await store.close();
+    await dropDatabase(databaseUrl);
     await target.close();
   }
-  const text = (await metrics.render()).text;
-  assert.match(text, /^choreoscope_forward_batches_dropped_total\{reason="shutdown"\} 3$/m);
 });
 
 test('shutdown sends the batches still waiting when the target answers within the flush time', async () => {

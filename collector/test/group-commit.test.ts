@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommitter } from '../src/store/group-commit.ts';
+import { GroupCommitter, type CommitRequest } from '../src/store/group-commit.ts';
 import { StoreOverloadedError, StoreRejectedDataError, StoreUnavailableError } from '../src/store/store.ts';
 import { toSpanRecords } from '../src/ingest/to-span-records.ts';
 import { jsonRequest, jsonSpan, startCollector, waitFor } from './helpers.ts';
@@ -9,7 +9,8 @@ import { forEachStore } from './stores.ts';
 /** A commit that takes `delayMs` and records the groups it was given. */
 function slowCommit(delayMs: number, fail?: (requests: readonly (readonly number[])[]) => Error | undefined) {
   const groups: number[][][] = [];
-  const commit = async (requests: readonly (readonly number[])[]) => {
+  const commit = async (group: readonly CommitRequest<number, never>[]) => {
+    const requests = group.map((request) => request.items);
     groups.push(requests.map((r) => [...r]));
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     const error = fail?.(requests);

@@ -49,6 +49,9 @@ test('forwarding: an http(s) URL, and headers in OTEL_EXPORTER_OTLP_HEADERS form
   assert.match(error(['--forward-url', 'ftp://example/v1/traces']), /--forward-url .* must be an http:\/\/ or https:\/\/ URL/);
   assert.match(error(['--forward-url', 'http://user:secret@example/v1/traces']), /without user:password/);
   assert.match(error(['--forward-header', 'a=b']), /--forward-header is given without --forward-url/);
+  assert.match(error(['--forward-timeout-ms', '500']), /--forward-timeout-ms is given without --forward-url/);
+  assert.equal(config(['--forward-url', 'http://127.0.0.1:4318/v1/traces', '--forward-timeout-ms', '500']).forwardTimeoutMs, 500);
+  assert.match(error(['--forward-url', 'http://127.0.0.1:4318/v1/traces', '--forward-timeout-ms', '0']), /--forward-timeout-ms \(CHOREOSCOPE_FORWARD_TIMEOUT_MS\) must be an integer from 1/);
   const url = ['--forward-url', 'http://127.0.0.1:4318/v1/traces'];
   for (const header of ['novalue', '=x', 'a=%zz', 'a=line%0Abreak']) {
     assert.match(error([...url, '--forward-header', header]), /must be name=value pairs/, header);

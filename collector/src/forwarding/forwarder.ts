@@ -1,29 +1,31 @@
 /**
  * The tee: each export the collector stored is sent on to another OTLP/HTTP endpoint as it arrived
  * (the same bytes, inflated if they came gzipped, under the same Content-Type), in the background.
- * Ingest only enqueues: a slow or dead target never holds an export's answer.
+ * Ingest never waits for it: the span store queues the export in the transaction that stores its
+ * spans (store/forward-queue.ts), and this sends what the queue holds, oldest first, one batch at a
+ * time. The queue is in the database, so a collector killed or stopped loses nothing it was to
+ * forward: the next start sends it (a batch in flight at a kill is sent again: at least once).
  *
- * One batch is in flight at a time, in arrival order. A batch the target answers 429/502/503/504, or
- * does not answer, is retried (see retry-policy.ts) until it goes through or `maxRetryElapsedMs` has
- * passed; any other refusal drops it. The waiting batches are bounded by count and bytes: past either
- * bound the oldest is dropped, counted in /metrics, with one warning until the queue drains again.
+ * A batch the target answers 429/502/503/504, or does not answer, is retried (see retry-policy.ts)
+ * until it goes through or `maxRetryElapsedMs` has passed; any other refusal drops it. The waiting
+ * batches are bounded by count and bytes: past either bound the oldest are dropped, counted in
+ * /metrics, with one warning until the queue drains again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CollectorMetrics } from '../ops/metrics.ts';
+import type { ForwardQueue, QueuedForward } from '../store/forward-queue.ts';
 import { RETRYABLE_STATUSES, parseRetryAfterMs, retryDelayMs } from './retry-policy.ts';
 
-export interface ForwardBatch {
-  body: Buffer;
-  contentType: string;
-}
+/** A lease lasts one attempt's time limit and this much more. */
+const LEASE_MARGIN_MS = 2_000;
 
 export interface ForwardOptions {
   /** The target's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
   url: string;
   /** Sent with every request, e.g. `{ authorization: 'Bearer …' }`; never logged. Default none. */
   headers?: Readonly<Record<string, string>>;
-  /** Batches waiting, at most; one more drops the oldest. Default 1_000. */
+  /** Batches waiting, at most; more drops the oldest. Default 1_000. */
   maxQueueBatches?: number;
   /** Bytes of the batches waiting, at most; more drops the oldest. Default 64 MiB. */
   maxQueueBytes?: number;
@@ -35,8 +37,10 @@ export interface ForwardOptions {
   maxBackoffMs?: number;
   /** A batch still failing this long after its first attempt is dropped. Default 300_000. */
   maxRetryElapsedMs?: number;
-  /** On close, how long the queue gets to drain; what is left is dropped. Default 5_000. */
+  /** On close, how long the batch in flight gets to go through; it stays queued if it does not. Default 5_000. */
   flushTimeoutMs?: number;
+  /** How often an idle forwarder looks for batches nobody signalled (another collector's, a lapsed lease). Default 1_000. */
+  pollIntervalMs?: number;
 }
 
 type Attempt =
@@ -47,11 +51,18 @@ type Attempt =
 export class Forwarder {
   readonly #options: Required<ForwardOptions>;
   readonly #target: string;
+  readonly #queue: ForwardQueue;
   readonly #metrics: CollectorMetrics;
   readonly #log: FastifyBaseLogger;
-  readonly #queue: ForwardBatch[] = [];
-  #queuedBytes = 0;
-  #sending: Promise<void> | null = null;
+  /**
+   * How long a leased batch is ours: an attempt and a margin, renewed before each attempt and through
+   * each backoff. Short, because a batch leased by a collector that was killed waits this long.
+   */
+  readonly #leaseMs: number;
+  #running: Promise<void> | null = null;
+  /** Trimming and sizing the queue, one after another. */
+  #upkeep: Promise<void> = Promise.resolve();
+  #wake: (() => void) | null = null;
   #closed = false;
   /** Aborted when the flush time on close has run out: cuts the wait or the request in flight. */
   readonly #stop = new AbortController();
@@ -59,8 +70,10 @@ export class Forwarder {
   #droppedWhileFull = 0;
   /** The last failure, until a batch goes through again (one warning per such spell). */
   #failing: string | null = null;
+  /** The store could not be read, until it can again (one warning per such spell). */
+  #storeFailing = false;
 
-  constructor(options: ForwardOptions, parts: { metrics: CollectorMetrics; log: FastifyBaseLogger }) {
+  constructor(options: ForwardOptions, parts: { queue: ForwardQueue; metrics: CollectorMetrics; log: FastifyBaseLogger }) {
     this.#options = {
       url: options.url,
       headers: options.headers ?? {},
@@ -71,82 +84,119 @@ export class Forwarder {
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       maxRetryElapsedMs: options.maxRetryElapsedMs ?? 300_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 5_000,
+      pollIntervalMs: options.pollIntervalMs ?? 1_000,
     };
     const url = new URL(options.url);
     this.#target = `${url.origin}${url.pathname}`; // what logs show: no query string
+    this.#leaseMs = this.#options.requestTimeoutMs + LEASE_MARGIN_MS;
+    this.#queue = parts.queue;
     this.#metrics = parts.metrics;
     this.#log = parts.log;
   }
 
-  /** Queues the batch and returns at once. */
-  enqueue(batch: ForwardBatch): void {
-    if (this.#closed) return this.#metrics.forwardDropped('shutdown');
-    if (batch.body.length > this.#options.maxQueueBytes) return this.#dropFull();
-    this.#queue.push(batch);
-    this.#queuedBytes += batch.body.length;
-    while (this.#queue.length > this.#options.maxQueueBatches || this.#queuedBytes > this.#options.maxQueueBytes) {
-      this.#queuedBytes -= this.#queue.shift()!.body.length;
-      this.#dropFull();
-    }
-    this.#reportQueue();
-    this.#sending ??= this.#sendAll();
+  /** Starts sending what the queue holds, beginning with what an earlier run left. */
+  start(): void {
+    this.#running ??= this.#sendAll();
+    this.#keepUp(() => this.#reportSize());
   }
 
-  /** Takes no more batches, sends the waiting ones for at most `flushTimeoutMs`, and drops the rest. */
+  /** The store queued a batch: keeps the queue within its bounds and wakes the sender. Returns at once. */
+  queued(): void {
+    if (this.#closed) return;
+    this.#keepUp(() => this.#trim());
+    this.#wake?.();
+  }
+
+  /**
+   * Takes no more batches, gives the one in flight up to `flushTimeoutMs`, and stops. Whatever is
+   * unsent stays queued in the store for the next start.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#wake?.();
     const deadline = setTimeout(() => this.#stop.abort(), this.#options.flushTimeoutMs);
-    await this.#sending;
+    await this.#running;
+    await this.#upkeep;
     clearTimeout(deadline);
-    const left = this.#queue.length;
-    if (left === 0) return;
-    this.#metrics.forwardDropped('shutdown', left);
-    this.#log.warn({ target: this.#target, batches: left }, 'forwarding: batches not sent before shutdown were dropped');
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
-    this.#reportQueue();
+    const left = await this.#queue.size().catch(() => null);
+    if (left !== null && left.batches > 0) {
+      this.#log.info({ target: this.#target, batches: left.batches }, 'forwarding: batches not sent yet stay queued for the next start');
+    }
   }
 
+  /** Sends batch after batch; after close, only until the queue is empty or the flush time is up. */
   async #sendAll(): Promise<void> {
-    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
-      const batch = this.#queue.shift()!;
-      this.#queuedBytes -= batch.body.length;
-      this.#reportQueue();
+    while (!this.#stop.signal.aborted) {
+      const batch = await this.#store(() => this.#queue.lease(this.#leaseMs));
+      if (batch === undefined || batch === null) {
+        if (this.#closed) return;
+        await this.#idle();
+        continue;
+      }
       await this.#deliver(batch);
-    }
-    this.#sending = null;
-    if (this.#queue.length === 0 && this.#droppedWhileFull > 0) {
-      this.#log.info({ target: this.#target, dropped: this.#droppedWhileFull }, 'forwarding: the queue has drained');
-      this.#droppedWhileFull = 0;
+      await this.#keepUp(() => this.#reportSize());
     }
   }
 
-  async #deliver(batch: ForwardBatch): Promise<void> {
+  /** Waits until a batch is queued, the poll interval passes, or close. */
+  async #idle(): Promise<void> {
+    if (this.#closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.#options.pollIntervalMs);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = null;
+  }
+
+  async #deliver(batch: QueuedForward): Promise<void> {
     const firstAttemptAt = Date.now();
     for (let retry = 1; ; retry += 1) {
       const attempt = await this.#attempt(batch);
       if (attempt.kind === 'sent') {
+        await this.#store(() => this.#queue.remove(batch.id));
         this.#metrics.forwardSent();
         if (this.#failing !== null) this.#log.info({ target: this.#target }, 'forwarding: the target accepts batches again');
         this.#failing = null;
         return;
       }
-      if (this.#stop.signal.aborted) return void this.#queue.unshift(batch); // close() counts it
+      if (this.#stop.signal.aborted) return this.#release(batch);
       if (this.#failing === null) {
         this.#log.warn({ target: this.#target, problem: attempt.problem }, 'forwarding: the target does not accept batches');
       }
       this.#failing = attempt.problem;
-      if (attempt.kind === 'rejected') return this.#metrics.forwardDropped('rejected');
+      if (attempt.kind === 'rejected') return this.#drop(batch, 'rejected');
 
       const delayMs = retryDelayMs(retry, attempt.retryAfterMs, this.#options, Math.random());
-      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#metrics.forwardDropped('retries_exhausted');
+      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#drop(batch, 'retries_exhausted');
       this.#metrics.forwardRetried();
-      await sleep(delayMs, undefined, { signal: this.#stop.signal }).catch(() => {});
-      if (this.#stop.signal.aborted) return void this.#queue.unshift(batch);
+      await this.#backOff(batch, delayMs);
+      if (this.#stop.signal.aborted) return this.#release(batch);
     }
   }
 
-  async #attempt(batch: ForwardBatch): Promise<Attempt> {
+  /** Waits `delayMs` before the next attempt, renewing the lease as it goes and once more at the end. */
+  async #backOff(batch: QueuedForward, delayMs: number): Promise<void> {
+    const until = Date.now() + delayMs;
+    for (let left = delayMs; left > 0 && !this.#stop.signal.aborted; left = until - Date.now()) {
+      await sleep(Math.min(left, this.#leaseMs / 2), undefined, { signal: this.#stop.signal }).catch(() => {});
+      await this.#store(() => this.#queue.renew(batch.id, this.#leaseMs));
+    }
+  }
+
+  /** Stopping with the batch unsent: the next start (or another collector) takes it at once. */
+  async #release(batch: QueuedForward): Promise<void> {
+    await this.#store(() => this.#queue.release(batch.id));
+  }
+
+  async #drop(batch: QueuedForward, reason: 'rejected' | 'retries_exhausted'): Promise<void> {
+    await this.#store(() => this.#queue.remove(batch.id));
+    this.#metrics.forwardDropped(reason);
+  }
+
+  async #attempt(batch: QueuedForward): Promise<Attempt> {
     try {
       const response = await fetch(this.#options.url, {
         method: 'POST',
@@ -164,15 +214,47 @@ export class Forwarder {
     }
   }
 
-  #dropFull(): void {
-    this.#metrics.forwardDropped('queue_full');
-    if (this.#droppedWhileFull++ > 0) return;
-    const { maxQueueBatches, maxQueueBytes } = this.#options;
-    this.#log.warn({ target: this.#target, maxQueueBatches, maxQueueBytes }, 'forwarding: the queue is full, dropping the oldest batches');
+  async #trim(): Promise<void> {
+    const dropped = await this.#store(() => this.#queue.trim(this.#options.maxQueueBatches, this.#options.maxQueueBytes));
+    if (dropped !== undefined && dropped > 0) {
+      this.#metrics.forwardDropped('queue_full', dropped);
+      if (this.#droppedWhileFull === 0) {
+        const { maxQueueBatches, maxQueueBytes } = this.#options;
+        this.#log.warn({ target: this.#target, maxQueueBatches, maxQueueBytes }, 'forwarding: the queue is full, dropping the oldest batches');
+      }
+      this.#droppedWhileFull += dropped;
+    }
+    await this.#reportSize();
   }
 
-  #reportQueue(): void {
-    this.#metrics.forwardQueue(this.#queue.length, this.#queuedBytes);
+  async #reportSize(): Promise<void> {
+    const size = await this.#store(() => this.#queue.size());
+    if (size === undefined) return;
+    this.#metrics.forwardQueue(size.batches, size.bytes);
+    if (size.batches === 0 && this.#droppedWhileFull > 0) {
+      this.#log.info({ target: this.#target, dropped: this.#droppedWhileFull }, 'forwarding: the queue has drained');
+      this.#droppedWhileFull = 0;
+    }
+  }
+
+  /** Runs `step` after the upkeep already queued; never rejects. */
+  #keepUp(step: () => Promise<void>): Promise<void> {
+    this.#upkeep = this.#upkeep.then(step, step);
+    return this.#upkeep;
+  }
+
+  /** A queue operation; undefined when the store failed (logged once a spell, tried again later). */
+  async #store<T>(operation: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await operation();
+      if (this.#storeFailing) this.#log.info({ target: this.#target }, 'forwarding: the store answers again');
+      this.#storeFailing = false;
+      return result;
+    } catch (error) {
+      if (!this.#storeFailing) this.#log.warn({ target: this.#target, problem: describe(error) }, 'forwarding: the store does not answer');
+      this.#storeFailing = true;
+      return undefined;
+    }
   }
 }
 

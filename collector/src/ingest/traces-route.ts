@@ -26,11 +26,10 @@ export interface TracesRouteOptions {
   commitTimeoutMs: number;
   metrics: CollectorMetrics;
   /**
-   * Given the body (inflated) and Content-Type of each export that stored new spans, after they are
-   * committed (also when that was after its 503 for a slow commit); not of an export whose spans were
-   * all stored before (a sender's retry). Must not block.
+   * When given, each export is handed to the store to be queued for forwarding (in the transaction
+   * that stores its spans, if any is new), and the forwarder told once it is.
    */
-  onStored?: (batch: { body: Buffer; contentType: string }) => void;
+  forwarder?: { queued(): void };
 }
 
 export const TRACES_PATH = '/v1/traces';
@@ -60,16 +59,16 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
         throw chsError(ERRORS.OTLP_TOO_MANY_SPANS, { spans: received, maxSpansPerRequest: options.maxSpansPerRequest });
       }
       spans = { received, rejected: decoded.rejections.length };
-      const batch = { body: decoded.body, contentType: request.headers['content-type']! };
-      const written = await withinCommitBudget(options.store.writeSpans(decoded.spans), options.commitTimeoutMs, (outcome) => {
+      const forward = options.forwarder && { body: decoded.body, contentType: request.headers['content-type']! };
+      const written = await withinCommitBudget(options.store.writeSpans(decoded.spans, forward), options.commitTimeoutMs, (outcome) => {
         // answered 503 already: the spans it stored after all count, and go on to the forward target
         if ('error' in outcome) return;
         options.metrics.storedAfterCommitTimeout(outcome.value);
-        if (outcome.value.stored > 0) options.onStored?.(batch);
+        if (outcome.value.stored > 0) options.forwarder?.queued();
         request.log.info({ stored: outcome.value.stored }, 'spans committed after their export was answered 503');
       });
       options.metrics.exportStored({ ...spans, ...written });
-      if (written.stored > 0) options.onStored?.(batch);
+      if (written.stored > 0) options.forwarder?.queued();
       if (decoded.rejections.length > 0) request.log.info({ rejectedSpans: decoded.rejections.length }, 'spans rejected');
       return send(reply, 200, exportResponse(decoded.encoding, partialSuccessOf(decoded)));
     } catch (error) {

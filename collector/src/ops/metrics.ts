@@ -13,8 +13,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type SpanRejectionReason = 'invalid' | 'overloaded' | 'store_unavailable' | 'commit_timeout' | 'unstorable';
 /** Why a store commit failed: the store (retry later) or the data (never). */
 export type StoreErrorKind = 'unavailable' | 'rejected_data';
-/** Why a batch was not forwarded: the queue overflowed, the target refused it, retries ran out, or shutdown. */
-export type ForwardDropReason = 'queue_full' | 'rejected' | 'retries_exhausted' | 'shutdown';
+/** Why a batch was not forwarded: the queue overflowed, the target refused it, or retries ran out. */
+export type ForwardDropReason = 'queue_full' | 'rejected' | 'retries_exhausted';
 
 let processRegistry: Registry | undefined;
 
@@ -49,7 +49,7 @@ export class CollectorMetrics {
     // series that read 0 are shown before anything happens, so a dashboard need not guess their labels
     for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'commit_timeout', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
     for (const kind of ['unavailable', 'rejected_data'] satisfies StoreErrorKind[]) this.#storeErrors.inc({ kind }, 0);
-    for (const reason of ['queue_full', 'rejected', 'retries_exhausted', 'shutdown'] satisfies ForwardDropReason[]) this.#forwardDropped.inc({ reason }, 0);
+    for (const reason of ['queue_full', 'rejected', 'retries_exhausted'] satisfies ForwardDropReason[]) this.#forwardDropped.inc({ reason }, 0);
   }
 
   /** An export whose spans were committed: `rejected` of its spans were invalid on their own. */

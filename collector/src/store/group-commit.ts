@@ -27,8 +27,14 @@ export interface GroupCommitOptions {
   metrics?: CollectorMetrics;
 }
 
+/** One request as the commit function sees it: its items, and what the caller attached to it. */
+export interface CommitRequest<Item, Attachment> {
+  items: readonly Item[];
+  attachment: Attachment | undefined;
+}
+
 /** Writes the requests' items in one transaction and returns one result per request, in order. */
-export type CommitGroup<Item, Result> = (requests: readonly (readonly Item[])[]) => Promise<Result[]>;
+export type CommitGroup<Item, Result, Attachment = never> = (requests: readonly CommitRequest<Item, Attachment>[]) => Promise<Result[]>;
 
 export interface GroupCommitStats {
   /** Transactions committed. */
@@ -39,39 +45,41 @@ export interface GroupCommitStats {
   largestGroup: number;
 }
 
-interface Pending<Item, Result> {
-  items: readonly Item[];
+interface Pending<Item, Result, Attachment> extends CommitRequest<Item, Attachment> {
   resolve: (result: Result) => void;
   reject: (error: unknown) => void;
 }
 
-export class GroupCommitter<Item, Result> {
-  readonly #commit: CommitGroup<Item, Result>;
+export class GroupCommitter<Item, Result, Attachment = never> {
+  readonly #commit: CommitGroup<Item, Result, Attachment>;
   readonly #maxQueuedItems: number;
   readonly #maxItemsPerCommit: number;
   readonly #metrics: CollectorMetrics | undefined;
-  #queue: Pending<Item, Result>[] = [];
+  #queue: Pending<Item, Result, Attachment>[] = [];
   #queuedItems = 0;
   #writer: Promise<void> = Promise.resolve();
   #writing = false;
   #closed = false;
   readonly #stats: GroupCommitStats = { commits: 0, requests: 0, largestGroup: 0 };
 
-  constructor(commit: CommitGroup<Item, Result>, options: GroupCommitOptions = {}) {
+  constructor(commit: CommitGroup<Item, Result, Attachment>, options: GroupCommitOptions = {}) {
     this.#commit = commit;
     this.#maxQueuedItems = options.maxQueuedItems ?? DEFAULT_MAX_QUEUED_ITEMS;
     this.#maxItemsPerCommit = options.maxItemsPerCommit ?? DEFAULT_MAX_ITEMS_PER_COMMIT;
     this.#metrics = options.metrics;
   }
 
-  /** Resolves with the request's result once its transaction commits; rejects if it cannot. */
-  submit(items: readonly Item[]): Promise<Result> {
+  /**
+   * Resolves with the request's result once its transaction commits; rejects if it cannot. The
+   * attachment goes to the commit function with the items (what else the transaction must write).
+   */
+  submit(items: readonly Item[], attachment?: Attachment): Promise<Result> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     if (this.#queuedItems > 0 && this.#queuedItems + items.length > this.#maxQueuedItems) {
       return Promise.reject(new StoreOverloadedError(this.#queuedItems, this.#maxQueuedItems));
     }
     return new Promise<Result>((resolve, reject) => {
-      this.#queue.push({ items, resolve, reject });
+      this.#queue.push({ items, attachment, resolve, reject });
       this.#queuedItems += items.length;
       this.#metrics?.commitQueueDepth(this.#queuedItems);
       if (!this.#writing) {
@@ -109,7 +117,7 @@ export class GroupCommitter<Item, Result> {
     }
   }
 
-  #takeGroup(): Pending<Item, Result>[] {
+  #takeGroup(): Pending<Item, Result, Attachment>[] {
     let count = 0;
     let taken = 0;
     for (const pending of this.#queue) {
@@ -122,10 +130,10 @@ export class GroupCommitter<Item, Result> {
     return this.#queue.splice(0, taken);
   }
 
-  async #write(group: Pending<Item, Result>[]): Promise<void> {
+  async #write(group: Pending<Item, Result, Attachment>[]): Promise<void> {
     let results: Result[];
     try {
-      results = await this.#commit(group.map((pending) => pending.items));
+      results = await this.#commit(group.map(({ items, attachment }) => ({ items, attachment })));
     } catch (error) {
       // one request's unstorable value must not fail its neighbours: retry each on its own
       if (error instanceof StoreRejectedDataError && group.length > 1) {

@@ -4,7 +4,8 @@
  * and close their database (pglite-store.ts, postgres-store.ts).
  */
 import { spanKey, type SpanRecord } from '../core/span.ts';
-import { GroupCommitter, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
+import { createForwardQueue, enqueueForwards, type ForwardBatch } from './forward-queue.ts';
+import { GroupCommitter, type CommitRequest, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
 import { readMethods } from './queries.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
 import { StoreRejectedDataError, StoreUnavailableError, type SpanStore, type WriteResult } from './store.ts';
@@ -61,7 +62,7 @@ RETURNING 1`;
  */
 export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<void>, options: SqlSpanStoreOptions = {}): SqlSpanStore {
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
-  const committer = new GroupCommitter<SpanRecord, WriteResult>((requests) => commitGroup(db, requests), options);
+  const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>((requests) => commitGroup(db, requests), options);
   let closing: Promise<void> | undefined; // closing twice waits for the first close
 
   async function read<Row>(what: string, sql: string, params: unknown[]): Promise<Row[]> {
@@ -73,7 +74,8 @@ export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<v
   }
 
   return {
-    writeSpans: (spans) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans)),
+    writeSpans: (spans, forward) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans, forward)),
+    forwardQueue: createForwardQueue(db),
     ...readMethods(read), // the statements of every read: queries.ts
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {
@@ -105,23 +107,27 @@ export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<v
   };
 }
 
-async function commitGroup(db: SqlClient, requests: readonly (readonly SpanRecord[])[]): Promise<WriteResult[]> {
+async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanRecord, ForwardBatch>[]): Promise<WriteResult[]> {
   // in key order, so two collectors writing overlapping groups wait for each other instead of deadlocking
-  const all = requests.flat().sort((a, b) => compareKeys(spanKey(a), spanKey(b)));
-  let inserted: Set<string>;
+  const all = requests.flatMap((request) => request.items).sort((a, b) => compareKeys(spanKey(a), spanKey(b)));
   try {
-    inserted = await db.transaction((tx) => insertSpans(tx, all));
+    return await db.transaction(async (tx) => {
+      const inserted = await insertSpans(tx, all);
+      // a span sent twice in one group counts as stored for the first request that carried it
+      const results = requests.map(({ items }) => {
+        let stored = 0;
+        for (const span of items) {
+          if (inserted.delete(spanKey(span))) stored += 1;
+        }
+        return { stored, duplicates: items.length - stored };
+      });
+      // queued with the spans, in the same transaction: forwarded exactly when kept, even if killed next
+      await enqueueForwards(tx, requests.flatMap(({ attachment }, index) => (attachment && results[index]!.stored > 0 ? [attachment] : [])));
+      return results;
+    });
   } catch (error) {
     throw classify(error);
   }
-  // a span sent twice in one group counts as stored for the first request that carried it
-  return requests.map((spans) => {
-    let stored = 0;
-    for (const span of spans) {
-      if (inserted.delete(spanKey(span))) stored += 1;
-    }
-    return { stored, duplicates: spans.length - stored };
-  });
 }
 
 /** The keys of the spans new to the store. */

@@ -1,10 +1,11 @@
 /**
- * The one storage interface. The PGlite store implements it now; a PostgreSQL store will, with the
- * same migrations. Callers see three kinds of failure, each its own class, because each asks the
- * sender for something different: retry soon (overloaded), retry later (unavailable), or do not
- * retry (rejected as data).
+ * The one storage interface, which the PGlite and PostgreSQL stores implement over the same
+ * statements and migrations (sql-span-store.ts). Callers see three kinds of failure, each its own
+ * class, because each asks the sender for something different: retry soon (overloaded), retry later
+ * (unavailable), or do not retry (rejected as data).
  */
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+import type { ForwardBatch, ForwardQueue } from './forward-queue.ts';
 import type { OperationSummary, ServiceSummary, SpanPage, SpanSearch } from './span-search.ts';
 
 export interface SpanStore {
@@ -13,7 +14,12 @@ export interface SpanStore {
    * sender be told they are kept. Idempotent by (traceId, spanId): a span already stored is left as
    * it was. Rejects with StoreOverloadedError, StoreUnavailableError or StoreRejectedDataError.
    */
-  writeSpans(spans: readonly SpanRecord[]): Promise<WriteResult>;
+  writeSpans(spans: readonly SpanRecord[], forward?: ForwardBatch): Promise<WriteResult>;
+  /**
+   * Exports waiting to be sent on to another OTLP endpoint. `writeSpans` queues its `forward` batch in
+   * the transaction that stores the spans, when at least one of them is new to the store.
+   */
+  readonly forwardQueue: ForwardQueue;
   /** The trace's spans by start time (then span id); empty when none is stored. */
   spansOfTrace(traceId: TraceId): Promise<SpanRecord[]>;
   /** Spans carrying the business key, by start time (then trace and span id), at most `limit`. */

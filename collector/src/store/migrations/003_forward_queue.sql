@@ -1,0 +1,11 @@
+-- Exports waiting to be forwarded (--forward-url), written in the transaction that stored their spans,
+-- so a batch is queued exactly when its spans are kept and survives the collector being killed. A
+-- forwarder leases the oldest row while it sends it (collectors sharing a database never send one
+-- twice at once; a lease left by a dead collector runs out) and deletes it once it is settled.
+CREATE TABLE forward_queue (
+  id bigserial PRIMARY KEY,
+  content_type text NOT NULL,
+  body bytea NOT NULL,
+  bytes integer NOT NULL,
+  leased_until timestamptz
+);
