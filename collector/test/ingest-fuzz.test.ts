@@ -7,31 +7,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { fuzzSeed, seededRandom } from '@choreoscope/test-support';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../src/ingest/otlp-schema.ts';
 import { jsonRequest, jsonSpan, postTraces, send, spanId, startCollector, traceId, type Answer, type RunningCollector } from './helpers.ts';
 import { PROTOBUF_TYPE, readStatus } from './otlp-messages.ts';
 import { pgliteStores } from './stores.ts';
 
-const SEED = process.env.CHOREOSCOPE_FUZZ_SEED ?? 'choreoscope-ingest-fuzz-1';
+const SEED = fuzzSeed('choreoscope-ingest-fuzz-1');
 const CASES_PER_ENCODING = 300;
 const CONCURRENCY = 8;
-
-/** A deterministic stream of numbers in [0, 1) from `seed` (SHA-256 in counter mode). */
-function randomFrom(seed: string): () => number {
-  let counter = 0;
-  let block = Buffer.alloc(0);
-  let at = 0;
-  return () => {
-    if (at + 4 > block.length) {
-      block = createHash('sha256').update(`${seed}/${counter++}`).digest();
-      at = 0;
-    }
-    const value = block.readUInt32BE(at) / 2 ** 32;
-    at += 4;
-    return value;
-  };
-}
 
 /** An export using every part of the schema: resource, scope, attributes of each value type, events, links, status. */
 function richJsonRequest(): Record<string, unknown> {
@@ -151,7 +135,7 @@ async function assertStillServing(): Promise<void> {
 }
 
 test(`${CASES_PER_ENCODING} protobuf exports damaged byte by byte: each a 200 or a 400 google.rpc.Status, never a 500 (seed ${SEED})`, async () => {
-  const random = randomFrom(`${SEED}/protobuf`);
+  const random = seededRandom(`${SEED}/protobuf`);
   const valid = ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(protobufShaped(richJsonRequest()))).finish();
   const bodies = Array.from({ length: CASES_PER_ENCODING }, () => mutateBytes(valid, random));
   const answers = await postAll(bodies, PROTOBUF_TYPE);
@@ -162,7 +146,7 @@ test(`${CASES_PER_ENCODING} protobuf exports damaged byte by byte: each a 200 or
 });
 
 test(`${CASES_PER_ENCODING} JSON exports with values swapped for other types and extremes: each a 200 or a 400, never a 500 (seed ${SEED})`, async () => {
-  const random = randomFrom(`${SEED}/json`);
+  const random = seededRandom(`${SEED}/json`);
   const bodies = Array.from({ length: CASES_PER_ENCODING }, () => mutateJson(richJsonRequest(), random));
   const answers = await postAll(bodies, { 'content-type': 'application/json' });
   answers.forEach((answer, index) => assertOtlpAnswer(answer, 'json', `JSON case ${index}: ${String(bodies[index]).slice(0, 200)}`));

@@ -6,12 +6,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { fuzzSeed, seededRandom } from '@choreoscope/test-support';
 import { ERRORS } from '../src/api/errors.ts';
 import { jsonRequest, jsonSpan, postTraces, send, startCollector, type RunningCollector } from './helpers.ts';
 import { forEachStore } from './stores.ts';
 
-const SEED = process.env.CHOREOSCOPE_FUZZ_SEED ?? 'choreoscope-query-fuzz-1';
+const SEED = fuzzSeed('choreoscope-query-fuzz-1');
 const CASES = 400;
 const CODES = new Set(Object.values(ERRORS).map((definition) => definition.code));
 
@@ -24,21 +24,6 @@ const HOSTILE = [
   '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', '0'.repeat(32), 'G'.repeat(32), 'eyJ4IjoxfQ', 'AAAA', '__proto__', 'constructor',
 ];
 const SEARCH_PARAMETERS = ['service', 'operation', 'attr', 'start', 'end', 'minDurationMs', 'maxDurationMs', 'businessKey', 'status', 'limit', 'cursor', 'nope'];
-
-function randomFrom(seed: string): () => number {
-  let counter = 0;
-  let block = Buffer.alloc(0);
-  let at = 0;
-  return () => {
-    if (at + 4 > block.length) {
-      block = createHash('sha256').update(`${seed}/${counter++}`).digest();
-      at = 0;
-    }
-    const value = block.readUInt32BE(at) / 2 ** 32;
-    at += 4;
-    return value;
-  };
-}
 
 function hostileUrl(random: () => number): string {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
@@ -69,7 +54,7 @@ forEachStore((kind) => {
   after(() => collector.close());
 
   test(`${CASES} hostile query API requests: each a 200, 400 or 404 with a JSON body, never a 500 (seed ${SEED})`, async () => {
-    const random = randomFrom(`${SEED}/${kind.name}`);
+    const random = seededRandom(`${SEED}/${kind.name}`);
     const statuses = new Map<number, number>();
     for (let index = 0; index < CASES; index++) {
       const path = hostileUrl(random);

@@ -10,32 +10,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { Socket, connect } from 'node:net';
+import { fuzzSeed, seededRandom } from '@choreoscope/test-support';
 import { Teardown, useBroker, waitFor } from './helpers.ts';
 
-const SEED = process.env.CHOREOSCOPE_FUZZ_SEED ?? 'choreoscope-broker-fuzz-1';
+const SEED = fuzzSeed('choreoscope-broker-fuzz-1');
 const MUTANTS_PER_REQUEST = 24;
 const PARALLEL_CONNECTIONS = 32;
 /** How long a replayed request may go unanswered: a damaged Fetch or JoinGroup may legitimately wait. */
 const ANSWER_WAIT_MS = 400;
 
 const env = useBroker('fuzz');
-
-function randomFrom(seed: string): () => number {
-  let counter = 0;
-  let block = Buffer.alloc(0);
-  let at = 0;
-  return () => {
-    if (at + 4 > block.length) {
-      block = createHash('sha256').update(`${seed}/${counter++}`).digest();
-      at = 0;
-    }
-    const value = block.readUInt32BE(at) / 2 ** 32;
-    at += 4;
-    return value;
-  };
-}
 
 /** Every request frame kafkajs writes to the broker while `session` runs, size prefix included. */
 async function recordRequests(session: () => Promise<void>): Promise<Buffer[]> {
@@ -151,7 +136,7 @@ test(`${MUTANTS_PER_REQUEST} damaged copies of every request kafkajs sends: each
   const apis = [...samples.keys()].map((key) => Number(key.split(' ')[0]));
   for (const required of [0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 22]) assert.ok(apis.includes(required), `the session sent api ${required}: ${[...samples.keys()]}`);
 
-  const random = randomFrom(SEED);
+  const random = seededRandom(SEED);
   const cases = [...samples].flatMap(([api, frame]) => Array.from({ length: MUTANTS_PER_REQUEST }, () => ({ api, frame: mutate(frame, random) })));
   const logLinesBefore = env.brokerLog.lines.length;
   const outcomes: { api: string; outcome: Outcome; localPort: number }[] = [];

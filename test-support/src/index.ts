@@ -1,2 +1,3 @@
+export { fuzzSeed, seededRandom } from './seeded-random.ts';
 export { Teardown } from './teardown.ts';
 export { waitFor } from './wait-for.ts';
