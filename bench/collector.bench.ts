@@ -3,8 +3,10 @@
 // memory are measured apart from the load generator (autocannon, fixed connections, fixed duration). The
 // baseline, in the same run: a bare Fastify server answering the same requests 200 without decoding or
 // storing them. Prints spans/s, spans/s per core, ack latency, peak RSS, bytes stored per span, non-200s.
+// The pglite-forward variant also forwards every export (--forward-url) to a bare server of its own:
+// what the durable forward queue costs ingest.
 //
-//   npm run bench:collector -- [--duration 10] [--warmup 2] [--connections 16] [--spans 100] [--only pglite,postgres,baseline]
+//   npm run bench:collector -- [--duration 10] [--warmup 2] [--connections 16] [--spans 100] [--only baseline,pglite,pglite-forward,postgres]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
     spans: { type: 'string', default: '100' },
-    only: { type: 'string', default: 'baseline,pglite,postgres' },
+    only: { type: 'string', default: 'baseline,pglite,pglite-forward,postgres' },
   },
 });
 const durationSeconds = Number(values.duration);
@@ -33,9 +35,9 @@ const warmupSeconds = Number(values.warmup);
 const connections = Number(values.connections);
 const targets = values.only.split(',') as Target[];
 
-type Target = 'baseline' | 'pglite' | 'postgres';
+type Target = 'baseline' | 'pglite' | 'pglite-forward' | 'postgres';
 const ENCODINGS: OtlpEncoding[] = ['protobuf', 'json'];
-const LABELS: Record<Target, string> = { baseline: 'bare Fastify', pglite: 'PGlite', postgres: 'PostgreSQL' };
+const LABELS: Record<Target, string> = { baseline: 'bare Fastify', pglite: 'PGlite', 'pglite-forward': 'PGlite+forward', postgres: 'PostgreSQL' };
 /** The collector's default, given to the baseline and the collector alike. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const COLLECTOR_CLI = fileURLToPath(new URL('../collector/bin/choreoscope.mjs', import.meta.url));
@@ -55,6 +57,8 @@ interface VariantResult {
   peakRssBytes: number;
   stored?: StoredSpans;
   diskGrowthBytes?: number;
+  /** Exports the forward target accepted, and those still queued, when the measurement ended. */
+  forwarded?: { sent: number; waiting: number };
 }
 
 const spans = messagingSpans(Number(values.spans));
@@ -89,12 +93,14 @@ async function load(url: string, encoding: OtlpEncoding, seconds: number): Promi
 async function runVariant(target: Target, encoding: OtlpEncoding, postgres: PostgresCluster | undefined): Promise<VariantResult> {
   const name = `${LABELS[target]} ${encoding}`;
   console.log(`  ${name}: starting`);
-  const dataDir = target === 'pglite' ? mkdtempSync(join(tmpdir(), 'choreoscope-bench-')) : undefined;
+  const dataDir = target.startsWith('pglite') ? mkdtempSync(join(tmpdir(), 'choreoscope-bench-')) : undefined;
   const databaseUrl = target === 'postgres' ? await postgres!.createDatabase(`bench_${encoding}`) : undefined;
   const args =
     target === 'baseline' ? ['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)]
     : [COLLECTOR_CLI, '--port', '0', '--log-level', 'warn', '--max-body-bytes', String(MAX_BODY_BYTES),
       ...(dataDir !== undefined ? ['--data-dir', dataDir] : ['--database-url', databaseUrl!])];
+  const sink = target === 'pglite-forward' ? await startServerProcess(['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)], 'forward sink') : undefined;
+  if (sink) args.push('--forward-url', `${sink.url}/v1/traces`);
   const server = await startServerProcess(args, name);
   try {
     const diskBefore = dataDir !== undefined ? dirBytes(dataDir) : postgres?.diskBytes();
@@ -105,6 +111,7 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
     const { result, wallSeconds, cpuSeconds } = await measure(readers, () => load(server.url, encoding, durationSeconds));
     const peakRss = peakRssBytes(server.pid);
     if (target !== 'baseline') await checkNoSpanRejected(server.url, name);
+    const forwarded = sink ? await forwardCounts(server.url) : undefined;
     await server.stop();
     const stored = dataDir !== undefined ? await pgliteStoredSpans(dataDir) : databaseUrl !== undefined ? await postgresStoredSpans(databaseUrl) : undefined;
     const diskAfter = dataDir !== undefined ? dirBytes(dataDir) : postgres?.diskBytes();
@@ -124,9 +131,11 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
       peakRssBytes: peakRss,
       stored,
       diskGrowthBytes: diskBefore !== undefined && diskAfter !== undefined ? diskAfter - diskBefore : undefined,
+      forwarded,
     };
   } finally {
     await server.stop().catch(() => {}); // already stopped, unless the run failed
+    await sink?.stop().catch(() => {});
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -136,6 +145,12 @@ async function checkNoSpanRejected(url: string, name: string): Promise<void> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const invalid = /^choreoscope_spans_rejected_total\{reason="invalid"\} (\d+)/m.exec(text);
   if (invalid && Number(invalid[1]) > 0) throw new Error(`${name}: the collector rejected ${invalid[1]} spans as invalid`);
+}
+
+async function forwardCounts(url: string): Promise<{ sent: number; waiting: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { sent: read('choreoscope_forward_batches_sent_total'), waiting: read('choreoscope_forward_queue_batches') };
 }
 
 interface PostgresCluster {
@@ -193,6 +208,7 @@ const columns: [string, number, (r: VariantResult) => string][] = [
   ['disk B/span', 11, (r) => (r.stored && r.diskGrowthBytes !== undefined ? (r.diskGrowthBytes / r.stored.spans).toFixed(0) : '—')],
   ['non-200', 7, (r) => (Object.keys(r.non200).length === 0 ? '0' : Object.entries(r.non200).map(([code, n]) => `${n}×${code}`).join(' ')) + (r.errors > 0 ? ` +${r.errors} err` : '')],
   ['loadgen CPU', 11, (r) => share(r.cpuSeconds.loadGenerator, r.wallSeconds)],
+  ['forwarded (queued)', 18, (r) => (r.forwarded ? `${count(r.forwarded.sent)} (${count(r.forwarded.waiting)})` : '—')],
 ];
 const cell = (text: string, width: number) => (width < 0 ? text.padEnd(-width) : text.padStart(width));
 console.log(`\n${columns.map(([title, width]) => cell(title, width)).join('  ')}`);

@@ -2,8 +2,8 @@
  * The tee: each export the collector stored is sent on to another OTLP/HTTP endpoint as it arrived
  * (the same bytes, inflated if they came gzipped, under the same Content-Type), in the background.
  * Ingest never waits for it: the span store queues the export in the transaction that stores its
- * spans (store/forward-queue.ts), and this sends what the queue holds, oldest first, one batch at a
- * time. The queue is in the database, so a collector killed or stopped loses nothing it was to
+ * spans (store/forward-queue.ts), and this sends what the queue holds, oldest first, several requests
+ * at a time. The queue is in the database, so a collector killed or stopped loses nothing it was to
  * forward: the next start sends it (a batch in flight at a kill is sent again: at least once).
  *
  * A batch the target answers 429/502/503/504, or does not answer, is retried (see retry-policy.ts)
@@ -19,6 +19,8 @@ import { RETRYABLE_STATUSES, parseRetryAfterMs, retryDelayMs } from './retry-pol
 
 /** A lease lasts one attempt's time limit and this much more. */
 const LEASE_MARGIN_MS = 2_000;
+/** Batches leased at a time. */
+const LEASE_GROUP = 32;
 
 export interface ForwardOptions {
   /** The target's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
@@ -41,6 +43,8 @@ export interface ForwardOptions {
   flushTimeoutMs?: number;
   /** How often an idle forwarder looks for batches nobody signalled (another collector's, a lapsed lease). Default 1_000. */
   pollIntervalMs?: number;
+  /** Requests in flight at once, at most (the OpenTelemetry Collector's `num_consumers`). Default 10. */
+  maxConcurrentRequests?: number;
 }
 
 type Attempt =
@@ -62,7 +66,10 @@ export class Forwarder {
   #running: Promise<void> | null = null;
   /** Trimming and sizing the queue, one after another. */
   #upkeep: Promise<void> = Promise.resolve();
+  #trimPending = false;
   #wake: (() => void) | null = null;
+  /** When the batches held were last leased or renewed. */
+  #renewedAt = 0;
   #closed = false;
   /** Aborted when the flush time on close has run out: cuts the wait or the request in flight. */
   readonly #stop = new AbortController();
@@ -85,6 +92,7 @@ export class Forwarder {
       maxRetryElapsedMs: options.maxRetryElapsedMs ?? 300_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 5_000,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
+      maxConcurrentRequests: options.maxConcurrentRequests ?? 10,
     };
     const url = new URL(options.url);
     this.#target = `${url.origin}${url.pathname}`; // what logs show: no query string
@@ -103,7 +111,14 @@ export class Forwarder {
   /** The store queued a batch: keeps the queue within its bounds and wakes the sender. Returns at once. */
   queued(): void {
     if (this.#closed) return;
-    this.#keepUp(() => this.#trim());
+    // one trim waiting is enough however many exports arrive meanwhile: it sees them all
+    if (!this.#trimPending) {
+      this.#trimPending = true;
+      this.#keepUp(() => {
+        this.#trimPending = false;
+        return this.#trim();
+      });
+    }
     this.#wake?.();
   }
 
@@ -124,16 +139,35 @@ export class Forwarder {
     }
   }
 
-  /** Sends batch after batch; after close, only until the queue is empty or the flush time is up. */
+  /**
+   * Sends what the queue holds, oldest first, until close (then only until the queue is empty or the
+   * flush time is up). Batches are leased a group at a time, sent `maxConcurrentRequests` at once (as
+   * the OpenTelemetry Collector's exporters do: OTLP exports do not depend on each other's order), and
+   * removed together once settled. On PGlite every query and every I/O callback waits its turn behind
+   * the commits, which hold the event loop: one request at a time, the forwarder fell far behind ingest.
+   */
   async #sendAll(): Promise<void> {
     while (!this.#stop.signal.aborted) {
-      const batch = await this.#store(() => this.#queue.lease(this.#leaseMs));
-      if (batch === undefined || batch === null) {
+      const group = await this.#store(() => this.#queue.lease(LEASE_GROUP, this.#leaseMs));
+      if (group === undefined || group.length === 0) {
         if (this.#closed) return;
         await this.#idle();
         continue;
       }
-      await this.#deliver(batch);
+      this.#renewedAt = Date.now();
+      const settled = new Set<string>();
+      const held = () => group.filter((batch) => !settled.has(batch.id)).map((batch) => batch.id);
+      let next = 0;
+      const sender = async () => {
+        while (next < group.length && !this.#stop.signal.aborted) {
+          const batch = group[next++]!;
+          if (await this.#deliver(batch, held)) settled.add(batch.id);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.#options.maxConcurrentRequests, group.length) }, sender));
+      await this.#store(() => this.#queue.remove([...settled]));
+      // stopped with some unsent: the next start (or another collector) takes them at once
+      await this.#store(() => this.#queue.release(held()));
       await this.#keepUp(() => this.#reportSize());
     }
   }
@@ -151,49 +185,56 @@ export class Forwarder {
     this.#wake = null;
   }
 
-  async #deliver(batch: QueuedForward): Promise<void> {
+  /**
+   * Sends the batch until it is settled: true once sent or dropped, false if the forwarder stopped
+   * first. `held` gives the leased batches not yet settled: their lease is kept up meanwhile.
+   */
+  async #deliver(batch: QueuedForward, held: () => string[]): Promise<boolean> {
     const firstAttemptAt = Date.now();
     for (let retry = 1; ; retry += 1) {
+      await this.#holdOn(held);
       const attempt = await this.#attempt(batch);
       if (attempt.kind === 'sent') {
-        await this.#store(() => this.#queue.remove(batch.id));
         this.#metrics.forwardSent();
         if (this.#failing !== null) this.#log.info({ target: this.#target }, 'forwarding: the target accepts batches again');
         this.#failing = null;
-        return;
+        return true;
       }
-      if (this.#stop.signal.aborted) return this.#release(batch);
+      if (this.#stop.signal.aborted) return false;
       if (this.#failing === null) {
         this.#log.warn({ target: this.#target, problem: attempt.problem }, 'forwarding: the target does not accept batches');
       }
       this.#failing = attempt.problem;
-      if (attempt.kind === 'rejected') return this.#drop(batch, 'rejected');
+      if (attempt.kind === 'rejected') return this.#dropped('rejected');
 
       const delayMs = retryDelayMs(retry, attempt.retryAfterMs, this.#options, Math.random());
-      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#drop(batch, 'retries_exhausted');
+      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#dropped('retries_exhausted');
       this.#metrics.forwardRetried();
-      await this.#backOff(batch, delayMs);
-      if (this.#stop.signal.aborted) return this.#release(batch);
+      await this.#backOff(held, delayMs);
+      if (this.#stop.signal.aborted) return false;
     }
   }
 
-  /** Waits `delayMs` before the next attempt, renewing the lease as it goes and once more at the end. */
-  async #backOff(batch: QueuedForward, delayMs: number): Promise<void> {
+  /** Waits `delayMs` before the next attempt, keeping the lease up as it goes. */
+  async #backOff(held: () => string[], delayMs: number): Promise<void> {
     const until = Date.now() + delayMs;
     for (let left = delayMs; left > 0 && !this.#stop.signal.aborted; left = until - Date.now()) {
       await sleep(Math.min(left, this.#leaseMs / 2), undefined, { signal: this.#stop.signal }).catch(() => {});
-      await this.#store(() => this.#queue.renew(batch.id, this.#leaseMs));
+      await this.#holdOn(held);
     }
   }
 
-  /** Stopping with the batch unsent: the next start (or another collector) takes it at once. */
-  async #release(batch: QueuedForward): Promise<void> {
-    await this.#store(() => this.#queue.release(batch.id));
+  /** Renews the lease of `held` once half of it has passed since the last renewal (not per batch sent). */
+  async #holdOn(held: () => string[]): Promise<void> {
+    if (Date.now() - this.#renewedAt < this.#leaseMs / 2) return;
+    this.#renewedAt = Date.now(); // before the query: concurrent senders renew once
+    await this.#store(() => this.#queue.renew(held(), this.#leaseMs));
   }
 
-  async #drop(batch: QueuedForward, reason: 'rejected' | 'retries_exhausted'): Promise<void> {
-    await this.#store(() => this.#queue.remove(batch.id));
+  /** The batch is given up (removed with its group's settled ones); counted why. */
+  #dropped(reason: 'rejected' | 'retries_exhausted'): true {
     this.#metrics.forwardDropped(reason);
+    return true;
   }
 
   async #attempt(batch: QueuedForward): Promise<Attempt> {

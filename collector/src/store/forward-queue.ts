@@ -23,28 +23,30 @@ export interface ForwardQueueSize {
 }
 
 export interface ForwardQueue {
-  /** The oldest batch nobody holds, now held for `leaseMs`; null when none waits. */
-  lease(leaseMs: number): Promise<QueuedForward | null>;
-  /** Holds the batch `leaseMs` longer (before another attempt). */
-  renew(id: string, leaseMs: number): Promise<void>;
-  /** Lets go of the batch, to be leased again at once (a forwarder stopping with it unsent). */
-  release(id: string): Promise<void>;
-  /** The batch is settled (sent, refused, or given up): gone. */
-  remove(id: string): Promise<void>;
+  /** Up to `limit` of the oldest batches nobody holds, oldest first, now held for `leaseMs`; none when none waits. */
+  lease(limit: number, leaseMs: number): Promise<QueuedForward[]>;
+  /** Holds the batches `leaseMs` longer. */
+  renew(ids: readonly string[], leaseMs: number): Promise<void>;
+  /** Lets go of the batches, to be leased again at once (a forwarder stopping with them unsent). */
+  release(ids: readonly string[]): Promise<void>;
+  /** The batches are settled (sent, refused, or given up): gone. */
+  remove(ids: readonly string[]): Promise<void>;
   /** Deletes the oldest waiting batches until at most `maxBatches` and `maxBytes` wait; how many went. */
   trim(maxBatches: number, maxBytes: number): Promise<number>;
   size(): Promise<ForwardQueueSize>;
 }
 
-const ENQUEUE = 'INSERT INTO forward_queue (content_type, body, bytes) VALUES ($1, $2, $3)';
+const ENQUEUE = 'INSERT INTO forward_queue (content_type, body_base64, bytes) VALUES ($1, $2, $3)';
 const WAITING = 'leased_until IS NULL OR leased_until < now()';
 const LEASE = `
-UPDATE forward_queue SET leased_until = now() + $1::float8 * interval '1 millisecond'
-WHERE id = (SELECT id FROM forward_queue WHERE ${WAITING} ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id::text AS id, content_type, body`;
-const RENEW = `UPDATE forward_queue SET leased_until = now() + $2::float8 * interval '1 millisecond' WHERE id = $1::bigint`;
-const RELEASE = 'UPDATE forward_queue SET leased_until = NULL WHERE id = $1::bigint';
-const REMOVE = 'DELETE FROM forward_queue WHERE id = $1::bigint';
+UPDATE forward_queue SET leased_until = now() + $2::float8 * interval '1 millisecond'
+WHERE id IN (SELECT id FROM forward_queue WHERE ${WAITING} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id::text AS key, content_type, body_base64`;
+// ids go in as one text of comma-separated digits: the same on pg and PGlite, whose array parameters differ
+const IDS = `SELECT unnest(string_to_array($1, ','))::bigint`;
+const RENEW = `UPDATE forward_queue SET leased_until = now() + $2::float8 * interval '1 millisecond' WHERE id IN (${IDS})`;
+const RELEASE = `UPDATE forward_queue SET leased_until = NULL WHERE id IN (${IDS})`;
+const REMOVE = `DELETE FROM forward_queue WHERE id IN (${IDS})`;
 // newest first: a waiting batch survives while the newer ones and it fit both bounds
 const TRIM = `
 DELETE FROM forward_queue WHERE id IN (
@@ -58,7 +60,7 @@ const SIZE = `SELECT count(*)::int AS batches, coalesce(sum(bytes), 0)::float8 A
 
 /** Queues the batches: run in the transaction that stores their spans. */
 export async function enqueueForwards(tx: SqlSession, batches: readonly ForwardBatch[]): Promise<void> {
-  for (const batch of batches) await tx.query(ENQUEUE, [batch.contentType, batch.body, batch.body.length]);
+  for (const batch of batches) await tx.query(ENQUEUE, [batch.contentType, batch.body.toString('base64'), batch.body.length]);
 }
 
 export function createForwardQueue(db: SqlClient): ForwardQueue {
@@ -70,19 +72,21 @@ export function createForwardQueue(db: SqlClient): ForwardQueue {
     }
   }
   return {
-    async lease(leaseMs) {
-      const [row] = await run<{ id: string; content_type: string; body: Uint8Array }>('lease a batch to forward', LEASE, [leaseMs]);
-      // pg gives a Buffer, PGlite a Uint8Array: one shape for the forwarder
-      return row === undefined ? null : { id: row.id, contentType: row.content_type, body: Buffer.from(row.body) };
+    async lease(limit, leaseMs) {
+      const rows = await run<{ key: string; content_type: string; body_base64: string }>('lease batches to forward', LEASE, [limit, leaseMs]);
+      // RETURNING has no order: oldest (smallest id) first
+      return rows
+        .sort((a, b) => a.key.length - b.key.length || (a.key < b.key ? -1 : 1))
+        .map((row) => ({ id: row.key, contentType: row.content_type, body: Buffer.from(row.body_base64, 'base64') }));
     },
-    async renew(id, leaseMs) {
-      await run('renew a forward lease', RENEW, [id, leaseMs]);
+    async renew(ids, leaseMs) {
+      if (ids.length > 0) await run('renew forward leases', RENEW, [ids.join(','), leaseMs]);
     },
-    async release(id) {
-      await run('release a forward lease', RELEASE, [id]);
+    async release(ids) {
+      if (ids.length > 0) await run('release forward leases', RELEASE, [ids.join(',')]);
     },
-    async remove(id) {
-      await run('remove a forwarded batch', REMOVE, [id]);
+    async remove(ids) {
+      if (ids.length > 0) await run('remove forwarded batches', REMOVE, [ids.join(',')]);
     },
     async trim(maxBatches, maxBytes) {
       return (await run('trim the forward queue', TRIM, [maxBatches, maxBytes])).length;
