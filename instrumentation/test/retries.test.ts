@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanStatusCode } from '@opentelemetry/api';
+import { hrTimeToNanoseconds } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Kafka, type LogEntry, type Producer } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
@@ -93,7 +94,9 @@ test('eachMessage: a handler failing twice gives three process spans, attempts 1
   assertFailedWith(flaky[0]!, thrown[0]!);
   assertFailedWith(flaky[1]!, thrown[1]!);
   assertSucceeded(flaky[2]!);
-  assert.ok(flaky[0]!.startTime <= flaky[1]!.startTime && flaky[1]!.startTime <= flaky[2]!.startTime, 'numbered in delivery order');
+  // HrTime is a [seconds, nanoseconds] pair: compared as numbers, not as arrays (which compare as text)
+  const starts = flaky.map((span) => hrTimeToNanoseconds(span.startTime));
+  assert.ok(starts[0]! <= starts[1]! && starts[1]! <= starts[2]!, `numbered in delivery order: ${starts.join(' ≤ ')}`);
   // Each retry of the same message continues from the same producer span.
   assert.equal(new Set(flaky.map((span) => span.parentSpanContext?.spanId)).size, 1);
 
