@@ -26,8 +26,8 @@ interface Target {
   close(): Promise<void>;
 }
 
-/** A loopback OTLP endpoint that records each request and lets `answer` reply to the n-th (or not). */
-async function startTarget(answer: (index: number, response: ServerResponse) => void, port = 0): Promise<Target> {
+/** A loopback OTLP endpoint that records each request and lets `answer` reply to the n-th (or not), given its body. */
+async function startTarget(answer: (index: number, response: ServerResponse, body: string) => void, port = 0): Promise<Target> {
   const received: Received[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -35,7 +35,7 @@ async function startTarget(answer: (index: number, response: ServerResponse) => 
     request.on('end', () => {
       const { 'content-type': contentType, authorization } = request.headers;
       received.push({ body: Buffer.concat(chunks), contentType, authorization, atMs: Date.now() });
-      answer(received.length - 1, response);
+      answer(received.length - 1, response, received.at(-1)!.body.toString());
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -72,9 +72,12 @@ test('a batch answered 503 with Retry-After is sent again after that wait, then 
     assert.equal((await postTraces(collector.url, gzipSync(json), gzipped)).status, 200);
 
     await waitFor(() => target.received.length >= 3, 10_000, 'the retry and the second batch');
-    const [first, retried, second] = target.received as [Received, Received, Received];
+    // the second is not held up behind the first's retry: another sender takes it meanwhile
+    const [first, retried] = target.received.filter((r) => r.contentType === 'application/x-protobuf') as [Received, Received];
+    const second = target.received.find((r) => r.contentType !== 'application/x-protobuf')!;
     assert.deepEqual(first.body, Buffer.from(protobuf));
     assert.deepEqual(retried.body, Buffer.from(protobuf));
+    assert.ok(second.atMs < retried.atMs, 'the second batch went while the first waited to retry');
     assert.equal(retried.contentType, 'application/x-protobuf');
     assert.ok(retried.atMs - first.atMs >= 950, `Retry-After: 1 was honoured (waited ${retried.atMs - first.atMs} ms)`);
     assert.equal(second.body.toString(), json, 'a gzipped export is forwarded inflated');
@@ -116,7 +119,8 @@ test('a target that is down is retried while the queue, at its bound, drops the 
   const reserved = await startTarget(() => {});
   const port = Number(new URL(reserved.url).port);
   await reserved.close(); // nothing listens there now: connection refused
-  const collector = await forwardingCollector({ url: reserved.url, maxQueueBatches: 2, initialBackoffMs: 20, maxBackoffMs: 100 });
+  // one sender: it holds the first batch while the others wait in the queue, where its bound applies
+  const collector = await forwardingCollector({ url: reserved.url, maxQueueBatches: 2, initialBackoffMs: 20, maxBackoffMs: 100, maxConcurrentRequests: 1 });
   let target: Target | undefined;
   try {
     const bodies = Array.from({ length: 5 }, jsonBody);
@@ -133,7 +137,7 @@ test('a target that is down is retried while the queue, at its bound, drops the 
     await waitFor(() => target!.received.length === 3, 5_000, 'the batches left');
     // the first was in flight, the second and third were dropped for the fourth and fifth
     assert.deepEqual(target.received.map((r) => r.body.toString()).sort(), [bodies[0], bodies[3], bodies[4]].sort());
-    assert.equal((await scrapeMetrics(collector.url)).get('choreoscope_forward_queue_batches'), 0);
+    await waitFor(async () => (await scrapeMetrics(collector.url)).get('choreoscope_forward_queue_batches') === 0, 5_000, 'the gauge at 0');
     const messages = collector.logLines.map((line) => (JSON.parse(line) as { msg: string }).msg);
     assert.equal(messages.filter((msg) => /queue is full/.test(msg)).length, 1, 'one warning for the spell of drops');
     assert.equal(messages.filter((msg) => /does not accept/.test(msg)).length, 1, 'one warning for the spell of failures');
@@ -157,13 +161,13 @@ test('ingest answers at once while the target hangs; shutdown stops after the fl
       assert.equal((await postTraces(firstUrl, body)).status, 200);
       assert.ok(performance.now() - started < 1_000, 'the export was answered without waiting for the target');
     }
-    await waitFor(() => hung.received.length === 1, 5_000, 'the first batch to reach the hung target');
+    await waitFor(() => hung.received.length === bodies.length, 5_000, 'every batch in flight to the hung target');
     const closing = performance.now();
     await first.close();
     assert.ok(performance.now() - closing < 3_000, 'close waited about the flush time, not the request timeout');
     assert.match((await metrics.render()).text, /^choreoscope_forward_batches_dropped_total\{reason="rejected"\} 0$/m);
     assert.deepEqual(await store.forwardQueue.size(), { batches: 3, bytes: bodies.reduce((sum, body) => sum + body.length, 0) },
-      'all three stay queued, the one in flight released');
+      'all three stay queued, released by the senders that held them');
 
     // a new server on the same store, knowing nothing of the first, sends them
     target = await startTarget((_index, response) => ok(response));
@@ -230,6 +234,60 @@ test('two collectors on one PostgreSQL database share its forward queue: each ex
     assert.deepEqual(new Set(target.received.map((r) => r.body.toString())), new Set(bodies));
     const sentBy = await Promise.all(urls.map(async (url) => (await scrapeMetrics(url)).get('choreoscope_forward_batches_sent_total')));
     assert.ok(sentBy.every((sent) => sent! > 0), `both collectors forwarded some: ${sentBy}`);
+  } finally {
+    for (const app of apps) await app.close();
+    for (const store of stores) await store.close();
+    await dropDatabase(databaseUrl);
+    await target.close();
+  }
+});
+
+test('a batch the target keeps refusing holds up no other, and each batch sent is deleted at once, not sent again by the next start', async () => {
+  const stuck = jsonBody();
+  // the target takes everything but the stuck batch
+  const target = await startTarget((_index, response, body) => (body === stuck ? response.writeHead(503, { 'retry-after': '1' }).end() : ok(response)));
+  const { store, dispose } = await pgliteStores.open();
+  const first = buildServer({ store, forward: { url: target.url, flushTimeoutMs: 200 } });
+  const url = await first.listen({ host: '127.0.0.1', port: 0 });
+  let second: ReturnType<typeof buildServer> | undefined;
+  const after = await startTarget((_index, response) => ok(response));
+  try {
+    assert.equal((await postTraces(url, stuck)).status, 200);
+    await waitFor(() => target.received.length >= 1, 5_000, 'the stuck batch refused once');
+    const others = Array.from({ length: 3 }, jsonBody);
+    const sentAt = Date.now();
+    for (const body of others) assert.equal((await postTraces(url, body)).status, 200);
+    await waitFor(() => others.every((body) => target.received.some((r) => r.body.toString() === body)), 5_000, 'the others, past the stuck one');
+    assert.ok(Date.now() - sentAt < 2_000, 'the others did not wait for the stuck batch to give up');
+    await first.close();
+
+    // a new server on the same store finds only the stuck batch: the others were deleted as they went
+    second = buildServer({ store, forward: { url: after.url } });
+    await second.listen({ host: '127.0.0.1', port: 0 });
+    await waitFor(() => after.received.length >= 1, 5_000, 'the stuck batch, sent by the next start');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(after.received.map((r) => r.body.toString()), [stuck]);
+  } finally {
+    await second?.close();
+    await dispose();
+    await target.close();
+    await after.close();
+  }
+});
+
+test('a lease outlives a slow request: renewed on time, a batch is not taken by another collector while it is being sent', async () => {
+  const target = await startTarget((_index, response) => setTimeout(() => ok(response), 1_500));
+  const databaseUrl = await freshDatabase();
+  const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
+  // a lease of 400 ms: without renewal, the second collector would take each batch while the first sends it
+  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, leaseMs: 400, pollIntervalMs: 50 } }));
+  try {
+    const urls = await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 })));
+    const bodies = Array.from({ length: 4 }, jsonBody);
+    for (const body of bodies) assert.equal((await postTraces(urls[0]!, body)).status, 200);
+    await waitFor(() => target.received.length >= bodies.length, 10_000, 'every export forwarded');
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // past a lapsed lease's retake and its slow answer
+    assert.equal(target.received.length, bodies.length, 'none sent twice');
   } finally {
     for (const app of apps) await app.close();
     for (const store of stores) await store.close();

@@ -2,25 +2,31 @@
  * The tee: each export the collector stored is sent on to another OTLP/HTTP endpoint as it arrived
  * (the same bytes, inflated if they came gzipped, under the same Content-Type), in the background.
  * Ingest never waits for it: the span store queues the export in the transaction that stores its
- * spans (store/forward-queue.ts), and this sends what the queue holds, oldest first, several requests
- * at a time. The queue is in the database, so a collector killed or stopped loses nothing it was to
- * forward: the next start sends it (a batch in flight at a kill is sent again: at least once).
+ * spans (store/forward-queue.ts), and this sends what the queue holds. The queue is in the database,
+ * so a collector killed or stopped loses nothing it was to forward: the next start sends it (what was
+ * in flight at a kill may be sent again: at least once).
+ *
+ * Up to `maxConcurrentRequests` senders (the OpenTelemetry Collector's `num_consumers`: OTLP exports
+ * do not depend on each other's order) take batches, oldest first, from a small buffer the forwarder
+ * leases from the store a group at a time; each batch is deleted as soon as it is settled (deletions
+ * made together), and everything held is renewed on a timer. Queries are few because on PGlite every
+ * query and every I/O callback waits its turn behind the commits, which hold the event loop.
  *
  * A batch the target answers 429/502/503/504, or does not answer, is retried (see retry-policy.ts)
  * until it goes through or `maxRetryElapsedMs` has passed; any other refusal drops it. The waiting
  * batches are bounded by count and bytes: past either bound the oldest are dropped, counted in
  * /metrics, with one warning until the queue drains again.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { CollectorMetrics } from '../ops/metrics.ts';
 import type { ForwardQueue, QueuedForward } from '../store/forward-queue.ts';
 import { RETRYABLE_STATUSES, parseRetryAfterMs, retryDelayMs } from './retry-policy.ts';
 
-/** A lease lasts one attempt's time limit and this much more. */
-const LEASE_MARGIN_MS = 2_000;
-/** Batches leased at a time. */
+/** Batches, and bytes of bodies, leased at a time. */
 const LEASE_GROUP = 32;
+const LEASE_GROUP_BYTES = 8 * 1024 * 1024;
 
 export interface ForwardOptions {
   /** The target's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
@@ -37,14 +43,19 @@ export interface ForwardOptions {
   initialBackoffMs?: number;
   /** The longest backoff. Default 30_000. */
   maxBackoffMs?: number;
-  /** A batch still failing this long after its first attempt is dropped. Default 300_000. */
+  /** A batch still failing this long after its first attempt (by this collector) is dropped. Default 300_000. */
   maxRetryElapsedMs?: number;
-  /** On close, how long the batch in flight gets to go through; it stays queued if it does not. Default 5_000. */
+  /** On close, how long the batches in flight and waiting get to go through; the rest stay queued. Default 5_000. */
   flushTimeoutMs?: number;
   /** How often an idle forwarder looks for batches nobody signalled (another collector's, a lapsed lease). Default 1_000. */
   pollIntervalMs?: number;
   /** Requests in flight at once, at most (the OpenTelemetry Collector's `num_consumers`). Default 10. */
   maxConcurrentRequests?: number;
+  /**
+   * How long a lease lasts, renewed every quarter of it (so a late renewal or two do not lose it): how
+   * long batches held by a collector that was killed wait before another sender takes them. Default 10_000.
+   */
+  leaseMs?: number;
 }
 
 type Attempt =
@@ -58,25 +69,32 @@ export class Forwarder {
   readonly #queue: ForwardQueue;
   readonly #metrics: CollectorMetrics;
   readonly #log: FastifyBaseLogger;
-  /**
-   * How long a leased batch is ours: an attempt and a margin, renewed before each attempt and through
-   * each backoff. Short, because a batch leased by a collector that was killed waits this long.
-   */
-  readonly #leaseMs: number;
+  /** Names this forwarder's leases in the store. */
+  readonly #holder = randomUUID();
   #running: Promise<void> | null = null;
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Leased and not yet taken by a sender, oldest first. */
+  #buffer: QueuedForward[] = [];
+  /** The lease query under way, which senders finding the buffer empty wait for. */
+  #leasing: Promise<void> | null = null;
+  /** Ids being sent. */
+  readonly #inFlight = new Set<string>();
+  /** Ids settled and not yet deleted, and the deletion under way. */
+  #settled: string[] = [];
+  #removing: Promise<void> | null = null;
   /** Trimming and sizing the queue, one after another. */
   #upkeep: Promise<void> = Promise.resolve();
   #trimPending = false;
-  #wake: (() => void) | null = null;
-  /** When the batches held were last leased or renewed. */
-  #renewedAt = 0;
+  #sizePending = false;
+  /** Idle senders, woken when a batch is queued, or on close. */
+  readonly #idleSenders = new Set<() => void>();
   #closed = false;
-  /** Aborted when the flush time on close has run out: cuts the wait or the request in flight. */
+  /** Aborted when the flush time on close has run out: cuts the waits and the requests in flight. */
   readonly #stop = new AbortController();
   /** Batches dropped from a full queue since it last drained (one warning per such spell). */
   #droppedWhileFull = 0;
-  /** The last failure, until a batch goes through again (one warning per such spell). */
-  #failing: string | null = null;
+  /** Batches whose last attempt failed: a spell of failure lasts while any is (one warning, one recovery line). */
+  readonly #failing = new Set<string>();
   /** The store could not be read, until it can again (one warning per such spell). */
   #storeFailing = false;
 
@@ -93,10 +111,10 @@ export class Forwarder {
       flushTimeoutMs: options.flushTimeoutMs ?? 5_000,
       pollIntervalMs: options.pollIntervalMs ?? 1_000,
       maxConcurrentRequests: options.maxConcurrentRequests ?? 10,
+      leaseMs: options.leaseMs ?? 10_000,
     };
     const url = new URL(options.url);
     this.#target = `${url.origin}${url.pathname}`; // what logs show: no query string
-    this.#leaseMs = this.#options.requestTimeoutMs + LEASE_MARGIN_MS;
     this.#queue = parts.queue;
     this.#metrics = parts.metrics;
     this.#log = parts.log;
@@ -104,137 +122,176 @@ export class Forwarder {
 
   /** Starts sending what the queue holds, beginning with what an earlier run left. */
   start(): void {
-    this.#running ??= this.#sendAll();
-    this.#keepUp(() => this.#reportSize());
+    if (this.#running) return;
+    this.#renewTimer = setInterval(() => void this.#renew(), this.#options.leaseMs / 4).unref();
+    this.#running = (async () => {
+      // leases in an exclusive database were left by a process that is gone: take them back now
+      if (this.#queue.exclusive) await this.#store(() => this.#queue.releaseAll());
+      await this.#keepUp(() => this.#reportSize());
+      const senders = Array.from({ length: this.#options.maxConcurrentRequests }, () => this.#sender());
+      await Promise.all(senders);
+    })();
   }
 
-  /** The store queued a batch: keeps the queue within its bounds and wakes the sender. Returns at once. */
+  /** The store queued a batch: keeps the queue within its bounds and wakes an idle sender. Returns at once. */
   queued(): void {
     if (this.#closed) return;
     // one trim waiting is enough however many exports arrive meanwhile: it sees them all
     if (!this.#trimPending) {
       this.#trimPending = true;
-      this.#keepUp(() => {
+      void this.#keepUp(() => {
         this.#trimPending = false;
         return this.#trim();
       });
     }
-    this.#wake?.();
+    this.#wakeIdle();
   }
 
   /**
-   * Takes no more batches, gives the one in flight up to `flushTimeoutMs`, and stops. Whatever is
-   * unsent stays queued in the store for the next start.
+   * Takes no more batches, gives those in flight and waiting up to `flushTimeoutMs`, and stops.
+   * Whatever is unsent stays queued in the store for the next start.
    */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#wake?.();
+    this.#wakeIdle();
     const deadline = setTimeout(() => this.#stop.abort(), this.#options.flushTimeoutMs);
     await this.#running;
-    await this.#upkeep;
     clearTimeout(deadline);
-    const left = await this.#queue.size().catch(() => null);
-    if (left !== null && left.batches > 0) {
+    clearInterval(this.#renewTimer);
+    await this.#removeSettled();
+    await this.#store(() => this.#queue.release(this.#holder, this.#buffer.map((batch) => batch.id)));
+    this.#buffer = [];
+    await this.#upkeep;
+    const left = await this.#store(() => this.#queue.size());
+    if (left !== undefined && left.batches > 0) {
       this.#log.info({ target: this.#target, batches: left.batches }, 'forwarding: batches not sent yet stay queued for the next start');
     }
   }
 
-  /**
-   * Sends what the queue holds, oldest first, until close (then only until the queue is empty or the
-   * flush time is up). Batches are leased a group at a time, sent `maxConcurrentRequests` at once (as
-   * the OpenTelemetry Collector's exporters do: OTLP exports do not depend on each other's order), and
-   * removed together once settled. On PGlite every query and every I/O callback waits its turn behind
-   * the commits, which hold the event loop: one request at a time, the forwarder fell far behind ingest.
-   */
-  async #sendAll(): Promise<void> {
+  /** One of the senders: takes the next batch and sends it until settled, until stopped or (closed) none is left. */
+  async #sender(): Promise<void> {
     while (!this.#stop.signal.aborted) {
-      const group = await this.#store(() => this.#queue.lease(LEASE_GROUP, this.#leaseMs));
-      if (group === undefined || group.length === 0) {
+      const batch = await this.#next();
+      if (batch === null) {
         if (this.#closed) return;
         await this.#idle();
         continue;
       }
-      this.#renewedAt = Date.now();
-      const settled = new Set<string>();
-      const held = () => group.filter((batch) => !settled.has(batch.id)).map((batch) => batch.id);
-      let next = 0;
-      const sender = async () => {
-        while (next < group.length && !this.#stop.signal.aborted) {
-          const batch = group[next++]!;
-          if (await this.#deliver(batch, held)) settled.add(batch.id);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.#options.maxConcurrentRequests, group.length) }, sender));
-      await this.#store(() => this.#queue.remove([...settled]));
-      // stopped with some unsent: the next start (or another collector) takes them at once
-      await this.#store(() => this.#queue.release(held()));
-      await this.#keepUp(() => this.#reportSize());
+      this.#inFlight.add(batch.id);
+      const settled = await this.#deliver(batch);
+      this.#inFlight.delete(batch.id);
+      if (settled) {
+        this.#settled.push(batch.id);
+        void this.#removeSettled();
+      } else {
+        this.#buffer.unshift(batch); // stopped before it went through: released with the rest on close
+      }
+    }
+  }
+
+  /** The oldest batch leased and not yet taken; leases a group when none is. Null when none waits. */
+  async #next(): Promise<QueuedForward | null> {
+    for (;;) {
+      const batch = this.#buffer.shift();
+      if (batch !== undefined) return batch;
+      if (this.#leasing) {
+        await this.#leasing; // another sender is leasing: share its group
+        if (this.#buffer.length > 0) continue;
+        return null;
+      }
+      this.#leasing = (async () => {
+        const group = await this.#store(() => this.#queue.lease(this.#holder, this.#options.leaseMs, LEASE_GROUP, LEASE_GROUP_BYTES));
+        if (group) this.#buffer.push(...group);
+      })();
+      await this.#leasing;
+      this.#leasing = null;
+      if (this.#buffer.length === 0) return null;
     }
   }
 
   /** Waits until a batch is queued, the poll interval passes, or close. */
   async #idle(): Promise<void> {
     if (this.#closed) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.#options.pollIntervalMs);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.#wake = null;
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    this.#idleSenders.add(wake);
+    const timer = setTimeout(wake, this.#options.pollIntervalMs);
+    await woken;
+    clearTimeout(timer);
+    this.#idleSenders.delete(wake);
   }
 
-  /**
-   * Sends the batch until it is settled: true once sent or dropped, false if the forwarder stopped
-   * first. `held` gives the leased batches not yet settled: their lease is kept up meanwhile.
-   */
-  async #deliver(batch: QueuedForward, held: () => string[]): Promise<boolean> {
+  #wakeIdle(): void {
+    for (const wake of this.#idleSenders) wake();
+    this.#idleSenders.clear();
+  }
+
+  /** Deletes the settled batches, several in one query; one deletion at a time. */
+  async #removeSettled(): Promise<void> {
+    while (this.#removing) await this.#removing;
+    if (this.#settled.length === 0) return;
+    const ids = this.#settled;
+    this.#settled = [];
+    this.#removing = (async () => {
+      const removed = await this.#store(async () => (await this.#queue.remove(ids), true)); // undefined: the store failed
+      if (removed === undefined) this.#settled.push(...ids); // the store is down: kept (and renewed) until it answers
+      else this.#sizeLater();
+    })();
+    await this.#removing;
+    this.#removing = null;
+  }
+
+  /** Renews the lease of everything held: leased, in flight, settled but not yet deleted. */
+  async #renew(): Promise<void> {
+    const held = [...this.#buffer.map((batch) => batch.id), ...this.#inFlight, ...this.#settled];
+    if (held.length === 0) return;
+    const kept = await this.#store(() => this.#queue.renew(this.#holder, held, this.#options.leaseMs));
+    if (kept === undefined) return;
+    const still = new Set(kept);
+    // a lease that lapsed and was taken by another sender is theirs now: not sent from here too
+    const lost = this.#buffer.filter((batch) => !still.has(batch.id));
+    if (lost.length > 0) {
+      this.#buffer = this.#buffer.filter((batch) => still.has(batch.id));
+      this.#log.warn({ target: this.#target, batches: lost.length }, 'forwarding: leases lapsed and were taken by another forwarder');
+    }
+  }
+
+  /** Sends the batch until it is settled: true once sent or dropped, false if the forwarder stopped first. */
+  async #deliver(batch: QueuedForward): Promise<boolean> {
     const firstAttemptAt = Date.now();
     for (let retry = 1; ; retry += 1) {
-      await this.#holdOn(held);
       const attempt = await this.#attempt(batch);
       if (attempt.kind === 'sent') {
         this.#metrics.forwardSent();
-        if (this.#failing !== null) this.#log.info({ target: this.#target }, 'forwarding: the target accepts batches again');
-        this.#failing = null;
+        this.#recovered(batch);
         return true;
       }
       if (this.#stop.signal.aborted) return false;
-      if (this.#failing === null) {
+      if (this.#failing.size === 0) {
         this.#log.warn({ target: this.#target, problem: attempt.problem }, 'forwarding: the target does not accept batches');
       }
-      this.#failing = attempt.problem;
-      if (attempt.kind === 'rejected') return this.#dropped('rejected');
+      this.#failing.add(batch.id);
+      if (attempt.kind === 'rejected') return this.#dropped(batch, 'rejected');
 
       const delayMs = retryDelayMs(retry, attempt.retryAfterMs, this.#options, Math.random());
-      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#dropped('retries_exhausted');
+      if (Date.now() + delayMs - firstAttemptAt > this.#options.maxRetryElapsedMs) return this.#dropped(batch, 'retries_exhausted');
       this.#metrics.forwardRetried();
-      await this.#backOff(held, delayMs);
+      await sleep(delayMs, undefined, { signal: this.#stop.signal }).catch(() => {});
       if (this.#stop.signal.aborted) return false;
     }
   }
 
-  /** Waits `delayMs` before the next attempt, keeping the lease up as it goes. */
-  async #backOff(held: () => string[], delayMs: number): Promise<void> {
-    const until = Date.now() + delayMs;
-    for (let left = delayMs; left > 0 && !this.#stop.signal.aborted; left = until - Date.now()) {
-      await sleep(Math.min(left, this.#leaseMs / 2), undefined, { signal: this.#stop.signal }).catch(() => {});
-      await this.#holdOn(held);
-    }
-  }
-
-  /** Renews the lease of `held` once half of it has passed since the last renewal (not per batch sent). */
-  async #holdOn(held: () => string[]): Promise<void> {
-    if (Date.now() - this.#renewedAt < this.#leaseMs / 2) return;
-    this.#renewedAt = Date.now(); // before the query: concurrent senders renew once
-    await this.#store(() => this.#queue.renew(held(), this.#leaseMs));
-  }
-
-  /** The batch is given up (removed with its group's settled ones); counted why. */
-  #dropped(reason: 'rejected' | 'retries_exhausted'): true {
+  #dropped(batch: QueuedForward, reason: 'rejected' | 'retries_exhausted'): true {
     this.#metrics.forwardDropped(reason);
+    this.#recovered(batch);
     return true;
+  }
+
+  /** The batch is settled: the spell of failure ends with the last failing batch. */
+  #recovered(batch: QueuedForward): void {
+    const wasFailing = this.#failing.size > 0;
+    this.#failing.delete(batch.id);
+    if (wasFailing && this.#failing.size === 0) this.#log.info({ target: this.#target }, 'forwarding: the target accepts batches again');
   }
 
   async #attempt(batch: QueuedForward): Promise<Attempt> {
@@ -278,9 +335,20 @@ export class Forwarder {
     }
   }
 
-  /** Runs `step` after the upkeep already queued; never rejects. */
+  /** Updates the queue's gauges soon: one sizing waiting is enough however many settle meanwhile. */
+  #sizeLater(): void {
+    if (this.#sizePending) return;
+    this.#sizePending = true;
+    void this.#keepUp(() => {
+      this.#sizePending = false;
+      return this.#reportSize();
+    });
+  }
+
+  /** Runs `step` after the upkeep already queued. Never rejects: a failing step is logged. */
   #keepUp(step: () => Promise<void>): Promise<void> {
-    this.#upkeep = this.#upkeep.then(step, step);
+    const guarded = () => step().catch((error: unknown) => this.#log.error({ err: error }, 'forwarding: upkeep failed'));
+    this.#upkeep = this.#upkeep.then(guarded, guarded);
     return this.#upkeep;
   }
 

@@ -38,7 +38,7 @@ export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOpt
   await migrate(db);
   return createSqlSpanStore(db, async () => {
     if (!db.closed) await db.close();
-  }, options);
+  }, options, true); // a PGlite data directory is one process's
 }
 
 const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));

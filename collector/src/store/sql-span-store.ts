@@ -58,9 +58,14 @@ RETURNING 1`;
 
 /**
  * A store on a migrated database. `closeDatabase` runs once every accepted write has settled, when
- * the store closes.
+ * the store closes. `exclusive`: no other process uses the database (PGlite).
  */
-export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<void>, options: SqlSpanStoreOptions = {}): SqlSpanStore {
+export function createSqlSpanStore(
+  db: SqlClient,
+  closeDatabase: () => Promise<void>,
+  options: SqlSpanStoreOptions = {},
+  exclusive = false,
+): SqlSpanStore {
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
   const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>((requests) => commitGroup(db, requests), options);
   let closing: Promise<void> | undefined; // closing twice waits for the first close
@@ -75,7 +80,7 @@ export function createSqlSpanStore(db: SqlClient, closeDatabase: () => Promise<v
 
   return {
     writeSpans: (spans, forward) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans, forward)),
-    forwardQueue: createForwardQueue(db),
+    forwardQueue: createForwardQueue(db, { exclusive }),
     ...readMethods(read), // the statements of every read: queries.ts
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {
