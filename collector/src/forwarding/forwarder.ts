@@ -75,8 +75,10 @@ export class Forwarder {
   #renewTimer: NodeJS.Timeout | undefined;
   /** Leased and not yet taken by a sender, oldest first. */
   #buffer: QueuedForward[] = [];
-  /** The lease query under way, which senders finding the buffer empty wait for. */
-  #leasing: Promise<void> | null = null;
+  /** The lease query under way, which senders finding the buffer empty wait for: did it lease any? */
+  #leasing: Promise<boolean> | null = null;
+  /** The renewal under way. */
+  #renewing: Promise<void> | null = null;
   /** Ids being sent. */
   readonly #inFlight = new Set<string>();
   /** Ids settled and not yet deleted, and the deletion under way. */
@@ -123,7 +125,7 @@ export class Forwarder {
   /** Starts sending what the queue holds, beginning with what an earlier run left. */
   start(): void {
     if (this.#running) return;
-    this.#renewTimer = setInterval(() => void this.#renew(), this.#options.leaseMs / 4).unref();
+    this.#renewTimer = setInterval(() => this.#renewTick(), this.#options.leaseMs / 4).unref();
     this.#running = (async () => {
       // leases in an exclusive database were left by a process that is gone: take them back now
       if (this.#queue.exclusive) await this.#store(() => this.#queue.releaseAll());
@@ -158,6 +160,7 @@ export class Forwarder {
     await this.#running;
     clearTimeout(deadline);
     clearInterval(this.#renewTimer);
+    await this.#renewing; // none may reach the store after close
     await this.#removeSettled();
     await this.#store(() => this.#queue.release(this.#holder, this.#buffer.map((batch) => batch.id)));
     this.#buffer = [];
@@ -189,23 +192,24 @@ export class Forwarder {
     }
   }
 
-  /** The oldest batch leased and not yet taken; leases a group when none is. Null when none waits. */
+  /**
+   * The oldest batch leased and not yet taken; leases a group when none is (sharing a lease another
+   * sender has under way). Null once a lease found nothing waiting, or the store failed.
+   */
   async #next(): Promise<QueuedForward | null> {
     for (;;) {
       const batch = this.#buffer.shift();
       if (batch !== undefined) return batch;
-      if (this.#leasing) {
-        await this.#leasing; // another sender is leasing: share its group
-        if (this.#buffer.length > 0) continue;
-        return null;
+      if (!this.#leasing) {
+        this.#leasing = (async () => {
+          const group = await this.#store(() => this.#queue.lease(this.#holder, this.#options.leaseMs, LEASE_GROUP, LEASE_GROUP_BYTES));
+          this.#buffer.push(...(group ?? []));
+          return group !== undefined && group.length > 0;
+        })();
+        void this.#leasing.finally(() => (this.#leasing = null));
       }
-      this.#leasing = (async () => {
-        const group = await this.#store(() => this.#queue.lease(this.#holder, this.#options.leaseMs, LEASE_GROUP, LEASE_GROUP_BYTES));
-        if (group) this.#buffer.push(...group);
-      })();
-      await this.#leasing;
-      this.#leasing = null;
-      if (this.#buffer.length === 0) return null;
+      // a group capped by count or bytes may leave more waiting: lease again until one comes back empty
+      if (!(await this.#leasing) && this.#buffer.length === 0) return null;
     }
   }
 
@@ -241,18 +245,28 @@ export class Forwarder {
     this.#removing = null;
   }
 
+  /** The renewal timer's tick: one renewal at a time; a deletion that failed is tried again meanwhile. */
+  #renewTick(): void {
+    if (this.#settled.length > 0 && !this.#removing) void this.#removeSettled();
+    if (this.#renewing) return;
+    this.#renewing = this.#renew().finally(() => (this.#renewing = null));
+  }
+
   /** Renews the lease of everything held: leased, in flight, settled but not yet deleted. */
   async #renew(): Promise<void> {
     const held = [...this.#buffer.map((batch) => batch.id), ...this.#inFlight, ...this.#settled];
     if (held.length === 0) return;
     const kept = await this.#store(() => this.#queue.renew(this.#holder, held, this.#options.leaseMs));
     if (kept === undefined) return;
+    const asked = new Set(held);
     const still = new Set(kept);
     // a lease that lapsed and was taken by another sender is theirs now: not sent from here too
-    const lost = this.#buffer.filter((batch) => !still.has(batch.id));
-    if (lost.length > 0) {
-      this.#buffer = this.#buffer.filter((batch) => still.has(batch.id));
-      this.#log.warn({ target: this.#target, batches: lost.length }, 'forwarding: leases lapsed and were taken by another forwarder');
+    // (a batch leased while this renewal ran was not asked about, and stays)
+    const lost = (batch: QueuedForward) => asked.has(batch.id) && !still.has(batch.id);
+    const lostCount = this.#buffer.filter(lost).length;
+    if (lostCount > 0) {
+      this.#buffer = this.#buffer.filter((batch) => !lost(batch));
+      this.#log.warn({ target: this.#target, batches: lostCount }, 'forwarding: leases lapsed and were taken by another forwarder');
     }
   }
 
