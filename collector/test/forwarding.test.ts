@@ -276,17 +276,17 @@ test('a batch the target keeps refusing holds up no other, and each batch sent i
 });
 
 test('a lease outlives a slow request: renewed on time, a batch is not taken by another collector while it is being sent', async () => {
-  const target = await startTarget((_index, response) => setTimeout(() => ok(response), 1_500));
+  const target = await startTarget((_index, response) => setTimeout(() => ok(response), 2_500));
   const databaseUrl = await freshDatabase();
   const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
-  // a lease of 400 ms: without renewal, the second collector would take each batch while the first sends it
-  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, leaseMs: 400, pollIntervalMs: 50 } }));
+  // a lease of 800 ms, a third of each request: without renewal, the second collector would take each batch while the first sends it
+  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, leaseMs: 800, pollIntervalMs: 50 } }));
   try {
     const urls = await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 })));
     const bodies = Array.from({ length: 4 }, jsonBody);
     for (const body of bodies) assert.equal((await postTraces(urls[0]!, body)).status, 200);
     await waitFor(() => target.received.length >= bodies.length, 10_000, 'every export forwarded');
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // past a lapsed lease's retake and its slow answer
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past a lapsed lease's retake
     assert.equal(target.received.length, bodies.length, 'none sent twice');
   } finally {
     for (const app of apps) await app.close();
