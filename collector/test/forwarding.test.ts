@@ -61,6 +61,22 @@ async function forwardingCollector(forward: ForwardOptions): Promise<RunningColl
 
 const jsonBody = () => JSON.stringify(jsonRequest([jsonSpan()]));
 
+/** Two collectors, each with its own pool, on one new PostgreSQL database, forwarding as `forward` says. */
+async function collectorsSharingADatabase(forward: ForwardOptions): Promise<{ urls: string[]; close(): Promise<void> }> {
+  const databaseUrl = await freshDatabase();
+  const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
+  const apps = stores.map((store) => buildServer({ store, forward }));
+  return {
+    urls: await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 }))),
+    async close() {
+      for (const app of apps) await app.close();
+      for (const store of stores) await store.close();
+      await dropDatabase(databaseUrl);
+    },
+  };
+}
+
+
 test('a batch answered 503 with Retry-After is sent again after that wait, then arrives once, byte for byte, under its content type', async () => {
   const target = await startTarget((index, response) => (index === 0 ? response.writeHead(503, { 'retry-after': '1' }).end() : ok(response)));
   const collector = await forwardingCollector({ url: target.url, headers: { authorization: 'Bearer forward-secret' }, initialBackoffMs: 10 });
@@ -217,11 +233,9 @@ test('a collector killed with SIGKILL while its target is down forwards every ac
 
 test('two collectors on one PostgreSQL database share its forward queue: each export is sent once, by one of them', async () => {
   const target = await startTarget((_index, response) => setTimeout(() => ok(response), 300));
-  const databaseUrl = await freshDatabase();
-  const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
-  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, pollIntervalMs: 50 } }));
+  const collectors = await collectorsSharingADatabase({ url: target.url, pollIntervalMs: 50 });
+  const { urls } = collectors;
   try {
-    const urls = await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 })));
     const bodies = Array.from({ length: 12 }, jsonBody);
     // all to the first collector: it leases the first wave and is busy with it (the target is slow),
     // so the second, polling the shared queue, takes the second wave; neither takes what the other holds
@@ -235,9 +249,7 @@ test('two collectors on one PostgreSQL database share its forward queue: each ex
     const sentBy = await Promise.all(urls.map(async (url) => (await scrapeMetrics(url)).get('choreoscope_forward_batches_sent_total')));
     assert.ok(sentBy.every((sent) => sent! > 0), `both collectors forwarded some: ${sentBy}`);
   } finally {
-    for (const app of apps) await app.close();
-    for (const store of stores) await store.close();
-    await dropDatabase(databaseUrl);
+    await collectors.close();
     await target.close();
   }
 });
@@ -277,21 +289,17 @@ test('a batch the target keeps refusing holds up no other, and each batch sent i
 
 test('a lease outlives a slow request: renewed on time, a batch is not taken by another collector while it is being sent', async () => {
   const target = await startTarget((_index, response) => setTimeout(() => ok(response), 2_500));
-  const databaseUrl = await freshDatabase();
-  const stores = [await openPostgresStore({ databaseUrl }), await openPostgresStore({ databaseUrl })];
   // a lease of 800 ms, a third of each request: without renewal, the second collector would take each batch while the first sends it
-  const apps = stores.map((store) => buildServer({ store, forward: { url: target.url, leaseMs: 800, pollIntervalMs: 50 } }));
+  const collectors = await collectorsSharingADatabase({ url: target.url, leaseMs: 800, pollIntervalMs: 50 });
+  const { urls } = collectors;
   try {
-    const urls = await Promise.all(apps.map((app) => app.listen({ host: '127.0.0.1', port: 0 })));
     const bodies = Array.from({ length: 4 }, jsonBody);
     for (const body of bodies) assert.equal((await postTraces(urls[0]!, body)).status, 200);
     await waitFor(() => target.received.length >= bodies.length, 10_000, 'every export forwarded');
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // past a lapsed lease's retake
     assert.equal(target.received.length, bodies.length, 'none sent twice');
   } finally {
-    for (const app of apps) await app.close();
-    for (const store of stores) await store.close();
-    await dropDatabase(databaseUrl);
+    await collectors.close();
     await target.close();
   }
 });
