@@ -8,11 +8,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChsError, ERRORS, chsError } from '../api/errors.ts';
 import type { CollectorMetrics, SpanRejectionReason } from '../ops/metrics.ts';
 import { StoreOverloadedError, StoreRejectedDataError, StoreUnavailableError, type SpanStore } from '../store/store.ts';
+import { CommitTimeoutError, withinCommitBudget } from './commit-budget.ts';
 import { decodeExportRequest } from './otlp-decode.ts';
 import { compressionOf, encodingOf, type OtlpEncoding } from './otlp-media.ts';
 import { exportResponse, partialSuccessOf, statusResponse, type OtlpAnswer } from './otlp-response.ts';
 import { BodyAbortedError, BodyTooLargeError, GzipError, readBody } from './read-body.ts';
-import { CommitTimeoutError, withinCommitBudget } from './commit-budget.ts';
 import { toSpanRecords } from './to-span-records.ts';
 
 export interface TracesRouteOptions {

@@ -30,7 +30,7 @@ export function httpServerTimeouts(timeouts: RequestTimeouts): { headersTimeout:
 /** The request each connection is receiving, from its headers until its answer, for the 408's form. */
 const inFlight = new WeakMap<Socket, FastifyRequest>();
 
-/** Requests answered 408 here: their route, seeing the body cut off, answers 408 too, so /metrics counts a 408. */
+/** Requests answered 408 here: /metrics counts them as 408 when their connection closes (ops/metrics-route.ts). */
 const timedOut = new WeakSet<FastifyRequest>();
 
 /** Whether `request` ran out of time and was answered 408 by the client error handler. */
