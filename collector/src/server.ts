@@ -2,7 +2,7 @@
  * The wiring: builds the collector's Fastify app from a store and options. It never listens — `main.ts`
  * does, and tests listen on port 0. The only module that knows every part.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ChsError, ERRORS, chsError } from './api/errors.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
@@ -138,6 +138,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     app.addHook('onReady', async () => forwarder.start());
     // onClose runs once the requests in flight have finished, so their batches are queued by then
     app.addHook('onClose', () => forwarder.close());
+  } else {
+    app.addHook('onReady', async () => warnOfUnforwardedExports(resolved.store, app.log));
   }
 
   app.register(tracesRoute, {
@@ -154,6 +156,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(healthRoutes, { store: resolved.store });
   app.register(metricsRoute, { metrics: resolved.metrics });
   return app;
+}
+
+/** Exports queued by an earlier run with forwarding wait for a run with it again: say so, or they are forgotten. */
+async function warnOfUnforwardedExports(store: SpanStore, log: FastifyBaseLogger): Promise<void> {
+  const waiting = await store.forwardQueue.size().catch(() => null);
+  if (waiting !== null && waiting.batches > 0) {
+    log.warn({ batches: waiting.batches, bytes: waiting.bytes }, 'exports queued for forwarding by an earlier run wait: start with --forward-url to send them');
+  }
 }
 
 function sendApiError(reply: FastifyReply, chs: ChsError): FastifyReply {

@@ -304,6 +304,28 @@ test('a lease outlives a slow request: renewed on time, a batch is not taken by 
   }
 });
 
+test('a collector started without forwarding on a store holding queued exports says so, once, at start', async () => {
+  const reserved = await startTarget(() => {});
+  await reserved.close(); // nothing listens: the exports stay queued
+  const { store, dispose } = await pgliteStores.open();
+  const logLines: string[] = [];
+  try {
+    const forwarding = buildServer({ store, forward: { url: reserved.url, flushTimeoutMs: 100, initialBackoffMs: 10 } });
+    const url = await forwarding.listen({ host: '127.0.0.1', port: 0 });
+    for (let i = 0; i < 2; i += 1) assert.equal((await postTraces(url, jsonBody())).status, 200);
+    await forwarding.close();
+
+    const plain = buildServer({ store, logLevel: 'warn', logDestination: { write: (line) => void logLines.push(line) } });
+    await plain.listen({ host: '127.0.0.1', port: 0 });
+    await plain.close();
+    const warnings = logLines.map((line) => JSON.parse(line) as { msg: string; batches?: number }).filter((entry) => /queued for forwarding/.test(entry.msg));
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]!.batches, 2);
+  } finally {
+    await dispose();
+  }
+});
+
 test('shutdown sends the batches still waiting when the target answers within the flush time', async () => {
   const target = await startTarget((_index, response) => setTimeout(() => ok(response), 50));
   const collector = await forwardingCollector({ url: target.url });
