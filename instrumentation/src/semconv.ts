@@ -33,6 +33,29 @@ export const DEPRECATED_ATTRIBUTES = {
   [ATTR_MESSAGING_CLIENT_ID]: 'messaging.client_id',
 } as const;
 
+/**
+ * Older spellings still sent by Java, Go and older JavaScript instrumentations, read after the names above
+ * (semantic conventions before 1.24): the topic was `messaging.destination`, the partition
+ * `messaging.kafka.partition`, the consumer group `messaging.kafka.consumer_group`.
+ */
+export const ATTR_MESSAGING_DESTINATION_LEGACY = 'messaging.destination';
+export const ATTR_MESSAGING_KAFKA_PARTITION_LEGACY = 'messaging.kafka.partition';
+export const ATTR_MESSAGING_KAFKA_CONSUMER_GROUP_LEGACY = 'messaging.kafka.consumer_group';
+
+/** `receive`: a span covering a poll of several messages (a batch), as opposed to `process`, one message. */
+export const OPERATION_TYPE_RECEIVE = 'receive';
+/** Operation types (and deprecated `messaging.operation` values) that mean a span sends a message. */
+export const SEND_OPERATION_TYPES: readonly string[] = ['send', 'publish', 'create'];
+/** Operation types that mean a span handles one received message. */
+export const PROCESS_OPERATION_TYPES: readonly string[] = ['process', 'deliver'];
+
+// --- Other conventions the collector reads -------------------------------------------------------------
+/** CloudEvents' type, as the CloudEvents semantic conventions name it, then as the Kafka binding's header. */
+export const ATTR_CLOUDEVENTS_EVENT_TYPE = 'cloudevents.event_type';
+export const ATTR_CLOUDEVENTS_TYPE_HEADER = 'ce_type';
+/** Resource attributes naming the machine a span's clock belongs to, most specific first. */
+export const HOST_RESOURCE_ATTRIBUTES: readonly string[] = ['host.name', 'host.id', 'k8s.pod.name', 'service.instance.id'];
+
 // --- Choreoscope's own attributes --------------------------------------------------------------------
 /** The business flow this hop belongs to (e.g. the order id): the same on every hop of one order. */
 export const ATTR_BUSINESS_KEY = 'choreoscope.business_key';

@@ -3,6 +3,9 @@
 import { ATTR_BUSINESS_KEY, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID } from '@choreoscope/instrumentation/semconv';
 import type { Attributes, BusinessKey } from './span.ts';
 
+/** Where a business key is read by default: Choreoscope's attribute, then the messaging conversation id. */
+export const DEFAULT_BUSINESS_KEY_ATTRIBUTES: readonly string[] = [ATTR_BUSINESS_KEY, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID];
+
 /** Longest business key kept: longer ones are not a key but a payload, and would not fit an index entry. */
 export const MAX_BUSINESS_KEY_CHARS = 512;
 
@@ -11,12 +14,14 @@ export type BusinessKeyReading =
   | { problem: string };
 
 /**
- * The span's business key: `choreoscope.business_key`, else `messaging.message.conversation_id`. A
- * string or an integer counts (an order id may be sent as a number); an empty string or any other
- * type counts as none. A key longer than MAX_BUSINESS_KEY_CHARS is a problem to report, not a key.
+ * The span's business key: the first of `names` it carries (by default `choreoscope.business_key`, else
+ * `messaging.message.conversation_id`; a user of other instrumentation names `order.id` or
+ * `messaging.kafka.message.key`). A string or an integer counts (an order id may be sent as a number);
+ * an empty string or any other type counts as none. A key longer than MAX_BUSINESS_KEY_CHARS is a
+ * problem to report, not a key.
  */
-export function readBusinessKey(attributes: Attributes): BusinessKeyReading {
-  for (const name of [ATTR_BUSINESS_KEY, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]) {
+export function readBusinessKey(attributes: Attributes, names: readonly string[] = DEFAULT_BUSINESS_KEY_ATTRIBUTES): BusinessKeyReading {
+  for (const name of names) {
     const value = attributes[name];
     const key = typeof value === 'string' ? value : Number.isInteger(value) ? String(value) : '';
     if (key === '') continue;

@@ -4,7 +4,7 @@
  * while the rest of the batch goes on; only a request whose shape hides where its spans are (say,
  * `resourceSpans` is not an array) is refused whole.
  */
-import { readBusinessKey } from '../core/business-key.ts';
+import { DEFAULT_BUSINESS_KEY_ATTRIBUTES, readBusinessKey } from '../core/business-key.ts';
 import type { Attributes, InstrumentationScope, SpanEvent, SpanKind, SpanLink, SpanRecord, SpanStatus, StatusCode } from '../core/span.ts';
 import { readAttributes } from './otlp-attributes.ts';
 import {
@@ -34,14 +34,18 @@ export interface DecodedSpans {
 
 export type ToSpanRecordsResult = ({ ok: true } & DecodedSpans) | { ok: false; problem: string };
 
-export function toSpanRecords(request: unknown): ToSpanRecordsResult {
+/**
+ * `businessKeyAttributes`: the span attributes a business key is read from, first found wins (see
+ * business-key.ts).
+ */
+export function toSpanRecords(request: unknown, businessKeyAttributes: readonly string[] = DEFAULT_BUSINESS_KEY_ATTRIBUTES): ToSpanRecordsResult {
   if (!isPlainObject(request)) return { ok: false, problem: 'the request must be an object' };
   const result: DecodedSpans = { spans: [], rejections: [], warnings: [] };
   const ignoredKeys = new Set<string>();
   try {
     noteSnakeCaseKeys(request, ignoredKeys);
     readArray(request.resourceSpans, 'resourceSpans').forEach((resourceSpans, i) => {
-      readResourceSpans(resourceSpans, `resourceSpans[${i}]`, result, ignoredKeys);
+      readResourceSpans(resourceSpans, `resourceSpans[${i}]`, result, ignoredKeys, businessKeyAttributes);
     });
   } catch (error) {
     if (error instanceof InvalidField) return { ok: false, problem: error.message };
@@ -60,7 +64,9 @@ interface SpanOrigin {
   scope: InstrumentationScope;
 }
 
-function readResourceSpans(value: unknown, path: string, result: DecodedSpans, ignoredKeys: Set<string>): void {
+function readResourceSpans(
+  value: unknown, path: string, result: DecodedSpans, ignoredKeys: Set<string>, businessKeyAttributes: readonly string[],
+): void {
   const resourceSpans = readObject(value, path);
   noteSnakeCaseKeys(resourceSpans, ignoredKeys);
   const scopeSpansList = readArray(resourceSpans.scopeSpans, `${path}.scopeSpans`);
@@ -77,7 +83,7 @@ function readResourceSpans(value: unknown, path: string, result: DecodedSpans, i
       : attempt((): SpanOrigin => ({ ...resource, scope: readScope(scopeSpans.scope, `${scopePath}.scope`) }));
     spans.forEach((spanValue, k) => {
       if (isPlainObject(spanValue)) noteSnakeCaseKeys(spanValue, ignoredKeys);
-      const span = origin instanceof InvalidField ? origin : attempt(() => readSpan(spanValue, origin));
+      const span = origin instanceof InvalidField ? origin : attempt(() => readSpan(spanValue, origin, businessKeyAttributes));
       if (span instanceof InvalidField) result.rejections.push({ path: `${scopePath}.spans[${k}]`, reason: span.message });
       else result.spans.push(span);
     });
@@ -109,7 +115,7 @@ function readScope(value: unknown, path: string): InstrumentationScope {
   return { name: readText(scope.name, `${path}.name`), version: readText(scope.version, `${path}.version`) };
 }
 
-function readSpan(value: unknown, origin: SpanOrigin): SpanRecord {
+function readSpan(value: unknown, origin: SpanOrigin, businessKeyAttributes: readonly string[]): SpanRecord {
   if (!isPlainObject(value)) throw new InvalidField('the span must be an object');
   const traceId = readId(value.traceId, 16, 'traceId');
   const spanId = readId(value.spanId, 8, 'spanId');
@@ -133,7 +139,7 @@ function readSpan(value: unknown, origin: SpanOrigin): SpanRecord {
     scope: origin.scope,
     businessKey: null,
   };
-  const businessKey = readBusinessKey(span.attributes);
+  const businessKey = readBusinessKey(span.attributes, businessKeyAttributes);
   if ('problem' in businessKey) throw new InvalidField(businessKey.problem);
   span.businessKey = businessKey.key;
   return span;

@@ -1,0 +1,167 @@
+/**
+ * The assembler's bookkeeping and its behaviour on hostile input: merges report the absorbed id and the
+ * absorbed anchor still finds the surviving flow; eviction forgets only what the store holds; loops,
+ * self-references, oversized and over-shared keys and oversized flows are reported and bounded.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlowAssembler } from '../src/core/assemble.ts';
+import { describeFlow } from '../src/core/describe-flow.ts';
+import { flowIdOf, type FlowId } from '../src/core/flow.ts';
+import type { FlowSpan } from '../src/core/flow-span.ts';
+import { inCausalOrder } from '../src/core/causal-order.ts';
+import { spanIdOf, traceIdOf } from './flow-fixtures.ts';
+
+const T0 = Date.UTC(2026, 10, 30);
+
+/** A span's flow facts, by labels; a producer of topic `orders` unless told otherwise. */
+function span(label: string, trace: string, fields: Partial<Omit<FlowSpan, 'parentSpanId' | 'links'>> & { parent?: string; links?: string[] } = {}): FlowSpan {
+  const { parent, links, ...rest } = fields;
+  const traceId = traceIdOf(trace);
+  const spanId = spanIdOf(label);
+  return {
+    key: `${traceId}/${spanId}`,
+    traceId,
+    spanId,
+    parentSpanId: parent === undefined ? null : spanIdOf(parent),
+    role: 'producer',
+    serviceName: 'svc',
+    host: 'host',
+    startMs: T0,
+    endMs: T0 + 1,
+    error: false,
+    destination: 'orders',
+    message: null,
+    consumerGroup: null,
+    eventType: 'OrderCreated',
+    businessKey: null,
+    attempt: null,
+    contextStatus: null,
+    links: (links ?? []).map((l) => { const [t, s] = l.split('/') as [string, string]; return `${traceIdOf(t)}/${spanIdOf(s)}`; }),
+    ...rest,
+  };
+}
+
+const idOf = (s: FlowSpan): FlowId => flowIdOf(s);
+
+describe('merging and naming', () => {
+  test('a late span joining two stored flows merges them: the earlier anchor names the result, the other id is reported removed and still finds it', () => {
+    const assembler = new FlowAssembler();
+    const http = span('order.http', 'o1', { role: 'internal', startMs: T0 });
+    const send = span('order.send', 'o1', { parent: 'order.http', startMs: T0 + 5 });
+    const paySend = span('payment.send', 'p1', { parent: 'payment.process', startMs: T0 + 12, destination: 'payments' });
+    assembler.add([http, send, paySend], T0);
+    const first = assembler.takeChanges();
+    assert.deepEqual(first.flows.map((f) => f.id).sort(), [idOf(http), idOf(paySend)].sort(), 'two flows: the payment send waits for its parent');
+    assert.deepEqual(first.removed, []);
+    assert.equal(first.moved.length, 3);
+
+    const process = span('payment.process', 'p1', { role: 'consumer', startMs: T0 + 10, links: ['o1/order.send'] });
+    assembler.add([process], T0 + 100);
+    const second = assembler.takeChanges();
+    assert.deepEqual(second.flows.map((f) => f.id), [idOf(http)]);
+    assert.deepEqual(second.removed, [idOf(paySend)], 'the absorbed flow is gone from the store');
+    assert.deepEqual(second.moved.map((m) => m.span.key).sort(), [paySend.key, process.key].sort(), 'only spans whose flow changed are written');
+    assert.equal(assembler.flowOf(idOf(paySend))?.id, idOf(http), 'the absorbed id finds the surviving flow');
+    assert.equal(assembler.takeChanges().flows.length, 0, 'nothing more to store');
+  });
+
+  test('an earlier span renames its flow; a flow merged away and back is not reported removed', () => {
+    const assembler = new FlowAssembler();
+    const child = span('child', 't', { parent: 'root', startMs: T0 + 5 });
+    assembler.add([child], T0);
+    assert.deepEqual(assembler.takeChanges().flows.map((f) => f.id), [idOf(child)]);
+    const root = span('root', 't', { role: 'internal', startMs: T0 });
+    assembler.add([root], T0);
+    const changes = assembler.takeChanges();
+    assert.deepEqual(changes.flows.map((f) => f.id), [idOf(root)]);
+    assert.deepEqual(changes.removed, [idOf(child)]);
+  });
+
+  test('a parent span that turns out to be a batch joins none of its children', () => {
+    const assembler = new FlowAssembler();
+    const a = span('a', 'poll', { role: 'consumer', parent: 'poll', links: ['o1/send1'] });
+    const b = span('b', 'poll', { role: 'consumer', parent: 'poll', links: ['o2/send2'] });
+    assembler.add([a, b], T0);
+    assert.equal(assembler.stats.pendingReferences, 3, 'the poll and both producers are awaited');
+    assembler.add([span('poll', 'poll', { role: 'batch' })], T0);
+    assert.notEqual(assembler.flowOf(a.key), assembler.flowOf(b.key));
+    assert.equal(assembler.flowOf(spanIdOf('poll')), undefined);
+    assert.equal(assembler.stats.batchSpans, 1);
+  });
+});
+
+describe('eviction', () => {
+  test('idle flows are forgotten, flows touched since are kept, and pending references of the forgotten go too', () => {
+    const assembler = new FlowAssembler();
+    assembler.add([span('old', 'a', { parent: 'missing' })], T0);
+    assembler.add([span('new', 'b')], T0 + 10_000);
+    assert.equal(assembler.evictIdle(T0 + 5_000), 0, 'changes not yet stored are never evicted');
+    assembler.takeChanges();
+    assert.equal(assembler.evictIdle(T0 + 5_000), 1);
+    assert.deepEqual(assembler.stats, { flows: 1, spans: 1, batchSpans: 0, pendingReferences: 0, sharedKeys: 0 });
+    assert.equal(assembler.holds(span('old', 'a').key), false);
+    assert.equal(assembler.holds(span('new', 'b').key), true);
+  });
+});
+
+describe('hostile input is reported and bounded', () => {
+  test('a span that is its own parent', () => {
+    const assembler = new FlowAssembler();
+    const self = span('self', 't', { parent: 'self' });
+    const result = assembler.add([self], T0);
+    assert.deepEqual(result.problems, [{ spanKey: self.key, problem: 'the span is its own parent' }]);
+    assert.equal(assembler.flowOf(self.key)?.size, 1);
+  });
+
+  test('a parent cycle across spans and link loops between traces: one flow, and describing it ends', () => {
+    const assembler = new FlowAssembler();
+    const a = span('a', 't', { parent: 'b', startMs: T0 });
+    const b = span('b', 't', { parent: 'c', startMs: T0 });
+    const c = span('c', 't', { parent: 'a', startMs: T0 });
+    const x = span('x', 'u', { links: ['v/y'], role: 'consumer' });
+    const y = span('y', 'v', { links: ['u/x'], role: 'consumer' });
+    assembler.add([a, b, c, x, y], T0);
+    assert.equal(assembler.flowOf(a.key), assembler.flowOf(c.key));
+    assert.equal(assembler.flowOf(x.key), assembler.flowOf(y.key));
+    assert.notEqual(assembler.flowOf(a.key), assembler.flowOf(x.key));
+    const flow = assembler.flowOf(a.key)!;
+    const described = describeFlow(flow.id, flow.spans(), T0);
+    assert.equal(described.spans.length, 3);
+    assert.equal(inCausalOrder([a, b, c]).length, 3);
+  });
+
+  test('a business key of 10,000 characters is reported and does not join', () => {
+    const assembler = new FlowAssembler();
+    const key = 'k'.repeat(10_000);
+    const result = assembler.add([span('a', 't1', { businessKey: key }), span('b', 't2', { businessKey: key })], T0);
+    assert.equal(result.problems.length, 2);
+    assert.match(result.problems[0]!.problem, /10000 characters long/);
+    assert.equal(assembler.stats.flows, 2);
+  });
+
+  test('one key on 100,000 spans of separate traces: found shared, 100,000 flows of one span', () => {
+    const assembler = new FlowAssembler();
+    const spans = Array.from({ length: 100_000 }, (_, i) => span(`s${i}`, `t${i}`, { businessKey: 'constant', startMs: T0 + i }));
+    for (let at = 0; at < spans.length; at += 1_000) assembler.add(spans.slice(at, at + 1_000), T0);
+    const changes = assembler.takeChanges();
+    assert.deepEqual(changes.sharedKeys, ['constant']);
+    assert.equal(assembler.stats.flows, 100_000);
+    assert.ok([...assembler.flows].every((flow) => flow.size === 1));
+    assert.ok(assembler.isShared('constant'));
+  });
+
+  test('one key on 100,000 spans of one trace: one flow, described up to its limit and told truncated', () => {
+    const assembler = new FlowAssembler();
+    const spans = Array.from({ length: 100_000 }, (_, i) => span(`s${i}`, 'one', { businessKey: 'order-1', parent: i === 0 ? undefined : `s${i - 1}`, startMs: T0 + i }));
+    assembler.add(spans, T0);
+    assert.equal(assembler.stats.flows, 1);
+    assert.equal(assembler.isShared('order-1'), false, 'one chain is not a shared key');
+    const flow = assembler.flowOf(spans[0]!.key)!;
+    const described = describeFlow(flow.id, flow.spans(), T0, { maxFlowSpans: 10_000 });
+    assert.equal(described.spans.length, 10_000);
+    assert.equal(described.facts.spanCount, 100_000);
+    assert.equal(described.facts.droppedSpans, 90_000);
+    assert.deepEqual(described.anomalies.filter((a) => a.type === 'truncated').map((a) => a.type === 'truncated' && a.droppedSpans), [90_000]);
+  });
+});
