@@ -7,6 +7,8 @@ import { ChsError, ERRORS, chsError } from './api/errors.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
 import type { ApiErrorBody } from './api/types.ts';
+import { DEFAULT_BUSINESS_KEY_ATTRIBUTES } from './core/business-key.ts';
+import { FlowWorker, type FlowWorkerOptions } from './flows/flow-worker.ts';
 import { Forwarder, type ForwardOptions } from './forwarding/forwarder.ts';
 import { DEFAULT_COMMIT_TIMEOUT_MS } from './ingest/commit-budget.ts';
 import { encodingOf } from './ingest/otlp-media.ts';
@@ -38,8 +40,18 @@ export interface ServerOptions {
   unavailableRetryAfterSeconds?: number;
   /** An export whose spans are not committed within this is answered 503 with Retry-After (they may be stored later). Default 5_000. */
   commitTimeoutMs?: number;
-  /** Most spans one query answers with, and the default `limit`. Default 10_000. */
-  maxQuerySpans?: number;
+  /**
+   * Span attributes the business key is read from, first found wins. Default `choreoscope.business_key`,
+   * `messaging.message.conversation_id`; a user of other instrumentation adds `order.id` or
+   * `messaging.kafka.message.key`.
+   */
+  businessKeyAttributes?: readonly string[];
+  /**
+   * Flow assembly and description (see FlowWorkerOptions for each setting and its default). `assemble:
+   * false` runs no flow worker here; flows are then assembled only by another collector on the same
+   * database. Default: assemble when the store queues spans for it.
+   */
+  flows?: Omit<FlowWorkerOptions, 'metrics' | 'log'> & { assemble?: boolean };
   /** Log lines (pino JSON on stdout) at this level and above. Default: no logger at all. */
   logLevel?: LogLevel;
   /** Where log lines go instead of stdout. */
@@ -72,7 +84,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     overloadedRetryAfterSeconds: options.overloadedRetryAfterSeconds ?? 1,
     unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
     commitTimeoutMs: options.commitTimeoutMs ?? DEFAULT_COMMIT_TIMEOUT_MS,
-    maxQuerySpans: options.maxQuerySpans ?? 10_000,
+    businessKeyAttributes: options.businessKeyAttributes ?? DEFAULT_BUSINESS_KEY_ATTRIBUTES,
+    flows: options.flows ?? {},
     logLevel: options.logLevel,
     logDestination: options.logDestination,
     ingestTokens: options.ingestTokens ?? [],
@@ -141,6 +154,13 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   } else {
     app.addHook('onReady', async () => warnOfUnforwardedExports(resolved.store, app.log));
   }
+  const assemble = resolved.store.assemblesFlows && resolved.flows.assemble !== false;
+  const flowWorker = assemble ? new FlowWorker(resolved.store.flows, { ...resolved.flows, metrics: resolved.metrics, log: app.log }) : undefined;
+  if (flowWorker) {
+    app.addHook('onReady', async () => flowWorker.start());
+    // after the requests in flight: their spans are committed, and stay queued for the next start if unassembled
+    app.addHook('onClose', () => flowWorker.close());
+  }
 
   app.register(tracesRoute, {
     store: resolved.store,
@@ -151,8 +171,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     commitTimeoutMs: resolved.commitTimeoutMs,
     metrics: resolved.metrics,
     forwarder,
+    flowWorker,
+    businessKeyAttributes: resolved.businessKeyAttributes,
   });
-  app.register(queryRoutes, { store: resolved.store, maxQuerySpans: resolved.maxQuerySpans });
+  app.register(queryRoutes, { store: resolved.store, describeFlows: resolved.flows });
   app.register(healthRoutes, { store: resolved.store });
   app.register(metricsRoute, { metrics: resolved.metrics });
   return app;

@@ -13,7 +13,7 @@ import { lookupsFor, type FlowLookups } from '../src/core/flow-lookups.ts';
 import { describeFlow } from '../src/core/describe-flow.ts';
 import type { Anomaly, Hop } from '../src/core/flow.ts';
 import { toFlowSpan, type FlowSpan } from '../src/core/flow-span.ts';
-import { EPOCH_MS, fixtureRecords, labelsBySpanId, readFlowFixtures, spanIdOf, type Fixture } from './flow-fixtures.ts';
+import { EPOCH_MS, fixtureRecords, labelsBySpanId, readFlowFixtures, type Fixture } from './flow-fixtures.ts';
 
 interface AssembledFixture {
   /** Each flow: its id (as the anchor's label), members' labels sorted, hops and anomalies in the fixture's words. */
@@ -23,15 +23,6 @@ interface AssembledFixture {
 
 function nowOf(fixture: Fixture): number {
   return EPOCH_MS + (fixture.now ?? Math.max(...fixture.spans.map((s) => s.start + (s.duration ?? 1))) + 1_000);
-}
-
-/** Every label a fixture mentions (parents and links too), by span id. */
-function labels(fixture: Fixture): Map<string, string> {
-  const map = labelsBySpanId(fixture);
-  for (const span of fixture.spans) {
-    for (const named of [span.parent, ...(span.links ?? []).map((l) => l.split('/').at(-1))]) if (named) map.set(spanIdOf(named), named);
-  }
-  return map;
 }
 
 function hopText(hop: Hop, label: (spanId: string) => string): string {
@@ -65,7 +56,7 @@ function assemble(fixture: Fixture, batches: FlowSpan[][]): AssembledFixture & {
     for (const flow of changes.flows) storedFlows.add(flow.id);
     for (const { span, flowId } of changes.moved) store.set(span.key, flowId);
   }
-  const byId = labels(fixture);
+  const byId = labelsBySpanId(fixture);
   const label = (spanId: string) => byId.get(spanId) ?? spanId;
   const flows = [...assembler.flows].map((flow) => {
     const described = describeFlow(flow.id, flow.spans(), nowMs, {

@@ -65,8 +65,9 @@ export interface Fixture {
 export const EPOCH_MS = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 const hex = (text: string, digits: number): string => createHash('sha256').update(text).digest('hex').slice(0, digits);
-export const traceIdOf = (label: string): string => hex(`trace:${label}`, 32);
-export const spanIdOf = (label: string): string => hex(`span:${label}`, 16);
+/** A label's id; `namespace` keeps fixtures sharing one store apart (their labels repeat). */
+export const traceIdOf = (label: string, namespace = ''): string => hex(`trace:${namespace}${label}`, 32);
+export const spanIdOf = (label: string, namespace = ''): string => hex(`span:${namespace}${label}`, 16);
 
 const FIXTURES_DIR = new URL('./fixtures/flows/', import.meta.url);
 
@@ -78,40 +79,53 @@ export function readFlowFixtures(): Fixture[] {
 }
 
 /** The fixture's spans as the collector's ingest makes them (through toSpanRecords, so the business key is read as configured). */
-export function fixtureRecords(fixture: Fixture): SpanRecord[] {
-  const traceOfLabel = new Map(fixture.spans.map((span) => [span.id, span.trace]));
-  const resourceSpans = fixture.spans.map((span) => ({
-    resource: { attributes: otlpAttributes({ 'service.name': span.service, ...(span.host ? { 'host.name': span.host } : {}) }) },
-    scopeSpans: [{ scope: { name: `fixture-${span.dialect ?? 'choreoscope'}`, version: '1' }, spans: [otlpSpan(span, traceOfLabel)] }],
-  }));
-  const decoded = toSpanRecords({ resourceSpans }, fixture.businessKeyAttributes);
+export function fixtureRecords(fixture: Fixture, namespace = ''): SpanRecord[] {
+  const decoded = toSpanRecords(fixtureRequest(fixture, fixture.spans, namespace), fixture.businessKeyAttributes);
   if (!decoded.ok || decoded.rejections.length > 0) throw new Error(`fixture ${fixture.name} does not decode: ${JSON.stringify(decoded)}`);
   return decoded.spans;
 }
 
-/** Labels of the fixture's spans by span id, to read results back in the fixture's words. */
-export function labelsBySpanId(fixture: Fixture): Map<string, string> {
-  return new Map(fixture.spans.map((span) => [spanIdOf(span.id), span.id]));
+/** Some of the fixture's spans as an OTLP/JSON export, a resource per span. */
+export function fixtureRequest(fixture: Fixture, spans: readonly FixtureSpan[], namespace = ''): { resourceSpans: unknown[] } {
+  const traceOfLabel = new Map(fixture.spans.map((span) => [span.id, span.trace]));
+  return {
+    resourceSpans: spans.map((span) => ({
+      resource: { attributes: otlpAttributes({ 'service.name': span.service, ...(span.host ? { 'host.name': span.host } : {}) }) },
+      scopeSpans: [{ scope: { name: `fixture-${span.dialect ?? 'choreoscope'}`, version: '1' }, spans: [otlpSpan(span, traceOfLabel, namespace)] }],
+    })),
+  };
+}
+
+/** Labels of the fixture's spans, and of the spans they name as parent or link, by span id. */
+export function labelsBySpanId(fixture: Fixture, namespace = ''): Map<string, string> {
+  const labels = new Map(fixture.spans.map((span) => [spanIdOf(span.id, namespace), span.id]));
+  for (const span of fixture.spans) {
+    for (const named of [span.parent, ...(span.links ?? []).map((link) => link.split('/').at(-1))]) {
+      if (named !== undefined) labels.set(spanIdOf(named, namespace), named);
+    }
+  }
+  return labels;
 }
 
 const KIND_NUMBERS: Record<SpanKind, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 
-function otlpSpan(span: FixtureSpan, traceOfLabel: Map<string, string>): Record<string, unknown> {
+function otlpSpan(span: FixtureSpan, traceOfLabel: Map<string, string>, namespace: string): Record<string, unknown> {
   const startNanos = BigInt(EPOCH_MS + span.start) * 1_000_000n;
   const links = (span.links ?? []).map((link) => {
     const [trace, label] = link.includes('/') ? link.split('/') as [string, string] : [traceOfLabel.get(link) ?? link, link];
-    return { traceId: traceIdOf(trace), spanId: spanIdOf(label) };
+    return { traceId: traceIdOf(trace, namespace), spanId: spanIdOf(label, namespace) };
   });
+  const ns = (key: string | undefined) => (key === undefined ? undefined : `${namespace}${key}`);
   return {
-    traceId: traceIdOf(span.trace),
-    spanId: spanIdOf(span.id),
-    parentSpanId: span.parent === undefined ? '' : spanIdOf(span.parent),
+    traceId: traceIdOf(span.trace, namespace),
+    spanId: spanIdOf(span.id, namespace),
+    parentSpanId: span.parent === undefined ? '' : spanIdOf(span.parent, namespace),
     name: span.id,
     kind: KIND_NUMBERS[span.kind ?? 'internal'],
     startTimeUnixNano: String(startNanos),
     endTimeUnixNano: String(startNanos + BigInt(Math.round((span.duration ?? 1) * 1_000_000))),
     status: span.error ? { code: 2, message: 'failed' } : {},
-    attributes: otlpAttributes({ ...dialectAttributes(span), ...span.attributes }),
+    attributes: otlpAttributes({ ...dialectAttributes({ ...span, key: ns(span.key), topic: ns(span.topic) }), ...span.attributes }),
     links,
   };
 }

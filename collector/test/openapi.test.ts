@@ -4,7 +4,8 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { ERRORS } from '../src/api/errors.ts';
 import { buildServer } from '../src/server.ts';
-import { send } from './helpers.ts';
+import type { FlowResponse, FlowsResponse } from '../src/api/types.ts';
+import { send, waitFor } from './helpers.ts';
 import { postSeeds, type SeededSpan } from './seed-spans.ts';
 import { pgliteStores, type TestStore } from './stores.ts';
 
@@ -41,7 +42,7 @@ before(async () => {
   assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
   doc = JSON.parse(answer.text) as OpenApiDocument;
   const [producer] = spans = await postSeeds(url, [
-    { service: 'orders', name: 'publish', startMs: 1_700_000_000_000, durationMs: 2, businessKey: 'order-9', attributes: { n: 1, ok: true, f: 0.5 } },
+    { service: 'orders', name: 'publish', kind: 4, startMs: 1_700_000_000_000, durationMs: 2, businessKey: 'order-9', attributes: { n: 1, ok: true, f: 0.5 } },
   ]);
   spans.push(...await postSeeds(url, [
     { service: 'shipping', name: 'process', startMs: 1_700_000_000_100, durationMs: 9, status: 'error', businessKey: 'order-9', links: [producer!] },
@@ -100,13 +101,26 @@ test('each route documents its path parameters and its error responses with thei
 test('real answers, successes and errors, match the response schemas the document gives', async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const [producer, consumer] = spans;
+  // the two spans are one flow (the consumer links the producer) once assembled
+  let flowId = '';
+  await waitFor(async () => {
+    const listed = (await send(`${url}/api/flows?businessKey=order-9`, {})).json as FlowsResponse;
+    flowId = listed.flows[0]?.flowId ?? '';
+    return listed.flows[0]?.spanCount === 2;
+  }, 10_000, () => 'the flow of order-9 assembled');
   const requests: [path: string, documented: string, status: number][] = [
     [`/api/traces/${producer!.traceId}`, '/api/traces/{traceId}', 200],
     [`/api/traces/${'f'.repeat(32)}`, '/api/traces/{traceId}', 404],
     ['/api/traces/nope', '/api/traces/{traceId}', 400],
-    ['/api/flows/order-9/spans?limit=1', '/api/flows/{businessKey}/spans', 200],
-    ['/api/flows/order-9/spans?limit=0', '/api/flows/{businessKey}/spans', 400],
-    ['/api/flows/order-none/spans', '/api/flows/{businessKey}/spans', 404],
+    ['/api/flows?businessKey=order-9', '/api/flows', 200],
+    ['/api/flows?anomaly=weird', '/api/flows', 400],
+    [`/api/flows/${flowId}`, '/api/flows/{flowId}', 200],
+    [`/api/flows/${'a'.repeat(32)}-${'b'.repeat(16)}`, '/api/flows/{flowId}', 404],
+    ['/api/flows/order-9', '/api/flows/{flowId}', 400],
+    [`/api/spans/${producer!.traceId}/${producer!.spanId}/consumers`, '/api/spans/{traceId}/{spanId}/consumers', 200],
+    [`/api/spans/${'f'.repeat(32)}/${'f'.repeat(16)}/consumers`, '/api/spans/{traceId}/{spanId}/consumers', 404],
+    ['/api/diagnostics/propagation', '/api/diagnostics/propagation', 200],
+    ['/api/diagnostics/propagation?start=yesterday', '/api/diagnostics/propagation', 400],
     ['/api/spans?attr=n:1', '/api/spans', 200],
     ['/api/spans?status=error&limit=1', '/api/spans', 200],
     ['/api/spans?when=now', '/api/spans', 400],
@@ -127,4 +141,6 @@ test('real answers, successes and errors, match the response schemas the documen
   }
   const links = (await send(`${url}/api/links/${producer!.traceId}/${producer!.spanId}`, {})).json;
   assert.equal(links.linkedBy[0].links[0].spanId, producer!.spanId, 'a non-empty answer was among those checked');
+  const flow = (await send(`${url}/api/flows/${flowId}`, {})).json as FlowResponse;
+  assert.equal(flow.hops.length, 1, 'a flow with a hop was among those checked');
 });

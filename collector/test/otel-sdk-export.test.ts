@@ -7,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import type { ApiSpan, FlowSpansResponse, TraceResponse } from '../src/api/types.ts';
+import type { ApiSpan, SpanSearchResponse, TraceResponse } from '../src/api/types.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
 import { forEachStore } from './stores.ts';
 
@@ -103,10 +103,10 @@ forEachStore((kind) => {
         assertStoredAsSent(stored, sent);
       }
 
-      const flow = await send(`${collector.url}/api/flows/${encodeURIComponent(orderId)}/spans`, {});
+      const flow = await send(`${collector.url}/api/spans?businessKey=${encodeURIComponent(orderId)}`, {});
       assert.equal(flow.status, 200, flow.text);
-      const { spans, truncated } = flow.json as FlowSpansResponse;
-      assert.equal(truncated, false);
+      const { spans, nextCursor } = flow.json as SpanSearchResponse;
+      assert.equal(nextCursor, null);
       assert.deepEqual(spans.map((s) => s.name).sort(), ['charge card', 'orders process', 'orders publish'],
         'the consumer is found by messaging.message.conversation_id, the others by choreoscope.business_key');
       const child = spans.find((s) => s.name === 'charge card')!;

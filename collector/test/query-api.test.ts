@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiErrorBody, FlowSpansResponse, TraceResponse } from '../src/api/types.ts';
+import type { ApiErrorBody, SpanSearchResponse, TraceResponse } from '../src/api/types.ts';
 import { jsonRequest, jsonSpan, postTraces, send, startCollector, traceId, type RunningCollector } from './helpers.ts';
 import { forEachStore } from './stores.ts';
 
@@ -44,35 +44,16 @@ forEachStore((kind) => {
     assert.equal(errorCode(unknown.json), 'CHS_ERR_TRACE_NOT_FOUND');
   });
 
-  test('a flow is answered with the spans carrying its business key, limited on request', async () => {
-    const all = await get(`/api/flows/${encodeURIComponent(key)}/spans`);
+  test('spans carrying a business key are found by the search, with NUL looked up as stored keys keep it', async () => {
+    const all = await get(`/api/spans?businessKey=${encodeURIComponent(key)}`);
     assert.equal(all.status, 200);
-    assert.deepEqual((all.json as FlowSpansResponse).spans.map((s) => s.name), ['first', 'second', 'third']);
-    assert.equal((all.json as FlowSpansResponse).truncated, false);
-
-    const two = await get(`/api/flows/${encodeURIComponent(key)}/spans?limit=2`);
-    assert.deepEqual((two.json as FlowSpansResponse).spans.map((s) => s.name), ['first', 'second']);
-    assert.equal((two.json as FlowSpansResponse).truncated, true);
-  });
-
-  test('flow errors: unknown key 404, overlong key 400, a bad limit 400', async () => {
-    const unknown = await get('/api/flows/order-nobody/spans');
-    assert.equal(unknown.status, 404);
-    assert.equal(errorCode(unknown.json), 'CHS_ERR_FLOW_NOT_FOUND');
-
-    const nul = await get('/api/flows/a%00b/spans');
-    assert.equal(nul.status, 404, 'a NUL in the key is looked up as stored keys are kept (U+FFFD), not an error');
-    assert.equal(errorCode(nul.json), 'CHS_ERR_FLOW_NOT_FOUND');
-
-    const long = await get(`/api/flows/${'k'.repeat(513)}/spans`);
+    assert.deepEqual((all.json as SpanSearchResponse).spans.map((s) => s.name), ['third', 'second', 'first']);
+    const nul = await get('/api/spans?businessKey=a%00b');
+    assert.equal(nul.status, 200, 'a NUL in the key is looked up as stored keys are kept (U+FFFD), not an error');
+    assert.deepEqual((nul.json as SpanSearchResponse).spans, []);
+    const long = await get(`/api/spans?businessKey=${'k'.repeat(513)}`);
     assert.equal(long.status, 400);
     assert.equal(errorCode(long.json), 'CHS_ERR_BUSINESS_KEY_INVALID');
-
-    for (const limit of ['0', 'ten', '10001', '-1', '1.5', '1e309', 'Infinity']) {
-      const answer = await get(`/api/flows/${encodeURIComponent(key)}/spans?limit=${limit}`);
-      assert.equal(answer.status, 400, limit);
-      assert.equal(errorCode(answer.json), 'CHS_ERR_QUERY_LIMIT_INVALID');
-    }
   });
 
   test('unknown routes are 404 with a code; health and readiness answer 200', async () => {
@@ -84,7 +65,7 @@ forEachStore((kind) => {
   });
 
   test('a path with a broken percent-encoding is a 400 with a code, not a 500', async () => {
-    const answer = await get('/api/flows/%E0%A4%A/spans');
+    const answer = await get('/api/traces/%E0%A4%A');
     assert.equal(answer.status, 400);
     assert.equal(errorCode(answer.json), 'CHS_ERR_REQUEST_INVALID');
   });

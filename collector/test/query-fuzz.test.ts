@@ -24,6 +24,7 @@ const HOSTILE = [
   '4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', '0'.repeat(32), 'G'.repeat(32), 'eyJ4IjoxfQ', 'AAAA', '__proto__', 'constructor',
 ];
 const SEARCH_PARAMETERS = ['service', 'operation', 'attr', 'start', 'end', 'minDurationMs', 'maxDurationMs', 'businessKey', 'status', 'limit', 'cursor', 'nope'];
+const FLOW_PARAMETERS = ['businessKey', 'traceId', 'service', 'eventType', 'anomaly', 'start', 'end', 'limit', 'cursor', 'nope'];
 
 function hostileUrl(random: () => number): string {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
@@ -33,12 +34,16 @@ function hostileUrl(random: () => number): string {
     const pairs = Array.from({ length: count }, () => `${pick(names)}=${value()}`);
     return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
   };
-  switch (Math.floor(random() * 6)) {
+  switch (Math.floor(random() * 10)) {
     case 0: return `/api/spans${query(SEARCH_PARAMETERS)}`;
     case 1: return `/api/traces/${value()}${query(['limit'])}`;
-    case 2: return `/api/flows/${value()}/spans${query(['limit', 'cursor', 'nope'])}`;
+    case 2: return `/api/flows/${value()}`;
     case 3: return `/api/services/${value()}/operations${query(['nope'])}`;
     case 4: return `/api/links/${value()}/${value()}`;
+    case 5: return `/api/flows${query(FLOW_PARAMETERS)}`;
+    case 6: return `/api/spans/${value()}/${value()}/consumers`;
+    case 7: return `/api/diagnostics/propagation${query(['start', 'limit', 'nope'])}`;
+    case 8: return `/api/flows/${'a'.repeat(32)}-${value()}`;
     default: return `/api/services${query(['nope'])}`;
   }
 }

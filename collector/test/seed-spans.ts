@@ -15,6 +15,8 @@ export interface Seed {
   businessKey?: string;
   attributes?: Record<string, string | number | boolean>;
   links?: { traceId: string; spanId: string }[];
+  /** OTLP's SpanKind number; default 5 (consumer). */
+  kind?: number;
   /** Default: new random ids. */
   traceId?: string;
   spanId?: string;
@@ -41,6 +43,7 @@ export async function postSeeds(url: string, seeds: Seed[]): Promise<SeededSpan[
       traceId: s.traceId,
       spanId: s.spanId,
       name: s.name,
+      ...(s.kind === undefined ? {} : { kind: s.kind }),
       startTimeUnixNano: nanos(s.startMs),
       endTimeUnixNano: nanos(s.startMs + s.durationMs),
       status: s.status === undefined ? {} : { code: STATUS_CODES[s.status] },

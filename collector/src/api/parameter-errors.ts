@@ -37,6 +37,7 @@ export function toParameterError(error: FastifyError, request: FastifyRequest): 
   switch (parameter) {
     case 'traceId': return chsError(ERRORS.TRACE_ID_INVALID, { traceId: value });
     case 'spanId': return chsError(ERRORS.SPAN_ID_INVALID, { spanId: value });
+    case 'flowId': return chsError(ERRORS.FLOW_ID_INVALID, { flowId: value });
     case 'businessKey': return chsError(ERRORS.BUSINESS_KEY_INVALID, { maxChars: MAX_BUSINESS_KEY_CHARS, length: String(given).length });
     case 'limit': return chsError(ERRORS.QUERY_LIMIT_INVALID, { max: queryProperties.limit?.maximum ?? 0, limit: value });
     case 'cursor': return chsError(ERRORS.QUERY_CURSOR_INVALID, { cursor: value });

@@ -5,7 +5,9 @@
  */
 import swagger from '@fastify/swagger';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { DescribeOptions } from '../core/describe-flow.ts';
 import type { SpanStore } from '../store/store.ts';
+import { flowRoutes } from './flow-routes.ts';
 import { linkRoutes } from './link-routes.ts';
 import { openApiOptions, openApiRoute } from './openapi.ts';
 import { nonFiniteParameterError, toParameterError } from './parameter-errors.ts';
@@ -15,8 +17,8 @@ import { spanRoutes } from './span-routes.ts';
 
 export interface QueryRoutesOptions {
   store: SpanStore;
-  /** Most spans one flow page holds, and its default `limit`. */
-  maxQuerySpans: number;
+  /** How flows are described: the flow worker's options. */
+  describeFlows: DescribeOptions;
 }
 
 export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
@@ -36,5 +38,6 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   await app.register(spanRoutes, options);
   await app.register(serviceRoutes, options);
   await app.register(linkRoutes, options);
+  await app.register(flowRoutes, { store: options.store, describe: options.describeFlows });
   await app.register(openApiRoute);
 }

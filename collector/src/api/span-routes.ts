@@ -1,6 +1,5 @@
 /**
- * The routes that answer spans: one trace, one business flow (oldest first, paged), and the search
- * (newest first, paged). Parameters are checked by their JSON schemas (schemas.ts); a bad one is a 400
+ * The routes that answer spans: one trace, and the search (newest first, paged). Parameters are checked by their JSON schemas (schemas.ts); a bad one is a 400
  * with its catalogue code (parameter-errors.ts).
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,19 +14,17 @@ import {
 } from './schemas.ts';
 import { toSpanSearch, type SearchParameters } from './search-query.ts';
 import { toApiSpan } from './to-api-span.ts';
-import type { ApiCursor, ApiSpan, FlowSpansResponse, SpanSearchResponse, TraceResponse } from './types.ts';
+import type { ApiCursor, ApiSpan, SpanSearchResponse, TraceResponse } from './types.ts';
 
 export interface SpanRoutesOptions {
   store: SpanStore;
-  /** Most spans one flow page holds, and its default `limit`. */
-  maxQuerySpans: number;
 }
 
 export const SEARCH_DEFAULT_LIMIT = 100;
 export const SEARCH_MAX_LIMIT = 1000;
 
 export async function spanRoutes(app: FastifyInstance, options: SpanRoutesOptions): Promise<void> {
-  const { store, maxQuerySpans } = options;
+  const { store } = options;
 
   app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', {
     schema: {
@@ -45,35 +42,6 @@ export async function spanRoutes(app: FastifyInstance, options: SpanRoutesOption
     const spans = await store.spansOfTrace(traceId);
     if (spans.length === 0) throw chsError(ERRORS.TRACE_NOT_FOUND, { traceId });
     return { traceId, spans: spans.map(toApiSpan) };
-  });
-
-  app.get<{ Params: { businessKey: string }; Querystring: { limit: number; cursor?: string } }>('/api/flows/:businessKey/spans', {
-    schema: {
-      tags: ['spans'],
-      summary: "A business flow's spans",
-      description: 'The spans carrying the business key, oldest first (by start time, then trace and span id), a page at a time.',
-      params: pathParameters({ businessKey: businessKeyParameter }),
-      querystring: queryString({ limit: limitParameter(maxQuerySpans, maxQuerySpans), cursor: cursorParameter }),
-      response: {
-        200: responseObject({
-          businessKey: { type: 'string' },
-          spans: spanList,
-          truncated: { type: 'boolean', description: 'more spans carry the key than this page holds' },
-          nextCursor,
-        }, "a page of the flow's spans"),
-        ...errorResponses(ERRORS.BUSINESS_KEY_INVALID, ERRORS.QUERY_LIMIT_INVALID, ERRORS.QUERY_CURSOR_INVALID,
-          ERRORS.QUERY_PARAMETER_UNKNOWN, ERRORS.FLOW_NOT_FOUND),
-      },
-    },
-  }, async (request): Promise<FlowSpansResponse> => {
-    const businessKey = cleanText(request.params.businessKey);
-    const { limit, cursor } = request.query;
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    const page = await store.searchSpans({ businessKey, order: 'oldest-first', after, limit });
-    // past the last page the answer is empty; only a flow with no span at all is unknown
-    if (page.spans.length === 0 && after === undefined) throw chsError(ERRORS.FLOW_NOT_FOUND, { businessKey: businessKey.slice(0, 64) });
-    const { spans, nextCursor } = toApiPage(page);
-    return { businessKey, spans, truncated: nextCursor !== null, nextCursor };
   });
 
   app.get<{ Querystring: SearchParameters }>('/api/spans', {

@@ -44,23 +44,6 @@ export interface TraceResponse {
  */
 export type ApiCursor = string;
 
-/** GET /api/flows/:businessKey/spans?limit=N&cursor=C — spans carrying the business key, oldest first. */
-export interface FlowSpansQuery {
-  /** At most this many spans (default and maximum: the server's `maxQuerySpans`). */
-  limit?: number;
-  /** The previous page's `nextCursor`. */
-  cursor?: ApiCursor;
-}
-
-export interface FlowSpansResponse {
-  businessKey: string;
-  spans: ApiSpan[];
-  /** True when more spans carry the key than this page holds. */
-  truncated: boolean;
-  /** The next page's `cursor`; null on the last page. */
-  nextCursor: ApiCursor | null;
-}
-
 /** GET /api/spans — a span search, newest first; every filter given must hold. */
 export interface SpanSearchQuery {
   /** The service's name (`service.name`). */
@@ -126,6 +109,181 @@ export interface SpanLinksResponse {
   spanId: string;
   linkedBy: ApiSpan[];
   linksTo: ApiSpan[];
+}
+
+// ---- business flows -------------------------------------------------------------------------------
+
+/**
+ * A flow's id: `<traceId>-<spanId>` of its anchor, its earliest span. When flows merge, an absorbed
+ * flow's id still answers (GET /api/flows/:flowId) with the surviving flow, under the survivor's id.
+ */
+export type ApiFlowId = string;
+
+export interface ApiSpanRef {
+  traceId: string;
+  spanId: string;
+}
+
+/** How a hop's ends were tied, strongest first: same trace, a span link, the same Kafka message, the same business key. */
+export type ApiJoinReason = 'parent' | 'link' | 'message' | 'key';
+
+export type ApiAnomalyType =
+  | 'fan-out' | 'fan-in' | 'duplicate-delivery' | 'retry' | 'out-of-order' | 'orphan-event' | 'propagation-gap' | 'clock-skew'
+  | 'shared-key' | 'truncated';
+
+/** One business flow (an order's causal chain across services, topics and traces), as lists show it. */
+export interface FlowSummary {
+  flowId: ApiFlowId;
+  /** Distinct business keys of its spans, at most 64. */
+  businessKeys: string[];
+  /** Distinct trace ids in order of first appearance, at most 64; `traceCount` counts them all. */
+  traceIds: string[];
+  traceCount: number;
+  /** Start of its earliest span, end of its latest (epoch milliseconds). */
+  firstEventMs: number;
+  lastEventMs: number;
+  durationMs: number;
+  services: string[];
+  /** `choreoscope.event.type`, else CloudEvents' type, else the topic, in order of first appearance. */
+  eventTypes: string[];
+  spanCount: number;
+  errorCount: number;
+  hopCount: number;
+  /** Deliveries whose producer span is named but has not arrived. */
+  pendingHops: number;
+  anomalies: ApiAnomalyType[];
+  /** Spans beyond the most a flow describes (10,000 by default), counted but left out of its hops. */
+  droppedSpans: number;
+}
+
+/**
+ * GET /api/flows — flows, newest activity (last event) first; every filter given must hold. `start` and
+ * `end` bound the flows' activity: a flow is in when its last event is at or after `start` and its first
+ * before `end`.
+ */
+export interface FlowsQuery {
+  businessKey?: string;
+  traceId?: string;
+  service?: string;
+  eventType?: string;
+  anomaly?: ApiAnomalyType;
+  start?: string;
+  end?: string;
+  /** 1 to 1000; default 100. */
+  limit?: number;
+  cursor?: ApiCursor;
+}
+
+export interface FlowsResponse {
+  flows: FlowSummary[];
+  nextCursor: ApiCursor | null;
+}
+
+/**
+ * One edge of a flow: `delivery`, a message from its producer span to one consumer span (one per group
+ * and attempt); `step`, a service reacting, from the consumer span to an event its handling sent.
+ */
+export interface ApiHop {
+  kind: 'delivery' | 'step';
+  /** null: a delivery whose producer is unknown (an uninstrumented producer). */
+  from: ApiSpanRef | null;
+  to: ApiSpanRef;
+  joinedBy: ApiJoinReason | null;
+  /** The producer span is named (parent or link) but has not arrived yet. */
+  pending: boolean;
+  destination: string | null;
+  eventType: string | null;
+  fromService: string | null;
+  toService: string;
+  consumerGroup: string | null;
+  attempt: number | null;
+  /** delivery: producer end → consumer start, the time in Kafka (0 when the clocks disagree); step: null. */
+  waitMs: number | null;
+  /** The `to` span's duration. */
+  processingMs: number;
+  clockSkew: boolean;
+}
+
+interface ApiAnomalyBase {
+  severity: 'info' | 'warning';
+  /** One sentence for a person: "context lost at inventory on topic orders.paid". */
+  message: string;
+}
+
+export type ApiAnomaly = ApiAnomalyBase & (
+  | { type: 'fan-out'; producer: ApiSpanRef; eventType: string | null; destination: string | null; groups: string[] }
+  | { type: 'fan-in'; consumerGroup: string; service: string; eventTypes: string[] }
+  | {
+    type: 'duplicate-delivery'; producer: ApiSpanRef | null; eventType: string | null; destination: string | null;
+    consumerGroup: string; service: string; deliveries: ApiSpanRef[];
+  }
+  | {
+    type: 'retry'; producer: ApiSpanRef | null; eventType: string | null; destination: string | null; consumerGroup: string;
+    service: string; attempts: number; succeeded: boolean; deliveries: ApiSpanRef[];
+  }
+  | {
+    type: 'out-of-order'; consumerGroup: string; service: string;
+    producedFirst: { eventType: string | null; consumer: ApiSpanRef }; handledFirst: { eventType: string | null; consumer: ApiSpanRef };
+  }
+  | { type: 'orphan-event'; producer: ApiSpanRef; eventType: string | null; destination: string | null; service: string; producedAtMs: number }
+  | {
+    type: 'propagation-gap'; service: string; destination: string | null; consumerGroup: string; consumer: ApiSpanRef;
+    producer: ApiSpanRef | null; joinedBy: ApiJoinReason | null; contextStatus: string | null;
+  }
+  | { type: 'clock-skew'; producer: ApiSpanRef; consumer: ApiSpanRef; producerHost: string; consumerHost: string; skewMs: number }
+  | { type: 'shared-key'; businessKey: string }
+  | { type: 'truncated'; droppedSpans: number; maxFlowSpans: number }
+);
+
+/**
+ * GET /api/flows/:flowId — one flow: its summary, its spans in causal order (a parent before its child
+ * when their start times tie), its hops and its anomalies. An absorbed flow's id answers the flow that
+ * absorbed it, whose id `flow.flowId` gives.
+ */
+export interface FlowResponse {
+  flow: FlowSummary;
+  spans: ApiSpan[];
+  hops: ApiHop[];
+  anomalies: ApiAnomaly[];
+}
+
+/** GET /api/spans/:traceId/:spanId/consumers — every consumer span of a producer span, in every group, however joined. */
+export interface SpanConsumersResponse {
+  producer: ApiSpan;
+  /** The producer's flow; null while it is not assembled yet. */
+  flowId: ApiFlowId | null;
+  consumers: ApiConsumer[];
+}
+
+export interface ApiConsumer {
+  span: ApiSpan;
+  consumerGroup: string;
+  joinedBy: ApiJoinReason;
+  waitMs: number | null;
+  attempt: number | null;
+  clockSkew: boolean;
+}
+
+/** GET /api/diagnostics/propagation?start=&limit= — where trace context is lost, per consuming service and topic, most first. */
+export interface PropagationDiagnosticsResponse {
+  /** Flows active from this time were counted (epoch milliseconds). */
+  sinceMs: number;
+  gaps: ApiPropagationGap[];
+}
+
+export interface ApiPropagationGap {
+  /** The consuming service, where the context was lost. */
+  service: string;
+  destination: string | null;
+  /** Deliveries that lost their context. */
+  lostHops: number;
+  flows: number;
+  /** How those deliveries were matched instead: by Kafka message, by business key, not at all. */
+  matchedBy: { message: number; key: number; none: number };
+  exampleFlowId: ApiFlowId;
+  lastSeenMs: number;
+  /** "context lost at inventory on topic orders.paid". */
+  message: string;
 }
 
 /** GET /healthz: the process answers. */

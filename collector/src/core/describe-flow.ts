@@ -17,6 +17,11 @@ export interface DescribeOptions {
   orphanAfterMs?: number;
   /** Whether a business key is shared by too many unrelated chains to join by (the assembler says). Default: none is. */
   isSharedKey?: (key: BusinessKey) => boolean;
+  /**
+   * How many spans the flow has in all, when `spans` are only its earliest (the API loads no more of a
+   * large flow than it describes). Default: the spans given.
+   */
+  totalSpans?: number;
 }
 
 export const DEFAULT_MAX_FLOW_SPANS = 10_000;
@@ -31,7 +36,8 @@ export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], now
   const maxFlowSpans = options.maxFlowSpans ?? DEFAULT_MAX_FLOW_SPANS;
   const ordered = inCausalOrder(flowSpans);
   const spans = ordered.length > maxFlowSpans ? ordered.slice(0, maxFlowSpans) : ordered;
-  const droppedSpans = ordered.length - spans.length;
+  const totalSpans = Math.max(ordered.length, options.totalSpans ?? 0);
+  const droppedSpans = totalSpans - spans.length;
 
   const { deliveries, steps } = findHops(spans);
   const found = findAnomalies(spans, deliveries, nowMs, { orphanAfterMs: options.orphanAfterMs ?? DEFAULT_ORPHAN_AFTER_MS });
@@ -48,7 +54,7 @@ export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], now
   if (droppedSpans > 0) {
     anomalies.push({
       type: 'truncated', severity: 'warning', droppedSpans, maxFlowSpans,
-      message: `the flow has ${ordered.length} spans, more than the ${maxFlowSpans} described: the latest ${droppedSpans} are left out`,
+      message: `the flow has ${totalSpans} spans, more than the ${maxFlowSpans} described: the latest ${droppedSpans} are left out`,
     });
   }
 
@@ -67,7 +73,7 @@ export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], now
     durationMs: lastEventMs - firstEventMs,
     services: distinct(spans.map((span) => span.serviceName)),
     eventTypes: distinct(spans.map((span) => span.eventType)),
-    spanCount: ordered.length,
+    spanCount: totalSpans,
     errorCount: ordered.filter((span) => span.error).length,
     hopCount: hops.length,
     pendingHops: hops.filter((hop) => hop.pending).length,

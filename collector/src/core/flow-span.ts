@@ -66,9 +66,12 @@ const OPERATION = [ATTR_MESSAGING_OPERATION_TYPE, DEPRECATED_ATTRIBUTES[ATTR_MES
 const GROUP = [ATTR_MESSAGING_CONSUMER_GROUP_NAME, DEPRECATED_ATTRIBUTES[ATTR_MESSAGING_CONSUMER_GROUP_NAME], ATTR_MESSAGING_KAFKA_CONSUMER_GROUP_LEGACY];
 const EVENT_TYPE = [ATTR_EVENT_TYPE, ATTR_CLOUDEVENTS_EVENT_TYPE, ATTR_CLOUDEVENTS_TYPE_HEADER];
 
-/** Topic, partition and offset in one string: the identity of a Kafka message within a cluster. */
+/**
+ * Topic, partition and offset in one string, `orders/0/42`: the identity of a Kafka message within a
+ * cluster. Unambiguous even for a topic holding a slash, since the last two parts are digits.
+ */
 export function messageCoordinate(topic: string, partition: string, offset: string): string {
-  return `${topic}\u0000${partition}\u0000${offset}`;
+  return `${topic}/${partition}/${offset}`;
 }
 
 export function toFlowSpan(record: SpanRecord): FlowSpan {

@@ -30,6 +30,10 @@ export interface TracesRouteOptions {
    * that stores its spans, if any is new), and the forwarder told once it is.
    */
   forwarder?: { queued(): void };
+  /** Told when an export stored new spans, so flow assembly runs at once rather than at its next poll. */
+  flowWorker?: { wake(): void };
+  /** The span attributes a business key is read from, first found wins. */
+  businessKeyAttributes: readonly string[];
 }
 
 export const TRACES_PATH = '/v1/traces';
@@ -53,7 +57,7 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
   app.post(TRACES_PATH, async (request, reply) => {
     let spans: { received: number; rejected: number } | undefined;
     try {
-      const decoded = await decodeRequest(request, options.maxBodyBytes);
+      const decoded = await decodeRequest(request, options.maxBodyBytes, options.businessKeyAttributes);
       const received = decoded.spans.length + decoded.rejections.length;
       if (received > options.maxSpansPerRequest) {
         throw chsError(ERRORS.OTLP_TOO_MANY_SPANS, { spans: received, maxSpansPerRequest: options.maxSpansPerRequest });
@@ -64,11 +68,17 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
         // answered 503 already: the spans it stored after all count, and go on to the forward target
         if ('error' in outcome) return;
         options.metrics.storedAfterCommitTimeout(outcome.value);
-        if (outcome.value.stored > 0) options.forwarder?.queued();
+        if (outcome.value.stored > 0) {
+          options.forwarder?.queued();
+          options.flowWorker?.wake();
+        }
         request.log.info({ stored: outcome.value.stored }, 'spans committed after their export was answered 503');
       });
       options.metrics.exportStored({ ...spans, ...written });
-      if (written.stored > 0) options.forwarder?.queued();
+      if (written.stored > 0) {
+        options.forwarder?.queued();
+        options.flowWorker?.wake();
+      }
       if (decoded.rejections.length > 0) request.log.info({ rejectedSpans: decoded.rejections.length }, 'spans rejected');
       return send(reply, 200, exportResponse(decoded.encoding, partialSuccessOf(decoded)));
     } catch (error) {
@@ -92,7 +102,7 @@ export async function tracesRoute(app: FastifyInstance, options: TracesRouteOpti
   });
 }
 
-async function decodeRequest(request: FastifyRequest, maxBodyBytes: number) {
+async function decodeRequest(request: FastifyRequest, maxBodyBytes: number, businessKeyAttributes: readonly string[]) {
   const encoding = encodingOf(request.headers['content-type']);
   if (encoding === null) {
     throw chsError(ERRORS.OTLP_CONTENT_TYPE_UNSUPPORTED, { contentType: request.headers['content-type'] ?? '(none)' });
@@ -105,7 +115,7 @@ async function decodeRequest(request: FastifyRequest, maxBodyBytes: number) {
   if (Number(request.headers['content-length']) > maxBodyBytes) throw new BodyTooLargeError(maxBodyBytes);
   const body = await readBody(request.raw, { compression, maxBodyBytes });
   const exportRequest = decodeExportRequest(body, encoding);
-  const decoded = exportRequest.ok ? toSpanRecords(exportRequest.request) : exportRequest;
+  const decoded = exportRequest.ok ? toSpanRecords(exportRequest.request, businessKeyAttributes) : exportRequest;
   if (!decoded.ok) {
     throw chsError(ERRORS.OTLP_BODY_UNDECODABLE, { encoding: encoding === 'json' ? 'JSON' : 'protobuf', detail: decoded.problem });
   }

@@ -45,6 +45,15 @@ export class CollectorMetrics {
   readonly #forwardQueueBatches = new Gauge({ name: 'choreoscope_forward_queue_batches', help: 'Batches waiting to be forwarded.', registers: [this.registry] });
   readonly #forwardQueueBytes = new Gauge({ name: 'choreoscope_forward_queue_bytes', help: 'Bytes of the batches waiting to be forwarded.', registers: [this.registry] });
 
+  readonly #flowSpans = this.#counter('choreoscope_flow_spans_assembled_total', 'Spans added to flows by assembly.');
+  readonly #flowRounds = this.#counter('choreoscope_flow_assembly_rounds_total', 'Assembly rounds that stored what they made.');
+  readonly #flowRoundFailures = this.#counter('choreoscope_flow_assembly_failures_total', 'Assembly rounds that failed (the store unavailable); retried.');
+  readonly #flowsWritten = this.#counter('choreoscope_flows_written_total', 'Flows created or changed, as stored by assembly rounds.');
+  readonly #sharedKeys = this.#counter('choreoscope_flow_shared_keys_total', 'Business keys found shared by unrelated chains, no longer joining.');
+  readonly #spanProblems = this.#counter('choreoscope_flow_span_problems_total', 'Spans whose references could not be followed (their own parent, an oversized key).');
+  readonly #flowWorkingSet = new Gauge({ name: 'choreoscope_flow_working_set_flows', help: 'Flows held in memory by the assembler.', registers: [this.registry] });
+  readonly #assembling = new Gauge({ name: 'choreoscope_flow_assembler', help: '1 while this collector assembles flows (one per database).', registers: [this.registry] });
+
   constructor() {
     // series that read 0 are shown before anything happens, so a dashboard need not guess their labels
     for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'commit_timeout', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
@@ -110,6 +119,27 @@ export class CollectorMetrics {
   forwardQueue(batches: number, bytes: number): void {
     this.#forwardQueueBatches.set(batches);
     this.#forwardQueueBytes.set(bytes);
+  }
+
+  /** An assembly round stored its changes. */
+  flowRound(round: { spans: number; flows: number; sharedKeys: number; problems: number }): void {
+    this.#flowRounds.inc();
+    this.#flowSpans.inc(round.spans);
+    this.#flowsWritten.inc(round.flows);
+    this.#sharedKeys.inc(round.sharedKeys);
+    this.#spanProblems.inc(round.problems);
+  }
+
+  flowRoundFailed(): void {
+    this.#flowRoundFailures.inc();
+  }
+
+  flowWorkingSet(flows: number): void {
+    this.#flowWorkingSet.set(flows);
+  }
+
+  flowAssembler(assembling: boolean): void {
+    this.#assembling.set(assembling ? 1 : 0);
   }
 
   /** The Prometheus text exposition of this server's metrics and the process's. */

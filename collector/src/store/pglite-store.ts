@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { assemblySession } from './flow-tables.ts';
 import { migrate } from './migrate.ts';
 import { createSqlSpanStore, type SqlSpanStore, type SqlSpanStoreOptions } from './sql-span-store.ts';
 
@@ -36,9 +37,22 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
 /** A store on an open PGlite (migrated first); closing the store closes the database. */
 export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOptions, 'dataDir'> = {}): Promise<PgliteStore> {
   await migrate(db);
-  return createSqlSpanStore(db, async () => {
-    if (!db.closed) await db.close();
-  }, options, true); // a PGlite data directory is one process's
+  let assembling = false;
+  return createSqlSpanStore({
+    db,
+    async close() {
+      if (!db.closed) await db.close();
+    },
+    exclusive: true, // a PGlite data directory is one process's
+    // so this process assembles; one session at a time
+    async openAssembly() {
+      if (assembling) return null;
+      assembling = true;
+      return assemblySession(db, async () => {
+        assembling = false;
+      });
+    },
+  }, options);
 }
 
 const INITDB_SCRIPT = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url));

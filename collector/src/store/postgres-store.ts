@@ -8,6 +8,8 @@
  * on demand, so the store recovers by itself when the server is back.
  */
 import pg from 'pg';
+import type { AssemblySession } from './flow-store.ts';
+import { assemblySession } from './flow-tables.ts';
 import { migrate } from './migrate.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
 import { createSqlSpanStore, type SqlSpanStore, type SqlSpanStoreOptions } from './sql-span-store.ts';
@@ -41,7 +43,57 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => {});
     throw error;
   }
-  return createSqlSpanStore(db, () => pool.end(), options);
+  const connect = { connectionString: options.databaseUrl, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, keepAlive: true };
+  return createSqlSpanStore({ db, close: () => pool.end(), exclusive: false, openAssembly: () => openAssembly(connect) }, options);
+}
+
+/** The advisory lock one collector per database holds while it assembles flows: "ChFlow". */
+const ASSEMBLY_LOCK = 0x4368466c6f77;
+
+/**
+ * A connection of its own holding the assembly lock, or null when another collector holds it. The lock
+ * is the session's: when the connection ends, however (a collector killed, a network cut), the server
+ * lets it go, and every write of the session goes through that connection, so a collector that lost
+ * the lock can no longer write.
+ */
+async function openAssembly(config: pg.ClientConfig): Promise<AssemblySession | null> {
+  const client = new pg.Client({ ...config, application_name: 'choreoscope-assembler' });
+  let broken = false;
+  client.on('error', () => (broken = true)); // surfaces as the next query's failure
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [ASSEMBLY_LOCK]);
+    if (!rows[0]?.locked) {
+      await client.end();
+      return null;
+    }
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  const session: SqlSession = {
+    exec: (sql) => client.query(sql),
+    query: async <Row>(sql: string, params: unknown[] = []) => {
+      if (broken) throw new Error('the assembly connection was lost');
+      return { rows: (await client.query(sql, params)).rows as Row[] };
+    },
+  };
+  const db: SqlClient = {
+    ...session,
+    async transaction<T>(run: (tx: SqlSession) => Promise<T>): Promise<T> {
+      await session.query('BEGIN');
+      try {
+        const result = await run(session);
+        await session.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    },
+  };
+  // ending the connection ends the session, and with it the lock
+  return assemblySession(db, () => client.end().catch(() => {}));
 }
 
 /** Where a database URL points, without its password: for log lines and the CLI's banner. */

@@ -4,6 +4,8 @@
  * and close their database (pglite-store.ts, postgres-store.ts).
  */
 import { spanKey, type SpanRecord } from '../core/span.ts';
+import type { AssemblySession } from './flow-store.ts';
+import { enqueueForAssembly, flowReads } from './flow-tables.ts';
 import { createForwardQueue, enqueueForwards, type ForwardBatch } from './forward-queue.ts';
 import { GroupCommitter, type CommitRequest, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
 import { readMethods } from './queries.ts';
@@ -13,6 +15,22 @@ import { StoreRejectedDataError, StoreUnavailableError, type SpanStore, type Wri
 export interface SqlSpanStoreOptions extends GroupCommitOptions {
   /** How long `ping` waits for the database before calling it unavailable. Default 2000. */
   pingTimeoutMs?: number;
+  /**
+   * Queue each committed group's spans for flow assembly, in the transaction that stores them. Default
+   * true. Every collector on one database must agree: spans stored without it are never assembled.
+   */
+  assembleFlows?: boolean;
+}
+
+/** How a concrete store opens, closes and shares its database. */
+export interface SqlDatabase {
+  db: SqlClient;
+  /** Runs once every accepted write has settled, when the store closes. */
+  close: () => Promise<void>;
+  /** No other process uses the database (PGlite's data directory). */
+  exclusive: boolean;
+  /** The right to assemble flows, or null while another collector holds it (flow-store.ts). */
+  openAssembly: () => Promise<AssemblySession | null>;
 }
 
 export interface SqlSpanStore extends SpanStore {
@@ -56,18 +74,12 @@ WITH doomed AS (
 DELETE FROM spans s USING doomed d WHERE s.trace_id = d.trace_id AND s.span_id = d.span_id
 RETURNING 1`;
 
-/**
- * A store on a migrated database. `closeDatabase` runs once every accepted write has settled, when
- * the store closes. `exclusive`: no other process uses the database (PGlite).
- */
-export function createSqlSpanStore(
-  db: SqlClient,
-  closeDatabase: () => Promise<void>,
-  options: SqlSpanStoreOptions = {},
-  exclusive = false,
-): SqlSpanStore {
+/** A store on a migrated database. */
+export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreOptions = {}): SqlSpanStore {
+  const { db, exclusive } = database;
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
-  const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>((requests) => commitGroup(db, requests), options);
+  const assembleFlows = options.assembleFlows ?? true;
+  const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>((requests) => commitGroup(db, requests, assembleFlows), options);
   let closing: Promise<void> | undefined; // closing twice waits for the first close
 
   async function read<Row>(what: string, sql: string, params: unknown[]): Promise<Row[]> {
@@ -82,6 +94,8 @@ export function createSqlSpanStore(
     writeSpans: (spans, forward) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans, forward)),
     forwardQueue: createForwardQueue(db, { exclusive }),
     ...readMethods(read), // the statements of every read: queries.ts
+    flows: { ...flowReads(read), openAssembly: database.openAssembly },
+    assemblesFlows: assembleFlows,
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {
         return (await db.query(DELETE_SPANS_STARTED_BEFORE, [cutoffMs, limit])).rows.length;
@@ -103,7 +117,7 @@ export function createSqlSpanStore(
       }
     },
     close() {
-      closing ??= committer.close().then(closeDatabase);
+      closing ??= committer.close().then(database.close);
       return closing;
     },
     get commitStats() {
@@ -112,12 +126,14 @@ export function createSqlSpanStore(
   };
 }
 
-async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanRecord, ForwardBatch>[]): Promise<WriteResult[]> {
+async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanRecord, ForwardBatch>[], assembleFlows: boolean): Promise<WriteResult[]> {
   // in key order, so two collectors writing overlapping groups wait for each other instead of deadlocking
   const all = requests.flatMap((request) => request.items).sort((a, b) => compareKeys(spanKey(a), spanKey(b)));
   try {
     return await db.transaction(async (tx) => {
       const inserted = await insertSpans(tx, all);
+      // assembled once committed, whoever assembles: the inbox row commits (or not) with the spans
+      if (assembleFlows) await enqueueForAssembly(tx, [...inserted]);
       // a span sent twice in one group counts as stored for the first request that carried it
       const results = requests.map(({ items }) => {
         let stored = 0;

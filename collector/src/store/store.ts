@@ -5,6 +5,7 @@
  * (unavailable), or do not retry (rejected as data).
  */
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+import type { FlowStore } from './flow-store.ts';
 import type { ForwardBatch, ForwardQueue } from './forward-queue.ts';
 import type { OperationSummary, ServiceSummary, SpanPage, SpanSearch } from './span-search.ts';
 
@@ -20,6 +21,10 @@ export interface SpanStore {
    * the transaction that stores the spans, when at least one of them is new to the store.
    */
   readonly forwardQueue: ForwardQueue;
+  /** The flow tables: the API's reads, and flow assembly's session (flow-store.ts). */
+  readonly flows: FlowStore;
+  /** Whether committed spans are queued for flow assembly (every collector on a database must agree). */
+  readonly assemblesFlows: boolean;
   /** The trace's spans by start time (then span id); empty when none is stored. */
   spansOfTrace(traceId: TraceId): Promise<SpanRecord[]>;
   /** Spans carrying the business key, by start time (then trace and span id), at most `limit`. */
@@ -34,12 +39,12 @@ export interface SpanStore {
   services(): Promise<ServiceSummary[]>;
   /** The (name, kind) pairs of a service's spans, by name then kind; empty for a service never seen. */
   operationsOfService(serviceName: string): Promise<OperationSummary[]>;
-  /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
   /**
    * Deletes up to `limit` spans that started before `cutoffMs` (epoch ms), oldest first, with their
    * links; returns how many went. Retention calls it in bounded rounds so no statement holds locks long.
    */
   deleteSpansStartedBefore(cutoffMs: number, limit: number): Promise<number>;
+  /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Finishes the writes already accepted, then releases the store. Later calls reject as unavailable. */
   close(): Promise<void>;

@@ -4,11 +4,9 @@ import { SpanKind, context, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type {
-  ApiErrorBody, FlowSpansResponse, OperationsResponse, ServicesResponse, SpanLinksResponse,
-} from '../src/api/types.ts';
+import type { ApiErrorBody, OperationsResponse, ServicesResponse, SpanLinksResponse } from '../src/api/types.ts';
 import { send, spanId, startCollector, traceId, type RunningCollector } from './helpers.ts';
-import { keyOf, keysOf, postSeeds, type Seed } from './seed-spans.ts';
+import { keyOf, postSeeds } from './seed-spans.ts';
 import { forEachStore } from './stores.ts';
 
 /** A service's tracer exporting over OTLP/protobuf with the SDK's own exporter, one span at a time. */
@@ -112,36 +110,5 @@ forEachStore((kind) => {
     const long = await get(`/api/services/${'s'.repeat(513)}/operations`);
     assert.equal(long.status, 400);
     assert.equal(errorCode(long.json), 'CHS_ERR_PARAMETER_INVALID');
-  });
-
-  test('a flow pages oldest first by cursor, later spans joining its end as they arrive', async () => {
-    const flow = (startMs: number): Seed => ({ service: 'orders', name: 'step', startMs, durationMs: 1, businessKey: 'order-paged' });
-    const seeded = await postSeeds(collector.url, [5, 1, 4, 2, 3, 3, 6].map((s) => flow(Date.UTC(2025, 3, 1) + s)));
-    const pages: FlowSpansResponse[] = [];
-    let cursor: string | null = null;
-    do {
-      const answer = await get(`/api/flows/order-paged/spans?limit=3${cursor === null ? '' : `&cursor=${cursor}`}`);
-      assert.equal(answer.status, 200, answer.text);
-      pages.push(answer.json as FlowSpansResponse);
-      cursor = pages.at(-1)!.nextCursor;
-      // after the first page, one span later than all (it will be read) and one earlier (it will not)
-      if (pages.length === 1) await postSeeds(collector.url, [flow(Date.UTC(2025, 3, 2)), flow(Date.UTC(2025, 2, 1))]);
-    } while (cursor !== null);
-
-    assert.deepEqual(pages.map((p) => p.spans.length), [3, 3, 2]);
-    assert.deepEqual(pages.map((p) => p.truncated), [true, true, false]);
-    const starts = pages.flatMap((p) => p.spans.map((s) => s.startTimeMs - Date.UTC(2025, 3, 1)));
-    assert.deepEqual(starts, [1, 2, 3, 3, 4, 5, 6, 86_400_000]);
-    assert.equal(new Set(pages.flatMap((p) => p.spans.map(keyOf))).size, 8);
-    assert.ok(seeded.every((s) => pages.some((p) => p.spans.some((span) => keyOf(span) === keyOf(s)))));
-
-    const all = await get('/api/flows/order-paged/spans');
-    assert.equal(keysOf(all).length, 9, 'without a limit: up to maxQuerySpans');
-    const bad = await get('/api/flows/order-paged/spans?cursor=bm9wZQ');
-    assert.equal(bad.status, 400);
-    assert.equal(errorCode(bad.json), 'CHS_ERR_QUERY_CURSOR_INVALID');
-    const unknown = await get('/api/flows/order-paged/spans?page=2');
-    assert.equal(unknown.status, 400);
-    assert.equal(errorCode(unknown.json), 'CHS_ERR_QUERY_PARAMETER_UNKNOWN');
   });
 });

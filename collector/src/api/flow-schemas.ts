@@ -1,0 +1,97 @@
+/**
+ * The JSON schemas of the flow routes' parameters and answers (see schemas.ts for how they are used):
+ * they mirror the flow part of types.ts, and a test checks real answers against them.
+ */
+import { ANOMALY_TYPES } from '../core/flow.ts';
+import { responseObject } from './schemas.ts';
+
+export const FLOW_ID_PATTERN = '^[0-9a-fA-F]{32}-[0-9a-fA-F]{16}$';
+
+export const flowIdParameter = {
+  type: 'string', pattern: FLOW_ID_PATTERN,
+  description: "a flow id: its anchor span's trace id and span id, `<32 hex digits>-<16 hex digits>`",
+};
+export const anomalyParameter = { type: 'string', enum: ANOMALY_TYPES, description: 'flows with an anomaly of this type' };
+export const textFilterParameter = (description: string) => ({ type: 'string', minLength: 1, maxLength: 512, description });
+
+const string = { type: 'string' };
+const nullableString = { type: ['string', 'null'] };
+const number = { type: 'number' };
+const strings = { type: 'array', items: string };
+const joinReason = { type: 'string', enum: ['parent', 'link', 'message', 'key'] };
+const spanRef = responseObject({ traceId: { type: 'string', pattern: '^[0-9a-f]{32}$' }, spanId: { type: 'string', pattern: '^[0-9a-f]{16}$' } });
+
+export const flowSummarySchema = {
+  $id: 'FlowSummary',
+  ...responseObject({
+    flowId: string,
+    businessKeys: strings,
+    traceIds: strings,
+    traceCount: { type: 'integer' },
+    firstEventMs: { type: 'number', description: 'start of its earliest span, milliseconds since the Unix epoch' },
+    lastEventMs: { type: 'number', description: 'end of its latest span' },
+    durationMs: number,
+    services: strings,
+    eventTypes: strings,
+    spanCount: { type: 'integer' },
+    errorCount: { type: 'integer' },
+    hopCount: { type: 'integer' },
+    pendingHops: { type: 'integer' },
+    anomalies: { type: 'array', items: { type: 'string', enum: ANOMALY_TYPES } },
+    droppedSpans: { type: 'integer' },
+  }, 'one business flow'),
+};
+
+export const hopSchema = {
+  $id: 'Hop',
+  ...responseObject({
+    kind: { type: 'string', enum: ['delivery', 'step'] },
+    from: { anyOf: [spanRef, { type: 'null' }] },
+    to: spanRef,
+    joinedBy: { anyOf: [joinReason, { type: 'null' }] },
+    pending: { type: 'boolean' },
+    destination: nullableString,
+    eventType: nullableString,
+    fromService: nullableString,
+    toService: string,
+    consumerGroup: nullableString,
+    attempt: { type: ['integer', 'null'] },
+    waitMs: { type: ['number', 'null'] },
+    processingMs: number,
+    clockSkew: { type: 'boolean' },
+  }, 'a delivery (producer to consumer) or a step (consumer to the event its handling sent)'),
+};
+
+/** Anomalies differ by type; each has these, and the fields of its type (types.ts, ApiAnomaly). */
+export const anomalySchema = {
+  $id: 'Anomaly',
+  type: 'object',
+  required: ['type', 'severity', 'message'],
+  properties: {
+    type: { type: 'string', enum: ANOMALY_TYPES },
+    severity: { type: 'string', enum: ['info', 'warning'] },
+    message: string,
+  },
+  additionalProperties: true,
+  description: 'one anomaly of the flow; the other fields depend on its type',
+};
+
+export const consumerSchema = responseObject({
+  span: { $ref: 'ApiSpan#' },
+  consumerGroup: string,
+  joinedBy: joinReason,
+  waitMs: { type: ['number', 'null'] },
+  attempt: { type: ['integer', 'null'] },
+  clockSkew: { type: 'boolean' },
+});
+
+export const propagationGapSchema = responseObject({
+  service: string,
+  destination: nullableString,
+  lostHops: { type: 'integer' },
+  flows: { type: 'integer' },
+  matchedBy: responseObject({ message: { type: 'integer' }, key: { type: 'integer' }, none: { type: 'integer' } }),
+  exampleFlowId: string,
+  lastSeenMs: number,
+  message: string,
+});

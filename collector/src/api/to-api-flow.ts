@@ -1,0 +1,11 @@
+/**
+ * The core's flow shapes as the API answers them. They match field for field today, and the compiler
+ * holds them to it: a core type that stops fitting its API type fails to build here, so the contract
+ * (types.ts, which the dashboard imports) cannot drift unnoticed.
+ */
+import type { Anomaly, FlowFacts, Hop } from '../core/flow.ts';
+import type { ApiAnomaly, ApiHop, FlowSummary } from './types.ts';
+
+export const toFlowSummary = (facts: FlowFacts): FlowSummary => facts;
+export const toApiHop = (hop: Hop): ApiHop => hop;
+export const toApiAnomaly = (anomaly: Anomaly): ApiAnomaly => anomaly;

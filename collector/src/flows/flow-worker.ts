@@ -1,0 +1,236 @@
+/**
+ * The flow worker: runs the pure assembler (core/assemble.ts) over the spans the store commits. Each
+ * round takes committed groups from the inbox, loads the stored flows they touch, adds the spans,
+ * describes every flow that changed, and writes flows, members and points in the transaction that
+ * deletes those inbox rows: what ingest acknowledged is assembled exactly once, across kills and
+ * restarts. Rounds also describe again the flows whose description changes with time (orphans).
+ *
+ * One collector per database assembles (the store's assembly session); the others only ingest, and
+ * try to take over every `lockRetryMs`. Ingest wakes the worker after each commit, so a flow answers
+ * within a round of its span's acknowledgement; spans other collectors commit are found by polling.
+ */
+import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChanges } from '../core/assemble.ts';
+import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
+import { lookupsFor } from '../core/flow-lookups.ts';
+import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
+import type { CollectorMetrics } from '../ops/metrics.ts';
+import type { AssemblySession, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
+import { keyPoint, messagePoint } from '../store/flow-tables.ts';
+import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
+
+export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
+  /** Spans taken from the inbox per round, about (whole committed groups). Default 5_000. */
+  maxSpansPerRound?: number;
+  /** How often the inbox is looked at when no local commit wakes the worker. Default 200. */
+  pollIntervalMs?: number;
+  /** How often a collector that does not assemble tries to take over. Default 1_000. */
+  lockRetryMs?: number;
+  /** Flows untouched this long leave the working set; the store keeps them. Default 600_000 (10 minutes). */
+  residentIdleMs?: number;
+  /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
+  retryAfterFailureMs?: number;
+  metrics?: CollectorMetrics;
+  log?: WorkerLog;
+  now?: () => number;
+}
+
+export interface WorkerLog {
+  warn(details: object, message: string): void;
+  info(details: object, message: string): void;
+}
+
+/** What a round did, for tests and metrics. */
+export interface RoundOutcome {
+  inboxRows: number;
+  spansAdded: number;
+  flowsWritten: number;
+  rechecked: number;
+}
+
+export class FlowWorker {
+  readonly #store: FlowStore;
+  readonly #assembler: FlowAssembler;
+  readonly #options: FlowWorkerOptions;
+  readonly #now: () => number;
+  #session: AssemblySession | null = null;
+  #running: Promise<void> | null = null;
+  #closed = false;
+  #woken = false;
+  #wakeUp: (() => void) | null = null;
+  #lastFailure: string | null = null;
+
+  constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
+    this.#store = store;
+    this.#options = options;
+    this.#assembler = new FlowAssembler(options);
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  /** Spans were committed: run a round soon. */
+  wake(): void {
+    this.#woken = true;
+    this.#wakeUp?.();
+  }
+
+  /** Whether this collector assembles (holds the assembly session) now. */
+  get assembling(): boolean {
+    return this.#session !== null;
+  }
+
+  get workingSet() {
+    return this.#assembler.stats;
+  }
+
+  /** Finishes the round under way, lets go of the session, and stops. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.wake();
+    await this.#running;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      try {
+        if (this.#session === null) {
+          this.#session = await this.#store.openAssembly();
+          this.#options.metrics?.flowAssembler(this.#session !== null);
+          if (this.#session === null) {
+            await this.#sleep(this.#options.lockRetryMs ?? 1_000);
+            continue;
+          }
+          this.#options.log?.info({}, 'this collector assembles flows');
+        }
+        const outcome = await this.round(this.#session);
+        this.#recovered();
+        if (outcome.inboxRows === 0 && outcome.rechecked === 0) await this.#sleep(this.#options.pollIntervalMs ?? 200);
+      } catch (error) {
+        this.#failed(error as Error);
+        await this.#letGo();
+        await this.#sleep(this.#options.retryAfterFailureMs ?? 1_000);
+      }
+    }
+    await this.#letGo();
+  }
+
+  /** One round: the next inbox rows and the flows due to be described again, assembled and stored. */
+  async round(session: AssemblySession): Promise<RoundOutcome> {
+    const nowMs = this.#now();
+    const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000);
+    const due = await session.dueRechecks(nowMs, 1_000);
+    if (inbox.ids.length === 0 && due.length === 0) return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
+
+    const assembler = this.#assembler;
+    // spans a previous round took in early (they were related to its spans) are assembled already
+    const fresh = inbox.spans.filter((stored) => stored.flowId === null).map((stored) => toFlowSpan(stored.record));
+    const freshKeys = new Set(fresh.map((span) => span.key));
+    const found = await session.lookup(lookupsFor(fresh, assembler));
+    const toLoad = new Set(found.flowIds);
+    for (const stored of found.spans) if (stored.flowId !== null) toLoad.add(stored.flowId);
+    for (const flowId of due) toLoad.add(flowId);
+    const loaded = await session.loadFlows([...toLoad].filter((flowId) => assembler.flowOf(flowId) === undefined));
+    // spans found but in no flow are batch spans, or spans of inbox rows still to come: take them in now
+    const unassembled = found.spans.filter((stored) => stored.flowId === null && !freshKeys.has(spanKeyOf(stored)));
+    try {
+      assembler.load([...loaded.spans, ...unassembled].map(toStored), [...found.sharedKeys, ...loaded.sharedKeys], nowMs);
+      const added = assembler.add(fresh, nowMs);
+      for (const problem of added.problems) this.#options.log?.info({ span: problem.spanKey }, `span not joined as it says: ${problem.problem}`);
+      for (const flowId of due) assembler.touch(flowId);
+      const changes = assembler.takeChanges();
+      const write = this.#toWrite(changes, inbox.ids, nowMs);
+      await session.write(write);
+      this.#options.metrics?.flowRound({
+        spans: added.added.length, flows: write.flows.length, sharedKeys: changes.sharedKeys.length, problems: added.problems.length,
+      });
+      assembler.evictIdle(nowMs - (this.#options.residentIdleMs ?? 600_000));
+      this.#options.metrics?.flowWorkingSet(assembler.stats.flows);
+      return { inboxRows: inbox.ids.length, spansAdded: added.added.length, flowsWritten: write.flows.length, rechecked: due.length };
+    } catch (error) {
+      assembler.clear(); // the store did not take the changes: it is the truth, load from it again
+      throw error;
+    }
+  }
+
+  #toWrite(changes: FlowChanges, inboxIds: string[], nowMs: number): FlowWrite {
+    const points = new Map<string, string>();
+    for (const { span, flowId } of changes.moved) {
+      if (span.message !== null) points.set(messagePoint(span.message), flowId);
+      const key = span.businessKey;
+      if (key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !this.#assembler.isShared(key)) points.set(keyPoint(key), flowId);
+    }
+    return {
+      inboxIds,
+      removed: changes.removed,
+      flows: changes.flows.map((flow) => this.#describe(flow, nowMs)),
+      members: changes.moved.map(({ span, flowId }) => ({ traceId: span.traceId, spanId: span.spanId, flowId })),
+      points: [...points].map(([point, flowId]) => ({ point, flowId })),
+      sharedKeys: changes.sharedKeys,
+    };
+  }
+
+  #describe(flow: AssembledFlow, nowMs: number): FlowRow {
+    const spans = flow.spans();
+    const described = describeFlow(flow.id, spans, nowMs, { ...this.#options, isSharedKey: (key) => this.#assembler.isShared(key) });
+    const gaps = described.anomalies.flatMap((anomaly) =>
+      anomaly.type === 'propagation-gap' ? [{ service: anomaly.service, destination: anomaly.destination, joinedBy: anomaly.joinedBy }] : []);
+    return {
+      facts: described.facts,
+      businessKeys: distinct(spans.map((span) => span.businessKey)),
+      services: distinct(spans.map((span) => span.serviceName)),
+      eventTypes: distinct(spans.map((span) => span.eventType)),
+      gaps,
+      recheckAtMs: described.recheckAtMs,
+    };
+  }
+
+  async #letGo(): Promise<void> {
+    const session = this.#session;
+    this.#session = null;
+    this.#assembler.clear();
+    this.#options.metrics?.flowAssembler(false);
+    await session?.release().catch(() => {});
+  }
+
+  #failed(error: Error): void {
+    this.#options.metrics?.flowRoundFailed();
+    // said once per kind of failure, not every retry
+    if (error.message !== this.#lastFailure) this.#options.log?.warn({ err: error }, 'flow assembly failed; it will retry');
+    this.#lastFailure = error.message;
+  }
+
+  #recovered(): void {
+    if (this.#lastFailure !== null) this.#options.log?.info({}, 'flow assembly recovered');
+    this.#lastFailure = null;
+  }
+
+  /** Waits `ms`, or less when woken (a commit, or close). */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#woken || this.#closed) {
+      this.#woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeUp = done;
+    });
+    this.#wakeUp = null;
+    this.#woken = false;
+  }
+}
+
+const spanKeyOf = (stored: StoredSpan): string => `${stored.record.traceId}/${stored.record.spanId}`;
+
+function toStored(stored: StoredSpan): { span: FlowSpan; flowId: string | null } {
+  return { span: toFlowSpan(stored.record), flowId: stored.flowId };
+}
+
+function distinct(values: readonly (string | null)[]): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))];
+}

@@ -1,0 +1,143 @@
+/**
+ * What the store keeps of flows, in two parts: the reads the API makes (any collector), and the session
+ * flow assembly writes through (one collector per database at a time). Plain data in and out;
+ * flow-tables.ts holds the statements, the same for PGlite and PostgreSQL.
+ */
+import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
+import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+
+/** A stored span with the flow the store has it in (null: in none yet, or a batch span). */
+export interface StoredSpan {
+  record: SpanRecord;
+  flowId: FlowId | null;
+}
+
+/** Where a flow sits in a list newest activity first: its last event time, then its id. */
+export interface FlowPosition {
+  lastEventMs: number;
+  flowId: FlowId;
+}
+
+/** Every filter given must hold. */
+export interface FlowSearch {
+  businessKey?: BusinessKey;
+  traceId?: TraceId;
+  service?: string;
+  eventType?: string;
+  anomaly?: AnomalyType;
+  /** Flows active at or after this (their last event), epoch milliseconds. */
+  activeFromMs?: number;
+  /** Flows active before this (their first event). */
+  activeBeforeMs?: number;
+  /** Only flows strictly after this position, newest activity first. */
+  after?: FlowPosition;
+  limit: number;
+}
+
+export interface FlowPage {
+  flows: FlowFacts[];
+  next: FlowPosition | null;
+}
+
+/** A flow's spans as stored: the earliest `limit` by start time, and how many it has in all. */
+export interface FlowSpans {
+  spans: SpanRecord[];
+  total: number;
+}
+
+/** Where trace context was lost, per consuming service and topic. */
+export interface PropagationGapSummary {
+  service: string;
+  destination: string | null;
+  /** Deliveries that lost their context. */
+  lostHops: number;
+  flows: number;
+  /** How those deliveries were matched instead. */
+  matchedBy: { message: number; key: number; none: number };
+  /** The most recently active flow with such a gap. */
+  exampleFlowId: FlowId;
+  lastSeenMs: number;
+}
+
+export interface FlowReads {
+  /** The flow holding the span, or null when it is in none (not stored, not assembled yet, or a batch span). */
+  flowOfSpan(traceId: TraceId, spanId: SpanId): Promise<FlowId | null>;
+  /** The stored facts of a flow. */
+  flowFacts(flowId: FlowId): Promise<FlowFacts | null>;
+  flowSpans(flowId: FlowId, limit: number): Promise<FlowSpans>;
+  searchFlows(search: FlowSearch): Promise<FlowPage>;
+  /** Of these keys, those found shared (joining nothing). */
+  sharedKeys(keys: readonly BusinessKey[]): Promise<BusinessKey[]>;
+  /** Lost context per service and topic, in flows active from `sinceMs`, most lost first. */
+  propagationGaps(sinceMs: number, limit: number): Promise<PropagationGapSummary[]>;
+}
+
+/** A committed group's spans waiting to be assembled. */
+export interface InboxBatch {
+  /** The inbox rows taken; delete them with the write that stores what their spans made. */
+  ids: string[];
+  spans: StoredSpan[];
+}
+
+/** A flow as the flow tables hold it, described. */
+export interface FlowRow {
+  facts: FlowFacts;
+  /** Every distinct business key, service and event type (facts lists at most MAX_LISTED). */
+  businessKeys: BusinessKey[];
+  services: string[];
+  eventTypes: string[];
+  gaps: { service: string; destination: string | null; joinedBy: string | null }[];
+  recheckAtMs: number | null;
+}
+
+/** What one round of assembly stores, in one transaction. */
+export interface FlowWrite {
+  /** Inbox rows now assembled. */
+  inboxIds: string[];
+  /** Flow ids that name no flow any more (merged, renamed). */
+  removed: FlowId[];
+  flows: FlowRow[];
+  /** Spans whose flow is new or changed. */
+  members: { traceId: TraceId; spanId: SpanId; flowId: FlowId }[];
+  /** Kafka messages ('m:…') and business keys ('k:…') of those spans, with the flow now holding them. */
+  points: { point: string; flowId: FlowId }[];
+  /** Keys found shared: they hold no flow any more. */
+  sharedKeys: BusinessKey[];
+}
+
+/** The lookups of core/flow-lookups.ts, answered: the stored spans they found, and the flows to load. */
+export interface LookupResult {
+  spans: StoredSpan[];
+  /** Flows holding a looked-up Kafka message or key. */
+  flowIds: FlowId[];
+  /** Looked-up keys found shared. */
+  sharedKeys: BusinessKey[];
+}
+
+/**
+ * The assembler's access to the flow tables. On PostgreSQL it holds a session-level advisory lock on a
+ * connection of its own, and writes through that connection: one collector assembles at a time, and one
+ * that lost its connection (and so its lock) can write nothing more.
+ */
+export interface AssemblySession {
+  /** The oldest inbox rows, up to about `maxSpans` spans (at least one row). */
+  takeInbox(maxSpans: number): Promise<InboxBatch>;
+  lookup(lookups: { spans: string[]; referrersOf: string[]; messages: string[]; keys: BusinessKey[] }): Promise<LookupResult>;
+  /** Every span of these flows, and which of their keys are shared. */
+  loadFlows(flowIds: readonly FlowId[]): Promise<{ spans: StoredSpan[]; sharedKeys: BusinessKey[] }>;
+  /** Flows to describe again by now (their recheck time passed). */
+  dueRechecks(nowMs: number, limit: number): Promise<FlowId[]>;
+  write(write: FlowWrite): Promise<void>;
+  /** Committed groups waiting in the inbox. */
+  backlog(): Promise<{ rows: number }>;
+  /** Lets go of the lock and the connection. */
+  release(): Promise<void>;
+}
+
+export interface FlowStore extends FlowReads {
+  /**
+   * The right to assemble, when this collector may have it now: always on PGlite (one process per data
+   * directory), on PostgreSQL when no other collector holds it. Null when another does.
+   */
+  openAssembly(): Promise<AssemblySession | null>;
+}

@@ -1,0 +1,256 @@
+/**
+ * The statements over the flow tables (migrations/004_flows.sql), in plain PostgreSQL for both stores:
+ * the inbox row ingest writes with each committed group, the reads the API makes, and the assembly
+ * session's lookups, loads and writes. Lists travel as JSON text parameters, as span batches do.
+ */
+import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
+import type { BusinessKey, SpanRecord } from '../core/span.ts';
+import type {
+  AssemblySession, FlowPage, FlowReads, FlowSearch, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredSpan,
+} from './flow-store.ts';
+import type { ReadRows } from './queries.ts';
+import type { SqlClient, SqlSession } from './sql-client.ts';
+import { StoreUnavailableError } from './store.ts';
+
+/** A flow point: the row of flow_points that says which flow holds a Kafka message or a business key. */
+export const messagePoint = (message: string): string => `m:${message}`;
+export const keyPoint = (key: BusinessKey): string => `k:${key}`;
+
+const ENQUEUE = 'INSERT INTO flow_inbox (span_keys) VALUES ($1::text::jsonb)';
+
+/** Queues the spans just stored for assembly, in the transaction that stores them. */
+export async function enqueueForAssembly(tx: SqlSession, spanKeys: readonly string[]): Promise<void> {
+  if (spanKeys.length > 0) await tx.query(ENQUEUE, [JSON.stringify(spanKeys)]);
+}
+
+// a list of `traceId/spanId` keys as rows (t, s)
+const KEYS = (param: string) => `(SELECT split_part(value, '/', 1) AS t, split_part(value, '/', 2) AS s FROM jsonb_array_elements_text(${param}::text::jsonb)) k`;
+const TEXTS = (param: string) => `(SELECT value FROM jsonb_array_elements_text(${param}::text::jsonb))`;
+const WITH_FLOW = 'LEFT JOIN flow_members m ON m.trace_id = s.trace_id AND m.span_id = s.span_id';
+
+const SPANS_BY_KEY = `SELECT s.record, m.flow_id FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.span_id = k.s ${WITH_FLOW}`;
+// who named these spans: their children (same trace), and the spans linking to them
+const REFERRERS = `
+SELECT s.record, m.flow_id FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.parent_span_id = k.s ${WITH_FLOW}
+UNION ALL
+SELECT s.record, m.flow_id FROM ${KEYS('$1')}
+  JOIN span_links l ON l.linked_trace_id = k.t AND l.linked_span_id = k.s
+  JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id ${WITH_FLOW}`;
+const POINTS = `SELECT point, flow_id, shared FROM flow_points WHERE point IN ${TEXTS('$1')}`;
+const FLOW_SPANS_ALL = `SELECT s.record, m.flow_id FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
+  WHERE m.flow_id IN ${TEXTS('$1')}`;
+const SHARED_KEYS = `SELECT substr(point, 3) AS key FROM flow_points WHERE shared AND point IN (SELECT 'k:' || value FROM jsonb_array_elements_text($1::text::jsonb))`;
+const INBOX = 'SELECT id::text AS id, span_keys FROM flow_inbox ORDER BY id LIMIT $1';
+const BACKLOG = 'SELECT count(*)::float8 AS rows FROM flow_inbox';
+const DUE_RECHECKS = 'SELECT flow_id FROM flows WHERE recheck_at_ms <= $1 ORDER BY recheck_at_ms LIMIT $2';
+
+const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
+const UPSERT_FLOWS = `
+INSERT INTO flows (flow_id, first_event_ms, last_event_ms, business_keys, services, event_types, anomalies, facts, gaps, recheck_at_ms)
+SELECT r.flow_id, r.first_event_ms, r.last_event_ms,
+       ARRAY(SELECT jsonb_array_elements_text(r.business_keys)), ARRAY(SELECT jsonb_array_elements_text(r.services)),
+       ARRAY(SELECT jsonb_array_elements_text(r.event_types)), ARRAY(SELECT jsonb_array_elements_text(r.anomalies)),
+       r.facts, r.gaps, r.recheck_at_ms
+FROM jsonb_to_recordset($1::text::jsonb) AS r(flow_id text, first_event_ms float8, last_event_ms float8, business_keys jsonb,
+  services jsonb, event_types jsonb, anomalies jsonb, facts jsonb, gaps jsonb, recheck_at_ms float8)
+ON CONFLICT (flow_id) DO UPDATE SET first_event_ms = EXCLUDED.first_event_ms, last_event_ms = EXCLUDED.last_event_ms,
+  business_keys = EXCLUDED.business_keys, services = EXCLUDED.services, event_types = EXCLUDED.event_types,
+  anomalies = EXCLUDED.anomalies, facts = EXCLUDED.facts, gaps = EXCLUDED.gaps, recheck_at_ms = EXCLUDED.recheck_at_ms`;
+const UPSERT_MEMBERS = `
+INSERT INTO flow_members (trace_id, span_id, flow_id)
+SELECT r.trace_id, r.span_id, r.flow_id FROM jsonb_to_recordset($1::text::jsonb) AS r(trace_id text, span_id text, flow_id text)
+ON CONFLICT (trace_id, span_id) DO UPDATE SET flow_id = EXCLUDED.flow_id`;
+const UPSERT_POINTS = `
+INSERT INTO flow_points (point, flow_id)
+SELECT r.point, r.flow_id FROM jsonb_to_recordset($1::text::jsonb) AS r(point text, flow_id text)
+ON CONFLICT (point) DO UPDATE SET flow_id = EXCLUDED.flow_id WHERE NOT flow_points.shared`;
+const SHARE_KEYS = `
+INSERT INTO flow_points (point, flow_id, shared) SELECT 'k:' || value, NULL, true FROM jsonb_array_elements_text($1::text::jsonb)
+ON CONFLICT (point) DO UPDATE SET flow_id = NULL, shared = true`;
+const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::text::jsonb))`;
+
+// ---- reads for the API ------------------------------------------------------------------------------
+
+const FLOW_OF_SPAN = 'SELECT flow_id FROM flow_members WHERE trace_id = $1 AND span_id = $2';
+const FLOW_FACTS = 'SELECT facts FROM flows WHERE flow_id = $1';
+const FLOW_SPANS = `SELECT s.record FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
+  WHERE m.flow_id = $1 ORDER BY s.start_time, s.trace_id, s.span_id LIMIT $2`;
+const FLOW_SPAN_COUNT = `SELECT count(*)::float8 AS total FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
+  WHERE m.flow_id = $1`;
+const PROPAGATION_GAPS = `
+SELECT g.service, g.destination, count(*)::float8 AS lost_hops, count(DISTINCT f.flow_id)::float8 AS flows,
+       count(*) FILTER (WHERE g."joinedBy" = 'message')::float8 AS by_message,
+       count(*) FILTER (WHERE g."joinedBy" = 'key')::float8 AS by_key,
+       count(*) FILTER (WHERE g."joinedBy" IS NULL)::float8 AS by_none,
+       (array_agg(f.flow_id ORDER BY f.last_event_ms DESC))[1] AS example_flow_id,
+       max(f.last_event_ms) AS last_seen_ms
+FROM flows f, jsonb_to_recordset(f.gaps) AS g(service text, destination text, "joinedBy" text)
+WHERE f.gaps IS NOT NULL AND f.last_event_ms >= $1
+GROUP BY g.service, g.destination
+ORDER BY lost_hops DESC, g.service, g.destination
+LIMIT $2`;
+
+export function flowReads(read: ReadRows): FlowReads {
+  return {
+    async flowOfSpan(traceId, spanId) {
+      const rows = await read<{ flow_id: string }>('a span\'s flow', FLOW_OF_SPAN, [traceId, spanId]);
+      return rows[0]?.flow_id ?? null;
+    },
+    async flowFacts(flowId) {
+      const rows = await read<{ facts: FlowFacts }>('a flow', FLOW_FACTS, [flowId]);
+      return rows[0]?.facts ?? null;
+    },
+    async flowSpans(flowId, limit) {
+      const [spans, count] = await Promise.all([
+        read<{ record: SpanRecord }>('a flow\'s spans', FLOW_SPANS, [flowId, limit]),
+        read<{ total: number }>('a flow\'s spans', FLOW_SPAN_COUNT, [flowId]),
+      ]);
+      return { spans: spans.map((row) => row.record), total: count[0]?.total ?? 0 };
+    },
+    async searchFlows(search) {
+      const { text, values } = flowSearchStatement(search);
+      const rows = await read<{ facts: FlowFacts; last_event_ms: number; flow_id: string }>('a flow search', text, values);
+      const page = rows.slice(0, search.limit);
+      const last = page.at(-1);
+      return {
+        flows: page.map((row) => row.facts),
+        next: rows.length > search.limit && last !== undefined ? { lastEventMs: last.last_event_ms, flowId: last.flow_id } : null,
+      } satisfies FlowPage;
+    },
+    async sharedKeys(keys) {
+      if (keys.length === 0) return [];
+      return (await read<{ key: string }>('shared keys', SHARED_KEYS, [JSON.stringify(keys)])).map((row) => row.key);
+    },
+    async propagationGaps(sinceMs, limit) {
+      const rows = await read<{
+        service: string; destination: string | null; lost_hops: number; flows: number; by_message: number; by_key: number; by_none: number;
+        example_flow_id: string; last_seen_ms: number;
+      }>('the propagation gaps', PROPAGATION_GAPS, [sinceMs, limit]);
+      return rows.map((row): PropagationGapSummary => ({
+        service: row.service,
+        destination: row.destination,
+        lostHops: row.lost_hops,
+        flows: row.flows,
+        matchedBy: { message: row.by_message, key: row.by_key, none: row.by_none },
+        exampleFlowId: row.example_flow_id,
+        lastSeenMs: row.last_seen_ms,
+      }));
+    },
+  };
+}
+
+/** The flow search as one SELECT, newest activity first, continuing strictly after `search.after`; one row more than the limit. */
+export function flowSearchStatement(search: FlowSearch): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (value: unknown): string => `$${values.push(value)}`;
+  const where: string[] = [];
+  const contains = (column: string, value: string) => where.push(`${column} @> ARRAY[${param(value)}::text]`);
+  if (search.businessKey !== undefined) contains('business_keys', search.businessKey);
+  if (search.service !== undefined) contains('services', search.service);
+  if (search.eventType !== undefined) contains('event_types', search.eventType);
+  if (search.anomaly !== undefined) contains('anomalies', search.anomaly satisfies AnomalyType);
+  if (search.traceId !== undefined) where.push(`flow_id IN (SELECT flow_id FROM flow_members WHERE trace_id = ${param(search.traceId)})`);
+  if (search.activeFromMs !== undefined) where.push(`last_event_ms >= ${param(search.activeFromMs)}`);
+  if (search.activeBeforeMs !== undefined) where.push(`first_event_ms < ${param(search.activeBeforeMs)}`);
+  if (search.after !== undefined) where.push(`(last_event_ms, flow_id) < (${param(search.after.lastEventMs)}::float8, ${param(search.after.flowId)})`);
+  const text = [
+    'SELECT facts, last_event_ms, flow_id FROM flows',
+    where.length > 0 ? `WHERE ${where.join(' AND ')}` : '',
+    `ORDER BY last_event_ms DESC, flow_id DESC LIMIT ${param(search.limit + 1)}`,
+  ].join('\n');
+  return { text, values };
+}
+
+// ---- the assembly session -----------------------------------------------------------------------
+
+/**
+ * An assembly session over a client only the assembler uses (or, on PGlite, the one database). Failures
+ * are StoreUnavailableError: the worker then forgets its working set and starts again from the store.
+ */
+export function assemblySession(db: SqlClient, release: () => Promise<void>): AssemblySession {
+  const rows = async <Row>(what: string, text: string, values: unknown[], session: SqlSession = db): Promise<Row[]> => {
+    try {
+      return (await session.query<Row>(text, values)).rows;
+    } catch (error) {
+      throw new StoreUnavailableError(`could not ${what}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const stored = (list: { record: SpanRecord; flow_id: string | null }[]): StoredSpan[] =>
+    list.map((row) => ({ record: row.record, flowId: row.flow_id }));
+
+  return {
+    async takeInbox(maxSpans) {
+      // rows hold a committed group each (up to a commit's spans): take whole rows until the budget is met
+      const inbox = await rows<{ id: string; span_keys: string[] }>('read the flow inbox', INBOX, [Math.max(1, Math.ceil(maxSpans / 10))]);
+      const ids: string[] = [];
+      const keys: string[] = [];
+      for (const row of inbox) {
+        if (ids.length > 0 && keys.length + row.span_keys.length > maxSpans) break;
+        ids.push(row.id);
+        keys.push(...row.span_keys);
+      }
+      const spans = keys.length === 0 ? [] : stored(await rows('read the inbox spans', SPANS_BY_KEY, [JSON.stringify(keys)]));
+      return { ids, spans } satisfies InboxBatch;
+    },
+    async lookup(lookups): Promise<LookupResult> {
+      const points = [...lookups.messages.map(messagePoint), ...lookups.keys.map(keyPoint)];
+      const [named, referrers, found] = await Promise.all([
+        lookups.spans.length === 0 ? [] : rows<{ record: SpanRecord; flow_id: string | null }>('look up spans', SPANS_BY_KEY, [JSON.stringify(lookups.spans)]),
+        lookups.referrersOf.length === 0 ? [] : rows<{ record: SpanRecord; flow_id: string | null }>('look up referrers', REFERRERS, [JSON.stringify(lookups.referrersOf)]),
+        points.length === 0 ? [] : rows<{ point: string; flow_id: string | null; shared: boolean }>('look up flow points', POINTS, [JSON.stringify(points)]),
+      ]);
+      return {
+        spans: stored([...named, ...referrers]),
+        flowIds: [...new Set(found.flatMap((row) => (row.flow_id === null ? [] : [row.flow_id])))],
+        sharedKeys: found.filter((row) => row.shared).map((row) => row.point.slice(2)),
+      };
+    },
+    async loadFlows(flowIds) {
+      if (flowIds.length === 0) return { spans: [], sharedKeys: [] };
+      const spans = stored(await rows('load flows', FLOW_SPANS_ALL, [JSON.stringify(flowIds)]));
+      const keys = [...new Set(spans.flatMap((s) => (s.record.businessKey === null ? [] : [s.record.businessKey])))];
+      const shared = keys.length === 0 ? [] : await rows<{ key: string }>('read shared keys', SHARED_KEYS, [JSON.stringify(keys)]);
+      return { spans, sharedKeys: shared.map((row) => row.key) };
+    },
+    async dueRechecks(nowMs, limit) {
+      return (await rows<{ flow_id: string }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit])).map((row) => row.flow_id);
+    },
+    async write(write: FlowWrite) {
+      try {
+        await db.transaction(async (tx) => {
+          if (write.removed.length > 0) await tx.query(DELETE_FLOWS, [JSON.stringify(write.removed)]);
+          if (write.flows.length > 0) await tx.query(UPSERT_FLOWS, [JSON.stringify(write.flows.map(flowRecord))]);
+          if (write.members.length > 0) {
+            await tx.query(UPSERT_MEMBERS, [JSON.stringify(write.members.map((m) => ({ trace_id: m.traceId, span_id: m.spanId, flow_id: m.flowId })))]);
+          }
+          if (write.points.length > 0) await tx.query(UPSERT_POINTS, [JSON.stringify(write.points.map((p) => ({ point: p.point, flow_id: p.flowId })))]);
+          if (write.sharedKeys.length > 0) await tx.query(SHARE_KEYS, [JSON.stringify(write.sharedKeys)]);
+          if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
+        });
+      } catch (error) {
+        throw new StoreUnavailableError(`could not store assembled flows: ${(error as Error).message}`, { cause: error });
+      }
+    },
+    async backlog() {
+      const [row] = await rows<{ rows: number }>('count the flow inbox', BACKLOG, []);
+      return { rows: row?.rows ?? 0 };
+    },
+    release,
+  };
+}
+
+function flowRecord(row: FlowWrite['flows'][number]): Record<string, unknown> {
+  return {
+    flow_id: row.facts.flowId,
+    first_event_ms: row.facts.firstEventMs,
+    last_event_ms: row.facts.lastEventMs,
+    business_keys: row.businessKeys,
+    services: row.services,
+    event_types: row.eventTypes,
+    anomalies: row.facts.anomalies,
+    facts: row.facts,
+    gaps: row.gaps.length === 0 ? null : row.gaps,
+    recheck_at_ms: row.recheckAtMs,
+  };
+}
+

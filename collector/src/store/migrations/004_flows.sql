@@ -1,0 +1,60 @@
+-- Business flows: what flow assembly (src/core/assemble.ts, run by src/flows/flow-worker.ts) made of the
+-- spans. Plain PostgreSQL, the same on PGlite.
+
+-- Spans committed but not yet assembled: one row per committed group, written in the transaction that
+-- stores its spans, deleted in the transaction that stores what assembly made of them. So an
+-- acknowledged span is assembled exactly once, whatever is killed when, and whichever collector on the
+-- database assembles.
+CREATE TABLE flow_inbox (
+  id        bigserial PRIMARY KEY,
+  span_keys jsonb NOT NULL  -- ["traceId/spanId", ...]
+);
+
+-- One row per flow, keyed by the id its spans give it (core/flow.ts: the anchor span). The columns are
+-- what lists filter and sort on; `facts` is the FlowFacts the API answers.
+CREATE TABLE flows (
+  flow_id        text PRIMARY KEY,
+  first_event_ms double precision NOT NULL,
+  last_event_ms  double precision NOT NULL,
+  business_keys  text[] NOT NULL,
+  services       text[] NOT NULL,
+  event_types    text[] NOT NULL,
+  anomalies      text[] NOT NULL,
+  facts          jsonb NOT NULL,
+  -- where the flow lost trace context: [{"service", "destination"}], for the propagation diagnostics
+  gaps           jsonb,
+  -- when time alone changes the flow's description (an unconsumed event becomes an orphan)
+  recheck_at_ms  double precision
+);
+
+CREATE INDEX flows_by_activity ON flows (last_event_ms, flow_id);
+CREATE INDEX flows_by_business_key ON flows USING gin (business_keys);
+CREATE INDEX flows_by_service ON flows USING gin (services);
+CREATE INDEX flows_by_event_type ON flows USING gin (event_types);
+CREATE INDEX flows_by_anomaly ON flows USING gin (anomalies);
+CREATE INDEX flows_with_gaps ON flows (last_event_ms) WHERE gaps IS NOT NULL;
+CREATE INDEX flows_to_recheck ON flows (recheck_at_ms) WHERE recheck_at_ms IS NOT NULL;
+
+-- Which flow each assembled span is in (batch spans are in none). A span's row also finds the flow a
+-- flow id names: the id is its anchor span's, and an absorbed flow's anchor is a span of the survivor.
+CREATE TABLE flow_members (
+  trace_id text NOT NULL,
+  span_id  text NOT NULL,
+  flow_id  text NOT NULL,
+  PRIMARY KEY (trace_id, span_id)  -- also the index by trace id (GET /api/flows?traceId=)
+);
+
+CREATE INDEX flow_members_by_flow ON flow_members (flow_id);
+
+-- The flow that holds each Kafka message ('m:topic/partition/offset') and business key ('k:key'); a key
+-- found shared by unrelated chains has no flow and `shared` set.
+CREATE TABLE flow_points (
+  point   text PRIMARY KEY,
+  flow_id text,
+  shared  boolean NOT NULL DEFAULT false
+);
+
+CREATE INDEX flow_points_by_flow ON flow_points (flow_id);
+
+-- The children of a span are found through the spans' primary key, by trace id, then filtered by
+-- parent_span_id: no index of their own, which would cost ingest a write per span.
