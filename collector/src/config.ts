@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isValidToken } from './ops/auth.ts';
 import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
+import { DEFAULT_BUSINESS_KEY_ATTRIBUTES } from './core/business-key.ts';
+import { DEFAULT_MAX_FLOW_SPANS, DEFAULT_ORPHAN_AFTER_MS } from './core/describe-flow.ts';
 import { DEFAULT_COMMIT_TIMEOUT_MS } from './ingest/commit-budget.ts';
 import { DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SPANS_PER_REQUEST, DEFAULT_REQUEST_TIMEOUT_MS } from './server.ts';
 import { DEFAULT_MAX_ITEMS_PER_COMMIT, DEFAULT_MAX_QUEUED_ITEMS } from './store/group-commit.ts';
@@ -35,6 +37,12 @@ export interface CollectorConfig {
   forwardUrl: string | undefined;
   forwardHeaders: Record<string, string>;
   forwardTimeoutMs: number | undefined;
+  /** Span attributes read for the business key, first found wins; undefined: the default pair. */
+  businessKeyAttributes: string[] | undefined;
+  /** False: this collector neither queues spans for flow assembly nor assembles (every collector on a database must agree). */
+  flows: boolean;
+  orphanAfterMs: number | undefined;
+  maxFlowSpans: number | undefined;
 }
 
 export type ConfigResult = { kind: 'config'; config: CollectorConfig } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -74,6 +82,13 @@ const SETTINGS = {
   forwardUrl: { flag: 'forward-url', env: 'CHOREOSCOPE_FORWARD_URL', shown: 'none', help: 'OTLP/HTTP traces URL each stored export is sent on to' },
   forwardHeader: { flag: 'forward-header', env: 'CHOREOSCOPE_FORWARD_HEADER', shown: 'none', help: 'headers sent with it: name=value,... (values %-encoded)' },
   forwardTimeoutMs: { flag: 'forward-timeout-ms', env: 'CHOREOSCOPE_FORWARD_TIMEOUT_MS', shown: '10000', help: 'one forward attempt\'s time limit' },
+  businessKeyAttributes: {
+    flag: 'business-key-attributes', env: 'CHOREOSCOPE_BUSINESS_KEY_ATTRIBUTES', shown: DEFAULT_BUSINESS_KEY_ATTRIBUTES.join(','),
+    help: 'span attributes holding the business key, first found wins: a,b,...',
+  },
+  flows: { flag: 'flows', env: 'CHOREOSCOPE_FLOWS', shown: 'on', help: 'assemble business flows: on or off (all collectors on a database alike)' },
+  orphanAfterMs: { flag: 'orphan-after-ms', env: 'CHOREOSCOPE_ORPHAN_AFTER_MS', shown: String(DEFAULT_ORPHAN_AFTER_MS), help: 'an event no consumer handled this long after it was sent is an orphan' },
+  maxFlowSpans: { flag: 'max-flow-spans', env: 'CHOREOSCOPE_MAX_FLOW_SPANS', shown: String(DEFAULT_MAX_FLOW_SPANS), help: 'most spans of a flow described; more are counted' },
 } satisfies Record<string, Setting>;
 
 export const USAGE = [
@@ -108,6 +123,8 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
     if (forwardUrl !== undefined) checkForwardUrl(forwardUrl);
     if (forwardHeader !== undefined && forwardUrl === undefined) throw new Error('--forward-header is given without --forward-url');
     const forwardTimeoutMs = integer(SETTINGS.forwardTimeoutMs, raw(SETTINGS.forwardTimeoutMs), 1);
+    const flows = raw(SETTINGS.flows);
+    if (flows !== undefined && flows !== 'on' && flows !== 'off') throw new Error(`--flows (CHOREOSCOPE_FLOWS) must be on or off, not ${flows}`);
     if (forwardTimeoutMs !== undefined && forwardUrl === undefined) throw new Error('--forward-timeout-ms is given without --forward-url');
     return {
       kind: 'config',
@@ -130,6 +147,10 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         forwardUrl,
         forwardHeaders: forwardHeader === undefined ? {} : headerList(forwardHeader),
         forwardTimeoutMs,
+        businessKeyAttributes: attributeList(raw(SETTINGS.businessKeyAttributes)),
+        flows: flows !== 'off',
+        orphanAfterMs: integer(SETTINGS.orphanAfterMs, raw(SETTINGS.orphanAfterMs), 1),
+        maxFlowSpans: integer(SETTINGS.maxFlowSpans, raw(SETTINGS.maxFlowSpans), 1, 1_000_000),
       },
     };
   } catch (error) {
@@ -169,6 +190,16 @@ function tokens(setting: Setting, token: string | undefined, fileSetting: Settin
     throw new Error(`--${setting.flag} (${setting.env}, or its file): a token is letters, digits and - . _ ~ + / (then = padding), nothing else`);
   }
   return found;
+}
+
+/** `a,b,c`: attribute names, none empty. */
+function attributeList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '' || name.length > 256)) {
+    throw new Error('--business-key-attributes (CHOREOSCOPE_BUSINESS_KEY_ATTRIBUTES) must be attribute names separated by commas, e.g. order.id,messaging.kafka.message.key');
+  }
+  return names;
 }
 
 function checkForwardUrl(text: string): void {

@@ -27,7 +27,7 @@ const metrics = new CollectorMetrics();
 
 let store;
 try {
-  const options = { maxQueuedItems: config.maxQueuedSpans, maxItemsPerCommit: config.maxSpansPerCommit, metrics };
+  const options = { maxQueuedItems: config.maxQueuedSpans, maxItemsPerCommit: config.maxSpansPerCommit, metrics, assembleFlows: config.flows };
   store = config.databaseUrl === undefined
     ? await openPgliteStore({ ...options, dataDir })
     : await openPostgresStore({ ...options, databaseUrl: config.databaseUrl });
@@ -48,6 +48,8 @@ const app = buildServer({
   ingestTokens: config.ingestTokens,
   apiTokens: config.apiTokens,
   forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders, requestTimeoutMs: config.forwardTimeoutMs },
+  businessKeyAttributes: config.businessKeyAttributes,
+  flows: { orphanAfterMs: config.orphanAfterMs, maxFlowSpans: config.maxFlowSpans },
 });
 const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper(store, {
   retentionMs: config.retentionHours * 3_600_000,

@@ -15,6 +15,7 @@ test('configuration: defaults, environment variables, and flags that win over th
       maxBodyBytes: undefined, maxSpansPerRequest: undefined, requestTimeoutMs: undefined, headersTimeoutMs: undefined,
       maxQueuedSpans: undefined, maxSpansPerCommit: undefined, commitTimeoutMs: undefined, retentionHours: 168, logLevel: 'info',
       ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
+      businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
     },
   });
   const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000', CHOREOSCOPE_COMMIT_TIMEOUT_MS: '2500' };
@@ -24,8 +25,13 @@ test('configuration: defaults, environment variables, and flags that win over th
     host: '127.0.0.1', port: 0, dataDir: '/var/lib/c', databaseUrl: undefined, maxBodyBytes: 1024,
     maxSpansPerRequest: 10, requestTimeoutMs: 2000, headersTimeoutMs: 500, maxQueuedSpans: 50, maxSpansPerCommit: undefined, commitTimeoutMs: 2500, retentionHours: 168, logLevel: 'warn',
     ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
+    businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
+  const flows = readConfig(['--business-key-attributes', 'order.id, messaging.kafka.message.key', '--orphan-after-ms', '60000'],
+    { CHOREOSCOPE_FLOWS: 'off', CHOREOSCOPE_MAX_FLOW_SPANS: '500' });
+  assert.deepEqual(flows.kind === 'config' && [flows.config.businessKeyAttributes, flows.config.flows, flows.config.orphanAfterMs, flows.config.maxFlowSpans],
+    [['order.id', 'messaging.kafka.message.key'], false, 60_000, 500]);
 });
 
 test('configuration: a bad value or an unknown flag is an error naming the flag and its variable', () => {
@@ -35,6 +41,8 @@ test('configuration: a bad value or an unknown flag is an error naming the flag 
     return result.kind === 'error' ? result.message : '';
   };
   assert.match(bad(['--port', 'ninety']), /--port \(CHOREOSCOPE_PORT\) must be an integer from 0 to 65535, not ninety/);
+  assert.match(bad(['--flows', 'maybe']), /--flows \(CHOREOSCOPE_FLOWS\) must be on or off, not maybe/);
+  assert.match(bad(['--business-key-attributes', 'order.id,,x']), /--business-key-attributes \(CHOREOSCOPE_BUSINESS_KEY_ATTRIBUTES\) must be attribute names/);
   assert.match(bad([], { CHOREOSCOPE_PORT: '70000' }), /not 70000/);
   assert.match(bad(['--max-body-bytes', '0']), /--max-body-bytes .* from 1/);
   assert.match(bad([], { CHOREOSCOPE_REQUEST_TIMEOUT_MS: '30s' }), /--request-timeout-ms \(CHOREOSCOPE_REQUEST_TIMEOUT_MS\) must be an integer/);
@@ -108,6 +116,25 @@ test('the CLI says why when it cannot open the store, and exits 1', async () => 
   try {
     const notADirectory = join(dataDir, 'PG_VERSION'); // a file
     await assert.rejects(spawnCollector(['--data-dir', notADirectory]), /exited \(1\)[\s\S]*cannot open the span store/);
+  } finally {
+    removeDir(join(dataDir, '..'));
+  }
+});
+
+test('a second CLI on a data directory in use exits 1 saying so in one line, before opening anything', async () => {
+  const dataDir = await freshDataDir();
+  try {
+    const first = await spawnCollector(['--data-dir', dataDir]);
+    try {
+      const error = await spawnCollector(['--data-dir', dataDir]).then(() => null, (e: Error) => e);
+      assert.ok(error, 'the second collector does not start');
+      assert.match(error.message, new RegExp(`exited \\(1\\)[\\s\\S]*the data directory ${dataDir} is in use by another collector \\(pid ${first.child.pid} `));
+      assert.equal(error.message.split('\n').filter((line) => line.trim() !== '').length, 2, `one line of its own: ${error.message}`);
+      assert.equal((await send(`${first.url}/healthz`, {})).status, 200, 'the first goes on');
+    } finally {
+      first.child.kill('SIGTERM');
+      assert.equal(await first.exited, 0);
+    }
   } finally {
     removeDir(join(dataDir, '..'));
   }

@@ -97,6 +97,7 @@ describe('eviction', () => {
     assembler.add([span('old', 'a', { parent: 'missing' })], T0);
     assembler.add([span('new', 'b')], T0 + 10_000);
     assert.equal(assembler.evictIdle(T0 + 5_000), 0, 'changes not yet stored are never evicted');
+    assert.equal(assembler.evictIdle(T0 - 1), 0, 'nothing was last touched that early');
     assembler.takeChanges();
     assert.equal(assembler.evictIdle(T0 + 5_000), 1);
     assert.deepEqual(assembler.stats, { flows: 1, spans: 1, batchSpans: 0, pendingReferences: 0, sharedKeys: 0 });

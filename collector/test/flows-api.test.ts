@@ -3,7 +3,8 @@
  * shuffled order and split over several exports come back from GET /api/flows and /api/flows/:flowId
  * as the fixture expects (members, hops, anomaly types); the list's filters and pages; an absorbed
  * flow's id answering the survivor; the consumers of a producer; the propagation diagnostics; causal
- * order on tied start times; and every bad input answered with its catalogue code.
+ * order on tied start times; and every bad input answered with its catalogue code. The assembler keeps
+ * no flow between rounds here, so every join goes through the store.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,8 @@ const BUSINESS_KEY_ATTRIBUTES = [...DEFAULT_BUSINESS_KEY_ATTRIBUTES, 'messaging.
 forEachStore((kind) => {
   let collector: RunningCollector;
   before(async () => {
-    collector = await startCollector(kind, { server: { businessKeyAttributes: BUSINESS_KEY_ATTRIBUTES, flows: { pollIntervalMs: 50 } } });
+    // the assembler forgets every flow after each round: each batch joins only what the store's lookups load back
+    collector = await startCollector(kind, { server: { businessKeyAttributes: BUSINESS_KEY_ATTRIBUTES, flows: { pollIntervalMs: 50, residentIdleMs: 0 } } });
   });
   after(() => collector.close());
 

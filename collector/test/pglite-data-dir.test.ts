@@ -1,13 +1,16 @@
 /**
  * The PGlite store's data directory: a new or empty one is initialised (in a child process, so the
  * collector never holds initdb's memory) and renamed into place, a half-made one from an interrupted
- * start is cleared away, and a directory holding something else is refused with a message naming it.
+ * start is cleared away, and a directory holding something else is refused with a message naming it, as
+ * is one another collector uses.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { toSpanRecords } from '../src/ingest/to-span-records.ts';
+import { LOCK_FILE } from '../src/store/data-dir-lock.ts';
 import { openPgliteStore } from '../src/store/pglite-store.ts';
 import { jsonRequest, jsonSpan, makeTempDir, removeDir, traceId } from './helpers.ts';
 
@@ -55,6 +58,29 @@ test('a directory holding other files is refused, untouched, with a message nami
     writeFileSync(join(root, 'notes.txt'), 'not a database');
     await assert.rejects(openPgliteStore({ dataDir: root }), new RegExp(`${root} is neither empty nor a PGlite data directory`));
     assert.deepEqual(readdirSync(root), ['notes.txt']);
+  } finally {
+    removeDir(root);
+  }
+});
+
+test('a data directory another collector uses is refused with a message naming the holder; a lock left by a dead process is taken over', async () => {
+  const root = makeTempDir();
+  const dataDir = join(root, 'data');
+  try {
+    const first = await openPgliteStore({ dataDir });
+    try {
+      await assert.rejects(openPgliteStore({ dataDir }), (error: Error) => {
+        assert.equal(error.name, 'DataDirInUseError');
+        assert.match(error.message, new RegExp(`the data directory ${dataDir} is in use by another collector \\(pid ${process.pid} on `));
+        return true;
+      });
+    } finally {
+      await first.close();
+    }
+    // a collector killed with SIGKILL leaves its lock behind; its pid is then no live process's
+    writeFileSync(join(dataDir, LOCK_FILE), `999999999\n${hostname()}\n2026-01-01T00:00:00.000Z\n`);
+    await storeOneSpanAndReopen(dataDir);
+    assert.ok(!readdirSync(dataDir).includes(LOCK_FILE), 'closing lets the directory go');
   } finally {
     removeDir(root);
   }

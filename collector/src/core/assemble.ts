@@ -280,17 +280,17 @@ export class FlowAssembler {
     return changes;
   }
 
-  /** Forgets flows untouched since `beforeMs` (the store keeps them), and batch spans seen before it. */
-  evictIdle(beforeMs: number): number {
+  /** Forgets flows last touched at or before `lastTouchMs` (the store keeps them), and batch spans seen by then. */
+  evictIdle(lastTouchMs: number): number {
     let evicted = 0;
     for (const flow of this.#flows) {
-      if (flow.touchedAtMs >= beforeMs) break; // least recently touched first
+      if (flow.touchedAtMs > lastTouchMs) break; // least recently touched first
       if (this.#dirty.has(flow)) continue;
       this.#forget(flow);
       evicted += 1;
     }
     for (const [node, seenAtMs] of this.#batchSpans) {
-      if (seenAtMs >= beforeMs) break;
+      if (seenAtMs > lastTouchMs) break;
       this.#batchSpans.delete(node);
       this.#dropPoint(node.span.key);
     }

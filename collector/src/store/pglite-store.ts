@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
+import { lockDataDir } from './data-dir-lock.ts';
 import { assemblySession } from './flow-tables.ts';
 import { migrate } from './migrate.ts';
 import { createSqlSpanStore, type SqlSpanStore, type SqlSpanStoreOptions } from './sql-span-store.ts';
@@ -23,25 +24,33 @@ export interface PgliteStoreOptions extends SqlSpanStoreOptions {
 
 export type PgliteStore = SqlSpanStore;
 
+/** Opens the store; a data directory another collector uses is refused (DataDirInUseError) before anything is opened. */
 export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise<PgliteStore> {
-  if (options.dataDir !== undefined) await initialiseDataDir(options.dataDir);
-  const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+  let unlock = () => {};
+  if (options.dataDir !== undefined) {
+    await initialiseDataDir(options.dataDir);
+    unlock = lockDataDir(options.dataDir);
+  }
+  let db: PGlite | undefined;
   try {
-    return await createPgliteStore(db, options);
+    db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
+    return await createPgliteStore(db, options, unlock);
   } catch (error) {
-    await db.close().catch(() => {});
+    await db?.close().catch(() => {});
+    unlock();
     throw error;
   }
 }
 
-/** A store on an open PGlite (migrated first); closing the store closes the database. */
-export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOptions, 'dataDir'> = {}): Promise<PgliteStore> {
+/** A store on an open PGlite (migrated first); closing the store closes the database, then runs `afterClose`. */
+export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOptions, 'dataDir'> = {}, afterClose = () => {}): Promise<PgliteStore> {
   await migrate(db);
   let assembling = false;
   return createSqlSpanStore({
     db,
     async close() {
       if (!db.closed) await db.close();
+      afterClose();
     },
     exclusive: true, // a PGlite data directory is one process's
     // so this process assembles; one session at a time
