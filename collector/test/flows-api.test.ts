@@ -8,23 +8,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom } from '@choreoscope/test-support';
 import type { ApiErrorBody, FlowResponse, FlowsResponse, PropagationDiagnosticsResponse, SpanConsumersResponse } from '../src/api/types.ts';
-import { DEFAULT_BUSINESS_KEY_ATTRIBUTES } from '../src/core/business-key.ts';
-import { fixtureRequest, labelsBySpanId, readFlowFixtures, spanIdOf, traceIdOf, type Fixture, type FixtureSpan } from './flow-fixtures.ts';
+import {
+  FIXTURE_KEY_ATTRIBUTES, expectFixtureFlows, fixtureExports, flowWith as fixtureFlowWith, postFixtureSpans,
+} from './fixture-flows-api.ts';
+import { readFlowFixtures, spanIdOf, traceIdOf, type Fixture, type FixtureSpan } from './flow-fixtures.ts';
 import { postTraces, send, startCollector, waitFor, type RunningCollector } from './helpers.ts';
 import { forEachStore } from './stores.ts';
 
 const fixtures = new Map(readFlowFixtures().map((fixture) => [fixture.name, fixture]));
 const fixture = (name: string): Fixture => fixtures.get(name)!;
-/** Keys as every fixture's instrumentation carries them. */
-const BUSINESS_KEY_ATTRIBUTES = [...DEFAULT_BUSINESS_KEY_ATTRIBUTES, 'messaging.kafka.message.key', 'order.id'];
 
 forEachStore((kind) => {
   let collector: RunningCollector;
   before(async () => {
     // the assembler forgets every flow after each round: each batch joins only what the store's lookups load back
-    collector = await startCollector(kind, { server: { businessKeyAttributes: BUSINESS_KEY_ATTRIBUTES, flows: { pollIntervalMs: 50, residentIdleMs: 0 } } });
+    collector = await startCollector(kind, { server: { businessKeyAttributes: FIXTURE_KEY_ATTRIBUTES, flows: { pollIntervalMs: 50, residentIdleMs: 0 } } });
   });
   after(() => collector.close());
 
@@ -36,52 +35,15 @@ forEachStore((kind) => {
   };
   const errorCode = (body: unknown) => (body as ApiErrorBody).error.code;
 
-  async function post(spec: Fixture, spans: readonly FixtureSpan[], namespace: string): Promise<void> {
-    const answer = await postTraces(collector.url, JSON.stringify(fixtureRequest(spec, spans, namespace)));
-    assert.equal(answer.status, 200, answer.text);
-  }
-
-  /** The flow holding the span, once it holds `size` spans. */
-  async function flowWith(spec: Fixture, label: string, namespace: string, size: number): Promise<FlowResponse> {
-    const span = spec.spans.find((s) => s.id === label)!;
-    let flow: FlowResponse | undefined;
-    await waitFor(async () => {
-      const listed = await getJson<FlowsResponse>(`/api/flows?traceId=${traceIdOf(span.trace, namespace)}&limit=1000`);
-      for (const summary of listed.flows) {
-        const candidate = await getJson<FlowResponse>(`/api/flows/${summary.flowId}`);
-        if (candidate.spans.some((s) => s.spanId === spanIdOf(label, namespace)) && candidate.spans.length === size) flow = candidate;
-      }
-      return flow !== undefined;
-    }, 20_000, () => `the flow of ${label} (${namespace}) with ${size} spans`);
-    return flow!;
-  }
+  const post = (spec: Fixture, spans: readonly FixtureSpan[], namespace: string) => postFixtureSpans(collector.url, spec, spans, namespace);
+  const flowWith = (spec: Fixture, label: string, namespace: string, size: number) => fixtureFlowWith(collector.url, spec, label, namespace, size);
 
   describe('every fixture, posted shuffled over several exports', () => {
     for (const spec of fixtures.values()) {
       test(spec.name, async () => {
         const namespace = `${kind.name}:${spec.name}:`;
-        const random = seededRandom(namespace);
-        const shuffled = [...spec.spans].sort(() => random() - 0.5);
-        for (let at = 0; at < shuffled.length; at += 7) await post(spec, shuffled.slice(at, at + 7), namespace);
-        const labels = labelsBySpanId(spec, namespace);
-        const label = (spanId: string) => labels.get(spanId) ?? spanId;
-        const hops: string[] = [];
-        const anomalies: string[] = [];
-        for (const members of spec.expect.flows) {
-          const flow = await flowWith(spec, members[0]!, namespace, members.length);
-          assert.deepEqual(flow.spans.map((s) => label(s.spanId)).sort(), [...members].sort());
-          assert.equal(flow.flow.spanCount, members.length);
-          hops.push(...flow.hops.map((hop) => {
-            const from = hop.from === null ? '?' : label(hop.from.spanId);
-            return `${hop.kind} ${from} -> ${label(hop.to.spanId)}${hop.joinedBy ? ` by ${hop.joinedBy}` : ''}${hop.pending ? ' pending' : ''}${hop.clockSkew ? ' skew' : ''}`;
-          }));
-          anomalies.push(...flow.anomalies.map((a) => a.type));
-        }
-        if (spec.expect.hops) assert.deepEqual(hops.sort(), [...spec.expect.hops].sort());
-        // described at the request's time, hours after the fixture's spans: every unconsumed event is an orphan by now
-        if (spec.expect.anomalies && spec.now === undefined) {
-          assert.deepEqual(anomalies.filter((t) => t !== 'orphan-event').sort(), spec.expect.anomalies.map((a) => a.type).filter((t) => t !== 'orphan-event').sort());
-        }
+        for (const body of fixtureExports(spec, namespace)) assert.equal((await postTraces(collector.url, body)).status, 200);
+        await expectFixtureFlows(collector.url, spec, namespace);
       });
     }
   });

@@ -1,0 +1,77 @@
+/**
+ * End to end with Choreoscope's instrumentation: five services, each a process of its own with kafkajs
+ * over the embedded broker, exporting over OTLP/HTTP to a real collector. Ten orders go through order →
+ * payment (parent mode) → inventory (eachBatch, link mode) → shipping → notification (which also
+ * handles OrderCreated), and the API answers ten flows, each the whole chain with its hops joined as
+ * the instrumentation tied them.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
+import type { FlowResponse, FlowsResponse } from '../src/api/types.ts';
+import { send, startCollector, waitFor, type RunningCollector } from './helpers.ts';
+import { runService, type ServiceRun } from './services/run-service.ts';
+import { pgliteStores } from './stores.ts';
+
+const ORDERS = 10;
+let broker: RunningBroker;
+let collector: RunningCollector;
+const services: ServiceRun[] = [];
+
+before(async () => {
+  broker = await startBroker({ log: () => {} });
+  for (const topic of ['orders', 'payments', 'stock', 'shipments']) broker.createTopic(topic, 2);
+  collector = await startCollector(pgliteStores);
+});
+after(async () => {
+  for (const service of services) service.kill();
+  await collector.close();
+  await broker.stop();
+});
+
+const getJson = async <T>(path: string): Promise<T> => {
+  const answer = await send(`${collector.url}${path}`, {});
+  assert.equal(answer.status, 200, `${path}: ${answer.text}`);
+  return answer.json as T;
+};
+
+test(`${ORDERS} orders through five instrumented services: ${ORDERS} flows, each the whole chain, hops joined by parent and link`, async () => {
+  const env = { BROKER: broker.address, COLLECTOR_URL: collector.url, ORDERS: String(ORDERS) };
+  for (const role of ['payment', 'inventory', 'shipping', 'notification', 'order']) services.push(runService('./choreoscope-service.ts', { ...env, ROLE: role }));
+  await Promise.all(services.map((service) => service.done));
+
+  let flows: FlowsResponse['flows'] = [];
+  await waitFor(async () => {
+    flows = (await getJson<FlowsResponse>('/api/flows?service=order&limit=100')).flows;
+    return flows.length === ORDERS && flows.every((flow) => flow.spanCount === 10);
+  }, 20_000, () => `${ORDERS} complete flows; now ${JSON.stringify(flows.map((f) => [f.businessKeys, f.spanCount]))}`).catch(async (error) => {
+    const flow = flows[0] && await getJson<FlowResponse>(`/api/flows/${flows[0].flowId}`);
+    throw new Error(`${(error as Error).message}\nthe first: ${JSON.stringify(flow?.spans.map((s) => `${s.serviceName}:${s.name}`))}`);
+  });
+
+  assert.deepEqual(flows.map((f) => f.businessKeys[0]).sort(), Array.from({ length: ORDERS }, (_, i) => `order-${i + 1}`).sort());
+  for (const summary of flows) {
+    assert.deepEqual(summary.businessKeys.length, 1, 'one order per flow');
+    assert.deepEqual([...summary.services].sort(), ['inventory', 'notification', 'order', 'payment', 'shipping']);
+    assert.deepEqual([...summary.eventTypes].sort(), ['OrderCreated', 'PaymentAuthorized', 'ShipmentScheduled', 'StockReserved']);
+    assert.equal(summary.traceCount, 2, 'the order\'s trace, and the one inventory started in link mode');
+    assert.deepEqual(summary.anomalies, ['fan-out', 'fan-in'], 'OrderCreated goes to two groups; notification handles two event types');
+    assert.equal(summary.pendingHops, 0);
+
+    const flow = await getJson<FlowResponse>(`/api/flows/${summary.flowId}`);
+    const names = new Map(flow.spans.map((span) => [span.spanId, `${span.serviceName}:${span.name}`]));
+    const hops = flow.hops.map((hop) => `${hop.kind} ${names.get(hop.from!.spanId)} -> ${names.get(hop.to.spanId)} by ${hop.joinedBy}`).sort();
+    assert.deepEqual(hops, [
+      'delivery inventory:send stock -> shipping:process stock by parent',
+      'delivery order:send orders -> notification:process orders by parent',
+      'delivery order:send orders -> payment:process orders by parent',
+      'delivery payment:send payments -> inventory:process payments by link',
+      'delivery shipping:send shipments -> notification:process shipments by parent',
+      'step inventory:process payments -> inventory:send stock by parent',
+      'step payment:process orders -> payment:send payments by parent',
+      'step shipping:process stock -> shipping:send shipments by parent',
+    ]);
+    assert.ok(flow.hops.filter((hop) => hop.kind === 'delivery').every((hop) => hop.waitMs !== null && hop.waitMs >= 0 && !hop.clockSkew));
+    assert.equal(flow.spans[0]!.name, 'POST /orders', 'causal order: the API call first');
+  }
+});
