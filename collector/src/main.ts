@@ -56,7 +56,9 @@ const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper
   onSweep: (outcome) => {
     metrics.retentionSwept(outcome);
     if ('error' in outcome) app.log.warn({ err: outcome.error }, 'retention sweep failed; retrying at the next interval');
-    else if (outcome.deleted > 0) app.log.info({ deleted: outcome.deleted }, 'retention deleted old spans');
+    else if (outcome.deleted > 0 || outcome.flowsDeleted > 0) {
+      app.log.info({ deleted: outcome.deleted, flowsDeleted: outcome.flowsDeleted }, 'retention deleted old spans and flows');
+    }
   },
 });
 const address = await app.listen({ host: config.host, port: config.port });

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
-import type { FlowResponse, FlowsResponse } from '../src/api/types.ts';
+import type { CatalogResponse, FlowResponse, FlowsResponse } from '../src/api/types.ts';
 import { send, startCollector, waitFor, type RunningCollector } from './helpers.ts';
 import { runService, type ServiceRun } from './services/run-service.ts';
 import { pgliteStores } from './stores.ts';
@@ -74,4 +74,20 @@ test(`${ORDERS} orders through five instrumented services: ${ORDERS} flows, each
     assert.ok(flow.hops.filter((hop) => hop.kind === 'delivery').every((hop) => hop.waitMs !== null && hop.waitMs >= 0 && !hop.clockSkew));
     assert.equal(flow.spans[0]!.name, 'POST /orders', 'causal order: the API call first');
   }
+
+  // the catalogue counted each event once, with who produced and consumed it
+  const catalog = await getJson<CatalogResponse>('/api/catalog');
+  assert.deepEqual(catalog.events.map((e) => [e.eventType, e.topics, e.produced, e.consumed]), [
+    ['OrderCreated', ['orders'], ORDERS, 2 * ORDERS],
+    ['PaymentAuthorized', ['payments'], ORDERS, ORDERS],
+    ['ShipmentScheduled', ['shipments'], ORDERS, ORDERS],
+    ['StockReserved', ['stock'], ORDERS, ORDERS],
+  ]);
+  const created = catalog.events[0]!;
+  assert.deepEqual(created.producers.map((p) => [p.service, p.spans]), [['order', ORDERS]]);
+  assert.deepEqual(created.consumers.map((c) => [c.service, c.consumerGroup, c.spans]).sort(), [['notification', 'notification', ORDERS], ['payment', 'payment', ORDERS]]);
+  for (const key of ['choreoscope.business_key', 'choreoscope.event.type', 'messaging.destination.name', 'messaging.kafka.offset']) {
+    assert.ok(created.attributeKeys.includes(key), key);
+  }
+  assert.equal(created.ratePerSecond, ORDERS / (catalog.rateWindowMs / 1000), 'all sent within the rate window');
 });

@@ -62,6 +62,9 @@ describe('merging and naming', () => {
     assert.deepEqual(second.flows.map((f) => f.id), [idOf(http)]);
     assert.deepEqual(second.removed, [idOf(paySend)], 'the absorbed flow is gone from the store');
     assert.deepEqual(second.moved.map((m) => m.span.key).sort(), [paySend.key, process.key].sort(), 'only spans whose flow changed are written');
+    assert.deepEqual(first.moved.map((m) => m.first), [true, true, true]);
+    assert.equal(second.moved.find((m) => m.span.key === paySend.key)?.first, false, 'moving to another flow is not a first placing');
+    assert.equal(second.moved.find((m) => m.span.key === process.key)?.first, true);
     assert.equal(assembler.flowOf(idOf(paySend))?.id, idOf(http), 'the absorbed id finds the surviving flow');
     assert.equal(assembler.takeChanges().flows.length, 0, 'nothing more to store');
   });

@@ -6,7 +6,7 @@
  * - two collectors on one PostgreSQL database, each sent an interleaved half, the one assembling killed
  *   halfway so the other takes over.
  * Either way the API answers exactly the flows (ids, members, hops) a single collector builds from the
- * same spans without interruption, and each is what its fixture expects.
+ * same spans without interruption, each what its fixture expects, and the same event catalogue counts.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { seededRandom } from '@choreoscope/test-support';
 import { FIXTURE_KEY_ATTRIBUTES, expectFixtureFlows, fixtureExports, type FlowInWords } from './fixture-flows-api.ts';
 import { readFlowFixtures } from './flow-fixtures.ts';
-import { freshDataDir, postTraces, removeDir, spawnCollector, startCollector, waitFor, type CollectorProcess } from './helpers.ts';
+import type { CatalogResponse } from '../src/api/types.ts';
+import { freshDataDir, postTraces, removeDir, send, spawnCollector, startCollector, waitFor, type CollectorProcess } from './helpers.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
 import { dropDatabase, freshDatabase, pgliteStores } from './stores.ts';
 
@@ -29,10 +30,12 @@ function allExports(): string[] {
   return bodies.sort(() => random() - 0.5);
 }
 
-async function flowsOf(url: string): Promise<Map<string, FlowInWords[]>> {
-  const found = new Map<string, FlowInWords[]>();
-  for (const fixture of fixtures) found.set(fixture.name, await expectFixtureFlows(url, fixture, `${NAMESPACE}${fixture.name}:`));
-  return found;
+/** Every fixture's flows, and the event catalogue (which counts each span once, whatever was killed when). */
+async function flowsOf(url: string): Promise<{ flows: Map<string, FlowInWords[]>; catalog: unknown }> {
+  const flows = new Map<string, FlowInWords[]>();
+  for (const fixture of fixtures) flows.set(fixture.name, await expectFixtureFlows(url, fixture, `${NAMESPACE}${fixture.name}:`));
+  const catalog = ((await send(`${url}/api/catalog`, {})).json as CatalogResponse).events.map(({ ratePerSecond: _, ...counts }) => counts);
+  return { flows, catalog };
 }
 
 /**
@@ -60,13 +63,14 @@ async function postAll(bodies: string[], target: (index: number) => string, conc
   return acknowledged;
 }
 
-let reference: Map<string, FlowInWords[]>;
+let reference: Awaited<ReturnType<typeof flowsOf>>;
 before(async () => {
   // what one collector builds from the same spans, uninterrupted
   const collector = await startCollector(pgliteStores, { server: { businessKeyAttributes: FIXTURE_KEY_ATTRIBUTES } });
   try {
     for (const body of allExports()) assert.equal((await postTraces(collector.url, body)).status, 200);
     reference = await flowsOf(collector.url);
+    assert.ok((reference.catalog as unknown[]).length >= 5, 'a catalogue to compare');
   } finally {
     await collector.close();
   }

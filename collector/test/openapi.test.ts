@@ -120,6 +120,7 @@ test('real answers, successes and errors, match the response schemas the documen
     [`/api/spans/${producer!.traceId}/${producer!.spanId}/consumers`, '/api/spans/{traceId}/{spanId}/consumers', 200],
     [`/api/spans/${'f'.repeat(32)}/${'f'.repeat(16)}/consumers`, '/api/spans/{traceId}/{spanId}/consumers', 404],
     ['/api/diagnostics/propagation', '/api/diagnostics/propagation', 200],
+    ['/api/catalog', '/api/catalog', 200],
     ['/api/diagnostics/propagation?start=yesterday', '/api/diagnostics/propagation', 400],
     ['/api/spans?attr=n:1', '/api/spans', 200],
     ['/api/spans?status=error&limit=1', '/api/spans', 200],

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RetentionSweeper } from '../src/store/retention.ts';
-import { spawnCollector, startCollector } from './helpers.ts';
+import { spawnCollector, startCollector, waitFor } from './helpers.ts';
 import { postSeeds } from './seed-spans.ts';
 import { forEachStore } from './stores.ts';
 
 const HOUR_MS = 3_600_000;
 
 forEachStore((kind) => {
-  test('a sweep deletes spans older than the retention in bounded rounds, and keeps the rest and their links', async () => {
+  test('a sweep deletes spans older than the retention in bounded rounds, and keeps the rest and their links; then flows that ended before it', async () => {
     const collector = await startCollector(kind);
     try {
       const now = Date.UTC(2026, 10, 25, 12);
@@ -23,7 +23,12 @@ forEachStore((kind) => {
         links: [{ traceId: oldProducer!.traceId, spanId: oldProducer!.spanId }],
       })));
 
-      const sweeps: ({ deleted: number } | { error: Error })[] = [];
+      // one flow entirely past the retention, one that ends after it (the linked consumers above)
+      const [gone] = await postSeeds(collector.url, [{ service: 'audit', name: 'send audits', kind: 4, startMs: now - 40 * HOUR_MS, durationMs: 1, businessKey: 'old-order' }]);
+      await waitFor(async () => (await collector.store.flows.flowOfSpan(gone!.traceId, gone!.spanId)) !== null
+        && (await collector.store.flows.flowOfSpan(recent[0]!.traceId, recent[0]!.spanId)) !== null, 10_000);
+
+      const sweeps: ({ deleted: number; flowsDeleted: number } | { error: Error })[] = [];
       const rounds: number[] = [];
       const store = collector.store;
       const counting = { ...store, deleteSpansStartedBefore: async (cutoff: number, limit: number) => {
@@ -32,9 +37,13 @@ forEachStore((kind) => {
         return n;
       } };
       const sweeper = new RetentionSweeper(counting, { retentionMs: 24 * HOUR_MS, deleteBatchSpans: 10, now: () => now, onSweep: (o) => sweeps.push(o) });
-      assert.equal(await sweeper.sweep(), 26);
-      assert.deepEqual(rounds, [10, 10, 6], 'rounds of at most 10 until one comes back short');
-      assert.deepEqual(sweeps, [{ deleted: 26 }]);
+      assert.equal(await sweeper.sweep(), 27);
+      assert.deepEqual(rounds, [10, 10, 7], 'rounds of at most 10 until one comes back short');
+      assert.deepEqual(sweeps, [{ deleted: 27, flowsDeleted: 1 }]);
+      assert.equal(await store.flows.flowOfSpan(gone!.traceId, gone!.spanId), null, 'the old flow is gone');
+      const kept = await store.flows.flowOfSpan(recent[0]!.traceId, recent[0]!.spanId);
+      assert.ok(kept !== null, 'a flow whose last event is recent stays');
+      assert.equal((await store.flows.flowSpans(kept, 100)).spans.length, 5, 'with the spans retention kept');
 
       for (const span of [oldProducer!, ...old]) assert.deepEqual(await store.spansOfTrace(span.traceId), [], 'old span gone');
       for (const span of recent) assert.equal((await store.spansOfTrace(span.traceId)).length, 1, 'recent span kept');

@@ -286,6 +286,33 @@ export interface ApiPropagationGap {
   message: string;
 }
 
+/**
+ * GET /api/catalog — the event catalogue discovered from traffic, by event type: the topics it travels
+ * on, who produces and who consumes it, the attribute keys its spans carry, how many went by and how fast.
+ */
+export interface CatalogResponse {
+  /** `ratePerSecond` counts events produced in the `rateWindowMs` before this time. */
+  atMs: number;
+  rateWindowMs: number;
+  events: ApiCatalogEvent[];
+}
+
+export interface ApiCatalogEvent {
+  /** `choreoscope.event.type`, else CloudEvents' type, else the topic. */
+  eventType: string;
+  topics: string[];
+  producers: { service: string; spans: number; lastSeenMs: number }[];
+  /** `consumerGroup` null when the consumer spans named none. */
+  consumers: { service: string; consumerGroup: string | null; spans: number; lastSeenMs: number }[];
+  /** Attribute keys its producer and consumer spans carried, by name (at most 100 per service and group). */
+  attributeKeys: string[];
+  produced: number;
+  consumed: number;
+  ratePerSecond: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
 /** GET /healthz: the process answers. */
 export interface HealthResponse {
   status: 'ok';

@@ -129,6 +129,8 @@ export interface AddResult {
 export interface MovedSpan {
   span: FlowSpan;
   flowId: FlowId;
+  /** Placed in a flow for the first time (the store had it in none): what counts it once. */
+  first: boolean;
 }
 
 export interface FlowChanges {
@@ -268,8 +270,8 @@ export class FlowAssembler {
       flow.savedId = id;
       for (const node of flow.nodes) {
         if (node.savedFlowId === id) continue;
+        moved.push({ span: node.span, flowId: id, first: node.savedFlowId === null });
         node.savedFlowId = id;
-        moved.push({ span: node.span, flowId: id });
       }
     }
     const removed = [...this.#removed].filter((id) => !live.has(id));

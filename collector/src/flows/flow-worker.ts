@@ -17,6 +17,8 @@ import type { CollectorMetrics } from '../ops/metrics.ts';
 import type { AssemblySession, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
 import { keyPoint, messagePoint } from '../store/flow-tables.ts';
 import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
+import { catalogDelta } from '../core/catalog.ts';
+import type { SpanRecord } from '../core/span.ts';
 
 export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   /** Spans taken from the inbox per round, about (whole committed groups). Default 5_000. */
@@ -58,6 +60,7 @@ export class FlowWorker {
   #woken = false;
   #wakeUp: (() => void) | null = null;
   #lastFailure: string | null = null;
+  #ratesPrunedAtMs = 0;
 
   constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
     this.#store = store;
@@ -140,7 +143,9 @@ export class FlowWorker {
       for (const problem of added.problems) this.#options.log?.info({ span: problem.spanKey }, `span not joined as it says: ${problem.problem}`);
       for (const flowId of due) assembler.touch(flowId);
       const changes = assembler.takeChanges();
-      const write = this.#toWrite(changes, inbox.ids, nowMs);
+      const records = new Map<string, SpanRecord>();
+      for (const stored of [...inbox.spans, ...unassembled]) records.set(spanKeyOf(stored), stored.record);
+      const write = this.#toWrite(changes, inbox.ids, records, nowMs);
       await session.write(write);
       this.#options.metrics?.flowRound({
         spans: added.added.length, flows: write.flows.length, sharedKeys: changes.sharedKeys.length, problems: added.problems.length,
@@ -154,7 +159,7 @@ export class FlowWorker {
     }
   }
 
-  #toWrite(changes: FlowChanges, inboxIds: string[], nowMs: number): FlowWrite {
+  #toWrite(changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number): FlowWrite {
     const points = new Map<string, string>();
     for (const { span, flowId } of changes.moved) {
       if (span.message !== null) points.set(messagePoint(span.message), flowId);
@@ -168,7 +173,19 @@ export class FlowWorker {
       members: changes.moved.map(({ span, flowId }) => ({ traceId: span.traceId, spanId: span.spanId, flowId })),
       points: [...points].map(([point, flowId]) => ({ point, flowId })),
       sharedKeys: changes.sharedKeys,
+      // counted once: when a span is placed in its first flow, in the transaction that places it
+      catalog: catalogDelta(changes.moved.filter((moved) => moved.first).map(({ span }) => ({
+        span, attributeKeys: Object.keys(records.get(span.key)?.attributes ?? {}),
+      }))),
+      pruneRatesBeforeMs: this.#pruneRates(nowMs),
     };
+  }
+
+  /** A day of catalogue minutes is kept; older ones go, at most once a minute. */
+  #pruneRates(nowMs: number): number | null {
+    if (nowMs - this.#ratesPrunedAtMs < 60_000) return null;
+    this.#ratesPrunedAtMs = nowMs;
+    return nowMs - 86_400_000;
   }
 
   #describe(flow: AssembledFlow, nowMs: number): FlowRow {

@@ -3,6 +3,7 @@
  * flow assembly writes through (one collector per database at a time). Plain data in and out;
  * flow-tables.ts holds the statements, the same for PGlite and PostgreSQL.
  */
+import type { CatalogDelta, CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
 
@@ -70,6 +71,8 @@ export interface FlowReads {
   sharedKeys(keys: readonly BusinessKey[]): Promise<BusinessKey[]>;
   /** Lost context per service and topic, in flows active from `sinceMs`, most lost first. */
   propagationGaps(sinceMs: number, limit: number): Promise<PropagationGapSummary[]>;
+  /** Every catalogue entry, and the events produced per event type and topic since `sinceMs`. */
+  catalog(sinceMs: number): Promise<{ entries: CatalogEntry[]; producedSince: { eventType: string; destination: string; produced: number }[] }>;
 }
 
 /** A committed group's spans waiting to be assembled. */
@@ -103,6 +106,10 @@ export interface FlowWrite {
   points: { point: string; flowId: FlowId }[];
   /** Keys found shared: they hold no flow any more. */
   sharedKeys: BusinessKey[];
+  /** The catalogue's counts for spans placed in a flow for the first time. */
+  catalog: CatalogDelta;
+  /** Forget catalogue minutes before this (epoch ms); null: keep them this round. */
+  pruneRatesBeforeMs: number | null;
 }
 
 /** The lookups of core/flow-lookups.ts, answered: the stored spans they found, and the flows to load. */

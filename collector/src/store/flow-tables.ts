@@ -3,6 +3,7 @@
  * the inbox row ingest writes with each committed group, the reads the API makes, and the assembly
  * session's lookups, loads and writes. Lists travel as JSON text parameters, as span batches do.
  */
+import { MAX_CATALOG_ATTRIBUTE_KEYS, type CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
 import type { BusinessKey, SpanRecord } from '../core/span.ts';
 import type {
@@ -67,6 +68,23 @@ ON CONFLICT (point) DO UPDATE SET flow_id = EXCLUDED.flow_id WHERE NOT flow_poin
 const SHARE_KEYS = `
 INSERT INTO flow_points (point, flow_id, shared) SELECT 'k:' || value, NULL, true FROM jsonb_array_elements_text($1::text::jsonb)
 ON CONFLICT (point) DO UPDATE SET flow_id = NULL, shared = true`;
+const UPSERT_CATALOG = `
+INSERT INTO event_catalog (event_type, destination, role, service, consumer_group, spans, first_seen_ms, last_seen_ms, attribute_keys)
+SELECT r.event_type, r.destination, r.role, r.service, r.consumer_group, r.spans, r.first_seen_ms, r.last_seen_ms, r.attribute_keys
+FROM jsonb_to_recordset($1::text::jsonb) AS r(event_type text, destination text, role text, service text, consumer_group text,
+  spans float8, first_seen_ms float8, last_seen_ms float8, attribute_keys jsonb)
+ON CONFLICT (event_type, destination, role, service, consumer_group) DO UPDATE SET
+  spans = event_catalog.spans + EXCLUDED.spans,
+  first_seen_ms = least(event_catalog.first_seen_ms, EXCLUDED.first_seen_ms),
+  last_seen_ms = greatest(event_catalog.last_seen_ms, EXCLUDED.last_seen_ms),
+  attribute_keys = (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]'::jsonb) FROM (
+    SELECT DISTINCT k FROM jsonb_array_elements_text(event_catalog.attribute_keys || EXCLUDED.attribute_keys) AS k ORDER BY k LIMIT ${MAX_CATALOG_ATTRIBUTE_KEYS}) keys)`;
+const UPSERT_RATES = `
+INSERT INTO event_rates (event_type, destination, minute_ms, produced)
+SELECT r.event_type, r.destination, r.minute_ms, r.produced
+FROM jsonb_to_recordset($1::text::jsonb) AS r(event_type text, destination text, minute_ms float8, produced float8)
+ON CONFLICT (event_type, destination, minute_ms) DO UPDATE SET produced = event_rates.produced + EXCLUDED.produced`;
+const PRUNE_RATES = 'DELETE FROM event_rates WHERE minute_ms < $1';
 const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::text::jsonb))`;
 
 // ---- reads for the API ------------------------------------------------------------------------------
@@ -89,6 +107,11 @@ WHERE f.gaps IS NOT NULL AND f.last_event_ms >= $1
 GROUP BY g.service, g.destination
 ORDER BY lost_hops DESC, g.service, g.destination
 LIMIT $2`;
+
+const CATALOG = `SELECT event_type, destination, role, service, consumer_group, spans, first_seen_ms, last_seen_ms, attribute_keys
+  FROM event_catalog ORDER BY event_type, destination, role, service, consumer_group`;
+const PRODUCED_SINCE = `SELECT event_type, destination, sum(produced)::float8 AS produced FROM event_rates WHERE minute_ms >= $1
+  GROUP BY event_type, destination`;
 
 export function flowReads(read: ReadRows): FlowReads {
   return {
@@ -135,6 +158,22 @@ export function flowReads(read: ReadRows): FlowReads {
         exampleFlowId: row.example_flow_id,
         lastSeenMs: row.last_seen_ms,
       }));
+    },
+    async catalog(sinceMs) {
+      const [entries, rates] = await Promise.all([
+        read<{
+          event_type: string; destination: string; role: 'producer' | 'consumer'; service: string; consumer_group: string; spans: number;
+          first_seen_ms: number; last_seen_ms: number; attribute_keys: string[];
+        }>('the event catalogue', CATALOG, []),
+        read<{ event_type: string; destination: string; produced: number }>('the event rates', PRODUCED_SINCE, [sinceMs]),
+      ]);
+      return {
+        entries: entries.map((row): CatalogEntry => ({
+          eventType: row.event_type, destination: row.destination, role: row.role, service: row.service, consumerGroup: row.consumer_group,
+          spans: row.spans, firstSeenMs: row.first_seen_ms, lastSeenMs: row.last_seen_ms, attributeKeys: row.attribute_keys,
+        })),
+        producedSince: rates.map((row) => ({ eventType: row.event_type, destination: row.destination, produced: row.produced })),
+      };
     },
   };
 }
@@ -225,6 +264,12 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
           }
           if (write.points.length > 0) await tx.query(UPSERT_POINTS, [JSON.stringify(write.points.map((p) => ({ point: p.point, flow_id: p.flowId })))]);
           if (write.sharedKeys.length > 0) await tx.query(SHARE_KEYS, [JSON.stringify(write.sharedKeys)]);
+          if (write.catalog.entries.length > 0) await tx.query(UPSERT_CATALOG, [JSON.stringify(write.catalog.entries.map(catalogRecord))]);
+          if (write.catalog.minutes.length > 0) {
+            const minutes = write.catalog.minutes.map((m) => ({ event_type: m.eventType, destination: m.destination, minute_ms: m.minuteMs, produced: m.produced }));
+            await tx.query(UPSERT_RATES, [JSON.stringify(minutes)]);
+          }
+          if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
           if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
         });
       } catch (error) {
@@ -236,6 +281,13 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       return { rows: row?.rows ?? 0 };
     },
     release,
+  };
+}
+
+function catalogRecord(entry: CatalogEntry): Record<string, unknown> {
+  return {
+    event_type: entry.eventType, destination: entry.destination, role: entry.role, service: entry.service, consumer_group: entry.consumerGroup,
+    spans: entry.spans, first_seen_ms: entry.firstSeenMs, last_seen_ms: entry.lastSeenMs, attribute_keys: entry.attributeKeys,
   };
 }
 

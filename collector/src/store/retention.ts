@@ -7,8 +7,8 @@ export interface RetentionOptions {
   sweepIntervalMs?: number;
   /** Spans deleted per statement; a sweep runs rounds until fewer than this went. Default 10000. */
   deleteBatchSpans?: number;
-  /** Told how many spans each sweep deleted, or why it failed. */
-  onSweep?: (outcome: { deleted: number } | { error: Error }) => void;
+  /** Told how many spans and flows each sweep deleted, or why it failed. */
+  onSweep?: (outcome: { deleted: number; flowsDeleted: number } | { error: Error }) => void;
   now?: () => number;
 }
 
@@ -43,13 +43,20 @@ export class RetentionSweeper {
   private async deleteOld(): Promise<number> {
     const cutoffMs = this.now() - this.options.retentionMs;
     let deleted = 0;
+    let flowsDeleted = 0;
     try {
       for (;;) {
         const round = await this.store.deleteSpansStartedBefore(cutoffMs, this.batch);
         deleted += round;
         if (round < this.batch) break;
       }
-      this.options.onSweep?.({ deleted });
+      // a flow goes once its last event is past the retention: its spans are gone by then
+      for (;;) {
+        const round = await this.store.deleteFlowsEndedBefore(cutoffMs, this.batch);
+        flowsDeleted += round;
+        if (round < this.batch) break;
+      }
+      this.options.onSweep?.({ deleted, flowsDeleted });
       return deleted;
     } catch (error) {
       this.options.onSweep?.({ error: error as Error });

@@ -74,6 +74,18 @@ WITH doomed AS (
 DELETE FROM spans s USING doomed d WHERE s.trace_id = d.trace_id AND s.span_id = d.span_id
 RETURNING 1`;
 
+// A flow whose spans are all past the retention: gone with its members and points, in one statement.
+const DELETE_FLOWS_ENDED_BEFORE = `
+WITH doomed AS (
+  SELECT flow_id FROM flows WHERE last_event_ms < $1 ORDER BY last_event_ms LIMIT $2
+), members AS (
+  DELETE FROM flow_members m USING doomed d WHERE m.flow_id = d.flow_id
+), points AS (
+  DELETE FROM flow_points p USING doomed d WHERE p.flow_id = d.flow_id
+)
+DELETE FROM flows f USING doomed d WHERE f.flow_id = d.flow_id
+RETURNING 1`;
+
 /** A store on a migrated database. */
 export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreOptions = {}): SqlSpanStore {
   const { db, exclusive } = database;
@@ -101,6 +113,13 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
         return (await db.query(DELETE_SPANS_STARTED_BEFORE, [cutoffMs, limit])).rows.length;
       } catch (error) {
         throw new StoreUnavailableError(`could not delete old spans: ${describe(error)}`, { cause: error });
+      }
+    },
+    async deleteFlowsEndedBefore(cutoffMs, limit) {
+      try {
+        return (await db.query(DELETE_FLOWS_ENDED_BEFORE, [cutoffMs, limit])).rows.length;
+      } catch (error) {
+        throw new StoreUnavailableError(`could not delete old flows: ${describe(error)}`, { cause: error });
       }
     },
     async ping() {

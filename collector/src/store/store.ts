@@ -44,6 +44,8 @@ export interface SpanStore {
    * links; returns how many went. Retention calls it in bounded rounds so no statement holds locks long.
    */
   deleteSpansStartedBefore(cutoffMs: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` flows whose last event ended before `cutoffMs`, oldest first, with their members and points; how many went. */
+  deleteFlowsEndedBefore(cutoffMs: number, limit: number): Promise<number>;
   /** Resolves when the store answers a trivial query; rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   /** Finishes the writes already accepted, then releases the store. Later calls reject as unavailable. */

@@ -58,3 +58,28 @@ CREATE INDEX flow_points_by_flow ON flow_points (flow_id);
 
 -- The children of a span are found through the spans' primary key, by trace id, then filtered by
 -- parent_span_id: no index of their own, which would cost ingest a write per span.
+
+-- The event catalogue discovered from traffic (core/catalog.ts): per event type, topic, role, service and
+-- consumer group, how many spans, when first and last seen, and their attribute keys. Counted by the
+-- assembler once per span, in the transaction that places the span in its first flow.
+CREATE TABLE event_catalog (
+  event_type     text NOT NULL,
+  destination    text NOT NULL,  -- '' when the spans named no topic
+  role           text NOT NULL,  -- producer or consumer
+  service        text NOT NULL,
+  consumer_group text NOT NULL,  -- '' for producers, and consumers that named none
+  spans          double precision NOT NULL,
+  first_seen_ms  double precision NOT NULL,
+  last_seen_ms   double precision NOT NULL,
+  attribute_keys jsonb NOT NULL,
+  PRIMARY KEY (event_type, destination, role, service, consumer_group)
+);
+
+-- Events produced per minute (by the producer span's start), for the catalogue's rates; a day is kept.
+CREATE TABLE event_rates (
+  event_type  text NOT NULL,
+  destination text NOT NULL,
+  minute_ms   double precision NOT NULL,
+  produced    double precision NOT NULL,
+  PRIMARY KEY (event_type, destination, minute_ms)
+);
