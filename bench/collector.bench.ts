@@ -6,7 +6,10 @@
 // The pglite-forward variant also forwards every export (--forward-url) to a bare server of its own:
 // what the durable forward queue costs ingest.
 //
-//   npm run bench:collector -- [--duration 10] [--warmup 2] [--connections 16] [--spans 100] [--only baseline,pglite,pglite-forward,postgres]
+// The -noflows variants run the collector with --flows off: no flow assembly, what it costs ingest.
+//
+//   npm run bench:collector -- [--duration 10] [--warmup 2] [--connections 16] [--spans 100]
+//     [--only baseline,pglite,pglite-noflows,pglite-forward,postgres,postgres-noflows]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +30,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
     spans: { type: 'string', default: '100' },
-    only: { type: 'string', default: 'baseline,pglite,pglite-forward,postgres' },
+    only: { type: 'string', default: 'baseline,pglite,pglite-noflows,pglite-forward,postgres,postgres-noflows' },
   },
 });
 const durationSeconds = Number(values.duration);
@@ -35,9 +38,12 @@ const warmupSeconds = Number(values.warmup);
 const connections = Number(values.connections);
 const targets = values.only.split(',') as Target[];
 
-type Target = 'baseline' | 'pglite' | 'pglite-forward' | 'postgres';
+type Target = 'baseline' | 'pglite' | 'pglite-noflows' | 'pglite-forward' | 'postgres' | 'postgres-noflows';
 const ENCODINGS: OtlpEncoding[] = ['protobuf', 'json'];
-const LABELS: Record<Target, string> = { baseline: 'bare Fastify', pglite: 'PGlite', 'pglite-forward': 'PGlite+forward', postgres: 'PostgreSQL' };
+const LABELS: Record<Target, string> = {
+  baseline: 'bare Fastify', pglite: 'PGlite', 'pglite-noflows': 'PGlite no flows', 'pglite-forward': 'PGlite+forward',
+  postgres: 'PostgreSQL', 'postgres-noflows': 'PostgreSQL no flows',
+};
 /** The collector's default, given to the baseline and the collector alike. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 const COLLECTOR_CLI = fileURLToPath(new URL('../collector/bin/choreoscope.mjs', import.meta.url));
@@ -59,6 +65,8 @@ interface VariantResult {
   diskGrowthBytes?: number;
   /** Exports the forward target accepted, and those still queued, when the measurement ended. */
   forwarded?: { sent: number; waiting: number };
+  /** Spans stored and spans assembled into flows when the measurement ended: how far assembly was behind. */
+  flows?: { stored: number; assembled: number };
 }
 
 const spans = messagingSpans(Number(values.spans));
@@ -94,11 +102,12 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
   const name = `${LABELS[target]} ${encoding}`;
   console.log(`  ${name}: starting`);
   const dataDir = target.startsWith('pglite') ? mkdtempSync(join(tmpdir(), 'choreoscope-bench-')) : undefined;
-  const databaseUrl = target === 'postgres' ? await postgres!.createDatabase(`bench_${encoding}`) : undefined;
+  const databaseUrl = target.startsWith('postgres') ? await postgres!.createDatabase(`bench_${target.replace('-', '_')}_${encoding}`) : undefined;
   const args =
     target === 'baseline' ? ['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)]
     : [COLLECTOR_CLI, '--port', '0', '--log-level', 'warn', '--max-body-bytes', String(MAX_BODY_BYTES),
-      ...(dataDir !== undefined ? ['--data-dir', dataDir] : ['--database-url', databaseUrl!])];
+      ...(dataDir !== undefined ? ['--data-dir', dataDir] : ['--database-url', databaseUrl!]),
+      ...(target.endsWith('-noflows') ? ['--flows', 'off'] : [])];
   const sink = target === 'pglite-forward' ? await startServerProcess(['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)], 'forward sink') : undefined;
   if (sink) args.push('--forward-url', `${sink.url}/v1/traces`);
   const server = await startServerProcess(args, name);
@@ -106,12 +115,13 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
     const diskBefore = dataDir !== undefined ? dirBytes(dataDir) : postgres?.diskBytes();
     await load(server.url, encoding, warmupSeconds);
     const readers: Record<string, CpuReader> = { server: processCpu(server.pid), loadGenerator: ownCpu };
-    if (target === 'postgres') readers.database = postgres!.cpu;
+    if (databaseUrl !== undefined) readers.database = postgres!.cpu;
     console.log(`  ${name}: measuring for ${durationSeconds} s`);
     const { result, wallSeconds, cpuSeconds } = await measure(readers, () => load(server.url, encoding, durationSeconds));
     const peakRss = peakRssBytes(server.pid);
     if (target !== 'baseline') await checkNoSpanRejected(server.url, name);
     const forwarded = sink ? await forwardCounts(server.url) : undefined;
+    const flows = target === 'baseline' || target.endsWith('-noflows') ? undefined : await flowCounts(server.url);
     await server.stop();
     const stored = dataDir !== undefined ? await pgliteStoredSpans(dataDir) : databaseUrl !== undefined ? await postgresStoredSpans(databaseUrl) : undefined;
     const diskAfter = dataDir !== undefined ? dirBytes(dataDir) : postgres?.diskBytes();
@@ -132,6 +142,7 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
       stored,
       diskGrowthBytes: diskBefore !== undefined && diskAfter !== undefined ? diskAfter - diskBefore : undefined,
       forwarded,
+      flows,
     };
   } finally {
     await server.stop().catch(() => {}); // already stopped, unless the run failed
@@ -151,6 +162,12 @@ async function forwardCounts(url: string): Promise<{ sent: number; waiting: numb
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
   return { sent: read('choreoscope_forward_batches_sent_total'), waiting: read('choreoscope_forward_queue_batches') };
+}
+
+async function flowCounts(url: string): Promise<{ stored: number; assembled: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { stored: read('choreoscope_spans_stored_total'), assembled: read('choreoscope_flow_spans_assembled_total') };
 }
 
 interface PostgresCluster {
@@ -181,7 +198,7 @@ async function startPostgres(): Promise<PostgresCluster> {
   };
 }
 
-const postgres = targets.includes('postgres') ? await startPostgres() : undefined;
+const postgres = targets.some((target) => target.startsWith('postgres')) ? await startPostgres() : undefined;
 const results: VariantResult[] = [];
 try {
   for (const target of targets) {
@@ -209,6 +226,7 @@ const columns: [string, number, (r: VariantResult) => string][] = [
   ['non-200', 7, (r) => (Object.keys(r.non200).length === 0 ? '0' : Object.entries(r.non200).map(([code, n]) => `${n}×${code}`).join(' ')) + (r.errors > 0 ? ` +${r.errors} err` : '')],
   ['loadgen CPU', 11, (r) => share(r.cpuSeconds.loadGenerator, r.wallSeconds)],
   ['forwarded (queued)', 18, (r) => (r.forwarded ? `${count(r.forwarded.sent)} (${count(r.forwarded.waiting)})` : '—')],
+  ['flows behind', 12, (r) => (r.flows ? `${count(r.flows.stored - r.flows.assembled)} spans` : '—')],
 ];
 const cell = (text: string, width: number) => (width < 0 ? text.padEnd(-width) : text.padStart(width));
 console.log(`\n${columns.map(([title, width]) => cell(title, width)).join('  ')}`);

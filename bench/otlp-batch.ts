@@ -23,6 +23,14 @@ export const CONTENT_TYPES: Record<OtlpEncoding, string> = {
 const LINKED_CONSUMER_EVERY = 5;
 
 /**
+ * Placeholders in business keys and offsets, overwritten per export like the ids (see RenewableExport),
+ * so every export's messages are orders and Kafka messages of their own: flows are assembled per export,
+ * not welded across all of them.
+ */
+const KEY_MARK = 'KKKKKKKK';
+const OFFSET_MARK = 'OOOOOOOOOO';
+
+/**
  * `spans` spans (rounded down to an even number) of one topic hop: each message a PRODUCER span in the
  * `orders` service and a CONSUMER span in `payments`, the consumer a child of the producer, or for some
  * a root that links to it. Attributes as Choreoscope's instrumentation writes them (~10 a span), an
@@ -41,10 +49,11 @@ export function messagingSpans(spans: number): ReadableSpan[] {
     [ATTR_MESSAGING_SYSTEM]: MESSAGING_SYSTEM_KAFKA,
     [ATTR_MESSAGING_DESTINATION_NAME]: 'orders.created',
     [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(i % 6),
-    [ATTR_MESSAGING_KAFKA_OFFSET]: 1_000_000 + i,
-    [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: `order-${100_000 + i}`,
+    // a string, as the official kafkajs instrumentation sends it: its digits can be renewed in place
+    [ATTR_MESSAGING_KAFKA_OFFSET]: `${OFFSET_MARK}${String(i).padStart(4, '0')}`,
+    [ATTR_MESSAGING_KAFKA_MESSAGE_KEY]: `order-${KEY_MARK}-${i}`,
     [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: 640 + (i % 300),
-    [ATTR_BUSINESS_KEY]: `order-${100_000 + i}`,
+    [ATTR_BUSINESS_KEY]: `order-${KEY_MARK}-${i}`,
     [ATTR_EVENT_TYPE]: 'OrderCreated',
   });
   for (let i = 0; i < Math.floor(spans / 2); i++) {
@@ -88,12 +97,15 @@ export function encodeSpans(spans: ReadableSpan[], encoding: OtlpEncoding): Buff
 /**
  * An encoded export whose ids can be renewed in place: `renew(n)` writes `n` into the first 4 bytes of
  * every trace and span id, wherever it occurs (a parent id, a link), so references stay whole and export
- * `n` holds ids no other export has. In protobuf the ids are raw bytes; in OTLP/JSON, hex.
+ * `n` holds ids no other export has. In protobuf the ids are raw bytes; in OTLP/JSON, hex. The business
+ * keys and offsets get `n` too (in hex, and in decimal), where their placeholders stand.
  */
 export class RenewableExport {
   readonly body: Buffer;
   readonly spans: number;
   private readonly offsets: number[];
+  private readonly keyMarks: number[];
+  private readonly offsetMarks: number[];
   private readonly hex: boolean;
 
   constructor(spans: ReadableSpan[], encoding: OtlpEncoding) {
@@ -104,10 +116,16 @@ export class RenewableExport {
     // ids that differ only in their first 4 bytes would collide once those are overwritten
     if (new Set([...ids].map((id) => id.slice(8))).size !== ids.size) throw new Error('two ids share their tail: build the batch again');
     this.offsets = [...ids].flatMap((id) => occurrences(this.body, this.hex ? Buffer.from(id, 'latin1') : Buffer.from(id, 'hex')));
+    this.keyMarks = maybeOccurrences(this.body, Buffer.from(KEY_MARK, 'latin1'));
+    this.offsetMarks = maybeOccurrences(this.body, Buffer.from(OFFSET_MARK, 'latin1'));
   }
 
   /** The body with export `n`'s ids (0 ≤ n < 2^32). The same buffer each time: send it before the next call. */
   renew(n: number): Buffer {
+    const key = n.toString(16).padStart(8, '0');
+    for (const offset of this.keyMarks) this.body.write(key, offset, 'latin1');
+    const digits = String(n).padStart(10, '0');
+    for (const offset of this.offsetMarks) this.body.write(digits, offset, 'latin1');
     if (this.hex) {
       const text = n.toString(16).padStart(8, '0');
       for (const offset of this.offsets) this.body.write(text, offset, 'latin1');
@@ -119,8 +137,13 @@ export class RenewableExport {
 }
 
 function occurrences(haystack: Buffer, needle: Buffer): number[] {
+  const found = maybeOccurrences(haystack, needle);
+  if (found.length === 0) throw new Error(`id ${needle.toString('hex')} not found in the encoded export`);
+  return found;
+}
+
+function maybeOccurrences(haystack: Buffer, needle: Buffer): number[] {
   const found: number[] = [];
   for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + needle.length)) found.push(at);
-  if (found.length === 0) throw new Error(`id ${needle.toString('hex')} not found in the encoded export`);
   return found;
 }

@@ -15,7 +15,7 @@ import { spanIdOf, traceIdOf } from './flow-fixtures.ts';
 const T0 = Date.UTC(2026, 10, 30);
 
 /** A span's flow facts, by labels; a producer of topic `orders` unless told otherwise. */
-function span(label: string, trace: string, fields: Partial<Omit<FlowSpan, 'parentSpanId' | 'links'>> & { parent?: string; links?: string[] } = {}): FlowSpan {
+function span(label: string, trace: string, fields: Partial<Omit<FlowSpan, 'parentKey' | 'links'>> & { parent?: string; links?: string[] } = {}): FlowSpan {
   const { parent, links, ...rest } = fields;
   const traceId = traceIdOf(trace);
   const spanId = spanIdOf(label);
@@ -23,7 +23,7 @@ function span(label: string, trace: string, fields: Partial<Omit<FlowSpan, 'pare
     key: `${traceId}/${spanId}`,
     traceId,
     spanId,
-    parentSpanId: parent === undefined ? null : spanIdOf(parent),
+    parentKey: parent === undefined ? null : `${traceId}/${spanIdOf(parent)}`,
     role: 'producer',
     serviceName: 'svc',
     host: 'host',
@@ -106,6 +106,14 @@ describe('eviction', () => {
     assert.deepEqual(assembler.stats, { flows: 1, spans: 1, batchSpans: 0, pendingReferences: 0, sharedKeys: 0 });
     assert.equal(assembler.holds(span('old', 'a').key), false);
     assert.equal(assembler.holds(span('new', 'b').key), true);
+  });
+
+  test('past the most flows held, the least recently touched leave first', () => {
+    const assembler = new FlowAssembler();
+    for (let i = 0; i < 5; i += 1) assembler.add([span(`s${i}`, `t${i}`)], T0 + i);
+    assembler.takeChanges();
+    assert.equal(assembler.evictIdle(T0 - 1, 2), 3);
+    assert.deepEqual([...assembler.flows].map((flow) => flow.spans()[0]!.key).sort(), [span('s3', 't3').key, span('s4', 't4').key].sort());
   });
 });
 

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '@choreoscope/test-support';
 import { FlowAssembler, type FlowChanges, type StoredFlowSpan } from '../src/core/assemble.ts';
-import { lookupsFor, type FlowLookups } from '../src/core/flow-lookups.ts';
+import { keepsMessagePoint, lookupsFor, type FlowLookups } from '../src/core/flow-lookups.ts';
 import { describeFlow } from '../src/core/describe-flow.ts';
 import type { Anomaly, Hop } from '../src/core/flow.ts';
 import { toFlowSpan, type FlowSpan } from '../src/core/flow-span.ts';
@@ -77,43 +77,52 @@ function assemble(fixture: Fixture, batches: FlowSpan[][]): AssembledFixture & {
 const flowSpansOf = (fixture: Fixture): FlowSpan[] => fixtureRecords(fixture).map(toFlowSpan);
 
 /**
- * What the flow tables would hold after applying the assembler's changes, and the stored spans, with the
- * lookups answered over them the way the store answers them (store/flow-tables.ts).
+ * What the flow tables would hold after applying the assembler's changes (members, flows, shared keys,
+ * waiting references), with the lookups answered over them the way the store answers them
+ * (store/flow-tables.ts).
  */
 class StoredFlows {
-  readonly spans = new Map<string, FlowSpan>();
   readonly members = new Map<string, string>();
+  readonly spans = new Map<string, FlowSpan>();
   readonly flows = new Set<string>();
   readonly shared = new Set<string>();
+  /** target → the spans waiting for it */
+  readonly pending = new Map<string, Set<string>>();
+  readonly batchSpans = new Map<string, FlowSpan>();
 
   apply(changes: FlowChanges): void {
     for (const id of changes.removed) this.flows.delete(id);
     for (const flow of changes.flows) this.flows.add(flow.id);
-    for (const { span, flowId } of changes.moved) this.members.set(span.key, flowId);
+    for (const { span, flowId } of changes.moved) {
+      this.members.set(span.key, flowId);
+      this.spans.set(span.key, span);
+    }
     for (const key of changes.sharedKeys) this.shared.add(key);
+    for (const span of changes.batchSpans) this.batchSpans.set(span.key, span);
+    for (const target of changes.resolved) this.pending.delete(target);
+    for (const { target, referrer } of changes.waiting) this.pending.set(target, new Set([...(this.pending.get(target) ?? []), referrer]));
   }
 
-  load(lookups: FlowLookups, arriving: ReadonlySet<string>): { stored: StoredFlowSpan[]; shared: string[] } {
-    const referred = new Set(lookups.referrersOf);
-    const found = [...this.spans.values()].filter((span) => !arriving.has(span.key) && (lookups.spans.includes(span.key)
-      || (span.parentSpanId !== null && referred.has(`${span.traceId}/${span.parentSpanId}`))
-      || (span.links.length === 1 && referred.has(span.links[0]!))));
+  load(lookups: FlowLookups): { stored: StoredFlowSpan[]; shared: string[] } {
     const flowIds = new Set<string>();
-    for (const span of this.spans.values()) {
-      const flowId = this.members.get(span.key);
-      if (flowId === undefined) continue;
-      if ((span.message !== null && lookups.messages.includes(span.message))
+    const flowOf = (key: string) => {
+      const flowId = this.members.get(key);
+      if (flowId !== undefined) flowIds.add(flowId);
+    };
+    for (const key of lookups.spans) flowOf(key);
+    for (const target of lookups.referrersOf) for (const referrer of this.pending.get(target) ?? []) flowOf(referrer);
+    for (const [key, flowId] of this.members) {
+      const span = this.spans.get(key)!;
+      if ((keepsMessagePoint(span) && lookups.messages.includes(span.message!))
         || (span.businessKey !== null && lookups.keys.includes(span.businessKey) && !this.shared.has(span.businessKey))) flowIds.add(flowId);
     }
-    for (const span of found) {
-      const flowId = this.members.get(span.key);
-      if (flowId !== undefined) flowIds.add(flowId);
+    const stored: StoredFlowSpan[] = [...this.members].filter(([, flowId]) => flowIds.has(flowId)).map(([key, flowId]) => ({ span: this.spans.get(key)!, flowId }));
+    for (const key of lookups.spans) {
+      const batch = this.batchSpans.get(key);
+      if (batch) stored.push({ span: batch, flowId: null });
     }
-    const stored = new Map<string, StoredFlowSpan>();
-    for (const span of found) stored.set(span.key, { span, flowId: this.members.get(span.key) ?? null });
-    for (const [key, flowId] of this.members) if (flowIds.has(flowId)) stored.set(key, { span: this.spans.get(key)!, flowId });
-    const keys = new Set([...stored.values()].map((s) => s.span.businessKey).concat(lookups.keys));
-    return { stored: [...stored.values()], shared: [...this.shared].filter((key) => keys.has(key)) };
+    const keys = new Set([...stored.map((s) => s.span.businessKey), ...lookups.keys]);
+    return { stored, shared: [...this.shared].filter((key) => keys.has(key)) };
   }
 }
 
@@ -182,8 +191,7 @@ for (const fixture of readFlowFixtures()) {
         for (let at = 0; at < shuffled.length;) {
           const batch = shuffled.slice(at, at + 1 + Math.floor(random() * 4));
           at += batch.length;
-          for (const span of batch) store.spans.set(span.key, span); // committed before it is assembled
-          const loaded = store.load(lookupsFor(batch, assembler), new Set(batch.map((s) => s.key)));
+          const loaded = store.load(lookupsFor(batch, assembler));
           assembler.load(loaded.stored, loaded.shared, EPOCH_MS);
           assembler.add(batch, EPOCH_MS);
           store.apply(assembler.takeChanges());
@@ -192,6 +200,9 @@ for (const fixture of readFlowFixtures()) {
         }
         assert.deepEqual(new Map([...store.members].sort()), new Map([...expectedMembers].sort()), `round ${round}: stored members`);
         assert.deepEqual([...store.flows].sort(), [...new Set(expectedMembers.values())].sort(), `round ${round}: stored flow ids`);
+        // what still waits is what never arrived
+        const arrived = new Set(spans.map((s) => s.key));
+        assert.ok([...store.pending.keys()].every((target) => !arrived.has(target)), `round ${round}: no reference waits for a span that arrived`);
       }
     });
   });

@@ -34,12 +34,17 @@ export interface AssemblerOptions {
 
 export const DEFAULT_MAX_SEGMENTS_PER_KEY = 32;
 
-/** A span the assembler holds, and the flow it is in (null for a batch span). */
+/**
+ * A span key as a join point: the span once it arrived (and the flow it is in, none for a batch span),
+ * and until then the spans that named it.
+ */
 class SpanNode {
+  span: FlowSpan | null = null;
   flow: AssembledFlow | null = null;
   /** The flow id the store has for this span, null when it has none yet. */
   savedFlowId: FlowId | null = null;
-  constructor(readonly span: FlowSpan) {}
+  /** Spans that named this one (as parent or link) before it arrived. */
+  waiting: SpanNode[] | null = null;
 }
 
 /** A flow in the working set: its spans, and what the store knows of it. */
@@ -49,6 +54,8 @@ export class AssembledFlow {
   /** The id this flow is stored under, null when never stored. */
   savedId: FlowId | null = null;
   touchedAtMs: number;
+  /** When it was last handed out to be described; null: never. */
+  describedAtMs: number | null = null;
 
   constructor(first: SpanNode, nowMs: number) {
     this.nodes = [first];
@@ -57,7 +64,7 @@ export class AssembledFlow {
   }
 
   get id(): FlowId {
-    return flowIdOf(this.#anchor.span);
+    return flowIdOf(this.#anchor.span!);
   }
 
   get size(): number {
@@ -65,7 +72,14 @@ export class AssembledFlow {
   }
 
   spans(): FlowSpan[] {
-    return this.nodes.map((node) => node.span);
+    return this.nodes.map((node) => node.span!);
+  }
+
+  /** Takes one more span in. */
+  add(node: SpanNode): void {
+    node.flow = this;
+    this.nodes.push(node);
+    if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchor = node;
   }
 
   /** Takes the other flow's spans in; the earlier anchor names the result. */
@@ -74,7 +88,7 @@ export class AssembledFlow {
       node.flow = this;
       this.nodes.push(node);
     }
-    if (anchorsBefore(other.#anchor.span, this.#anchor.span)) this.#anchor = other.#anchor;
+    if (anchorsBefore(other.#anchor.span!, this.#anchor.span!)) this.#anchor = other.#anchor;
   }
 
   /** Replaces the spans (a split); the anchor is recomputed from them. */
@@ -84,7 +98,7 @@ export class AssembledFlow {
     for (const node of nodes) {
       node.flow = this;
       this.nodes.push(node);
-      if (anchorsBefore(node.span, this.#anchor.span)) this.#anchor = node;
+      if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchor = node;
     }
   }
 }
@@ -93,13 +107,6 @@ export class AssembledFlow {
 function anchorsBefore(a: FlowSpan, b: FlowSpan): boolean {
   if (a.startMs !== b.startMs) return a.startMs < b.startMs;
   return a.key < b.key;
-}
-
-/** A span key as a join point: the span once it arrived, and until then the spans that name it. */
-interface SpanPoint {
-  node: SpanNode | null;
-  /** Spans that named this one (as parent or link) before it arrived. */
-  waiting: SpanNode[] | null;
 }
 
 interface KeyPoint {
@@ -133,14 +140,32 @@ export interface MovedSpan {
   first: boolean;
 }
 
+/** A span (`referrer`) that names another (`target`, as parent or link) which has not arrived. */
+export interface PendingReference {
+  target: string;
+  referrer: string;
+}
+
 export interface FlowChanges {
-  /** Flows whose spans or id changed, or that were marked for describing again. */
+  /**
+   * Flows to describe (and store the facts of): those whose spans or id changed, or that were marked
+   * with `touch`, each at most once per `describeEveryMs` but new and renamed ones at once.
+   */
   flows: AssembledFlow[];
   /** Stored flow ids that no longer name a flow: merged into another, or renamed by an earlier span. */
   removed: FlowId[];
   moved: MovedSpan[];
   /** Keys found shared since the last changes were taken. */
   sharedKeys: BusinessKey[];
+  /**
+   * References left waiting: the store keeps them, so the span they wait for finds its referrers' flows
+   * when it arrives, even if those left the working set (lookupsFor's `referrersOf`).
+   */
+  waiting: PendingReference[];
+  /** Spans that arrived (or turned out to be batch spans) while named: their references wait no more. */
+  resolved: string[];
+  /** Batch spans that arrived: the store keeps them, so a span naming one later knows it joins nothing. */
+  batchSpans: FlowSpan[];
 }
 
 /** A stored span as the caller loads it: its facts and the flow id the store has for it (null: none). */
@@ -160,15 +185,22 @@ export interface AssemblerStats {
 
 export class FlowAssembler {
   readonly #maxSegmentsPerKey: number;
-  readonly #points = new Map<string, SpanPoint>();
+  readonly #points = new Map<string, SpanNode>();
   readonly #messages = new Map<string, SpanNode>();
   readonly #keys = new Map<BusinessKey, KeyPoint>();
-  /** Resident flows, least recently touched first (a touch moves a flow to the end). */
+  /** Resident flows. */
   readonly #flows = new Set<AssembledFlow>();
   readonly #batchSpans = new Map<SpanNode, number>();
   #dirty = new Set<AssembledFlow>();
+  /** Flows changed since they were last handed out to be described. */
+  #undescribed = new Set<AssembledFlow>();
   #removed = new Set<FlowId>();
   #newlyShared: BusinessKey[] = [];
+  #waiting: PendingReference[] = [];
+  #resolved = new Set<string>();
+  #newBatchSpans: FlowSpan[] = [];
+  /** Taking stored spans in: their waiting references are stored already. */
+  #loading = false;
   #problems: AssemblyProblem[] = [];
   #nowMs = 0;
 
@@ -183,11 +215,8 @@ export class FlowAssembler {
     const added: FlowSpan[] = [];
     let duplicates = 0;
     for (const span of spans) {
-      if (this.#points.get(span.key)?.node) duplicates += 1;
-      else {
-        this.#attach(new SpanNode(span));
-        added.push(span);
-      }
+      if (this.#attach(span, null) === null) duplicates += 1;
+      else added.push(span);
     }
     return { added, duplicates, problems: this.#problems };
   }
@@ -205,12 +234,14 @@ export class FlowAssembler {
     }
     const before = new Set(this.#dirty);
     const nodes: SpanNode[] = [];
-    for (const { span, flowId } of stored) {
-      if (this.#points.get(span.key)?.node) continue;
-      const node = new SpanNode(span);
-      node.savedFlowId = flowId;
-      this.#attach(node);
-      nodes.push(node);
+    this.#loading = true;
+    try {
+      for (const { span, flowId } of stored) {
+        const node = this.#attach(span, flowId);
+        if (node !== null) nodes.push(node);
+      }
+    } finally {
+      this.#loading = false;
     }
     // what loading formed is what the store holds, unless it disagrees (then it is written again)
     for (const flow of new Set(nodes.map((node) => node.flow))) {
@@ -234,12 +265,12 @@ export class FlowAssembler {
   /** The resident flow holding the span (a span key `traceId/spanId`, or a flow id's anchor). */
   flowOf(flowIdOrSpanKey: string): AssembledFlow | undefined {
     const key = flowIdOrSpanKey.includes('/') ? flowIdOrSpanKey : flowIdOrSpanKey.replace('-', '/');
-    return this.#points.get(key)?.node?.flow ?? undefined;
+    return this.#points.get(key)?.flow ?? undefined;
   }
 
   /** Whether the span is held (arrived, in a flow or a batch span). */
   holds(spanKey: string): boolean {
-    return Boolean(this.#points.get(spanKey)?.node);
+    return Boolean(this.#points.get(spanKey)?.span);
   }
 
   /** Whether the working set knows which flow carries this key (or that it is shared). */
@@ -259,42 +290,83 @@ export class FlowAssembler {
   /**
    * What changed since the last call, for the caller to store; from then on the assembler takes it as
    * stored. If storing fails, the caller must `clear()` the working set and load it again.
+   *
+   * Every change of membership is reported at once. Describing a flow costs a pass over its spans, and
+   * a flow whose spans trickle in would be described again in every round: a changed flow is handed out
+   * to be described at most once per `describeEveryMs` (its facts lag that much behind), but a new or
+   * renamed flow at once, as the store has no facts under its id yet. Default 0: every changed flow.
    */
-  takeChanges(): FlowChanges {
-    const flows = [...this.#dirty].filter((flow) => this.#flows.has(flow));
-    const live = new Set(flows.map((flow) => flow.id));
+  takeChanges(nowMs = 0, describeEveryMs = 0): FlowChanges {
+    const changed = [...this.#dirty].filter((flow) => this.#flows.has(flow));
+    const live = new Set(changed.map((flow) => flow.id));
     const moved: MovedSpan[] = [];
-    for (const flow of flows) {
+    const flows: AssembledFlow[] = [];
+    for (const flow of changed) {
       const id = flow.id;
-      if (flow.savedId !== null && flow.savedId !== id) this.#removed.add(flow.savedId);
+      const renamed = flow.savedId !== id;
+      if (flow.savedId !== null && renamed) this.#removed.add(flow.savedId);
       flow.savedId = id;
       for (const node of flow.nodes) {
         if (node.savedFlowId === id) continue;
-        moved.push({ span: node.span, flowId: id, first: node.savedFlowId === null });
+        moved.push({ span: node.span!, flowId: id, first: node.savedFlowId === null });
         node.savedFlowId = id;
+      }
+      if (renamed) flow.describedAtMs = null;
+      this.#undescribed.add(flow);
+    }
+    for (const flow of this.#undescribed) {
+      if (!this.#flows.has(flow)) this.#undescribed.delete(flow); // merged away or forgotten
+      else if (flow.describedAtMs === null || nowMs - flow.describedAtMs >= describeEveryMs) {
+        flows.push(flow);
+        flow.describedAtMs = nowMs;
+        this.#undescribed.delete(flow);
       }
     }
     const removed = [...this.#removed].filter((id) => !live.has(id));
-    const changes = { flows, removed, moved, sharedKeys: this.#newlyShared };
+    const waiting = this.#waiting.filter(({ target }) => this.#points.get(target)?.span === null);
+    const changes = { flows, removed, moved, sharedKeys: this.#newlyShared, waiting, resolved: [...this.#resolved], batchSpans: this.#newBatchSpans };
+    this.#newBatchSpans = [];
+    this.#waiting = [];
+    this.#resolved = new Set();
     this.#dirty = new Set();
     this.#removed = new Set();
     this.#newlyShared = [];
     return changes;
   }
 
-  /** Forgets flows last touched at or before `lastTouchMs` (the store keeps them), and batch spans seen by then. */
-  evictIdle(lastTouchMs: number): number {
+  /** Whether a changed flow still waits to be handed out for describing. */
+  get describing(): boolean {
+    return this.#undescribed.size > 0;
+  }
+
+  /**
+   * Forgets flows last touched at or before `lastTouchMs` (the store keeps them), then, while more than
+   * `maxFlows` are held, the least recently touched; and batch spans seen by `lastTouchMs`. Flows with
+   * changes not yet taken stay.
+   */
+  evictIdle(lastTouchMs: number, maxFlows = Number.POSITIVE_INFINITY): number {
     let evicted = 0;
+    const kept: AssembledFlow[] = [];
     for (const flow of this.#flows) {
-      if (flow.touchedAtMs > lastTouchMs) break; // least recently touched first
-      if (this.#dirty.has(flow)) continue;
-      this.#forget(flow);
-      evicted += 1;
+      if (this.#dirty.has(flow) || this.#undescribed.has(flow)) continue;
+      if (flow.touchedAtMs > lastTouchMs) kept.push(flow);
+      else {
+        this.#forget(flow);
+        evicted += 1;
+      }
+    }
+    if (this.#flows.size > maxFlows) {
+      kept.sort((a, b) => a.touchedAtMs - b.touchedAtMs);
+      for (const flow of kept) {
+        if (this.#flows.size <= maxFlows) break;
+        this.#forget(flow);
+        evicted += 1;
+      }
     }
     for (const [node, seenAtMs] of this.#batchSpans) {
       if (seenAtMs > lastTouchMs) break;
       this.#batchSpans.delete(node);
-      this.#dropPoint(node.span.key);
+      this.#dropPoint(node.span!.key);
     }
     return evicted;
   }
@@ -307,15 +379,19 @@ export class FlowAssembler {
     this.#flows.clear();
     this.#batchSpans.clear();
     this.#dirty = new Set();
+    this.#undescribed = new Set();
     this.#removed = new Set();
     this.#newlyShared = [];
+    this.#waiting = [];
+    this.#resolved = new Set();
+    this.#newBatchSpans = [];
   }
 
   get stats(): AssemblerStats {
     let spans = 0;
     for (const flow of this.#flows) spans += flow.size;
     let pendingReferences = 0;
-    for (const point of this.#points.values()) if (point.node === null) pendingReferences += 1;
+    for (const point of this.#points.values()) if (point.span === null) pendingReferences += 1;
     let sharedKeys = 0;
     for (const point of this.#keys.values()) if (point.shared) sharedKeys += 1;
     return { flows: this.#flows.size, spans, batchSpans: this.#batchSpans.size, pendingReferences, sharedKeys };
@@ -327,51 +403,72 @@ export class FlowAssembler {
 
   // ---- joining ---------------------------------------------------------------------------------
 
-  #attach(node: SpanNode): void {
-    const { span } = node;
-    const point = this.#point(span.key);
-    point.node = node;
-    const waiting = point.waiting;
-    point.waiting = null;
+  /** Takes a span in (with the flow id the store has for it); null when it is held already. */
+  #attach(span: FlowSpan, savedFlowId: FlowId | null): SpanNode | null {
+    const node = this.#point(span.key);
+    if (node.span !== null) return null;
+    node.span = span;
+    node.savedFlowId = savedFlowId;
+    const waiting = node.waiting;
+    node.waiting = null;
+    if (waiting !== null && !this.#loading) this.#resolved.add(span.key);
     if (span.role === 'batch') {
       // spans that named it as parent or link stay where they are: a batch joins nothing
       this.#batchSpans.set(node, this.#nowMs);
-      return;
+      if (!this.#loading) this.#newBatchSpans.push(span);
+      return node;
     }
-    const flow = new AssembledFlow(node, this.#nowMs);
-    node.flow = flow;
-    this.#flows.add(flow);
-    this.#dirty.add(flow);
-
-    for (const referrer of waiting ?? []) this.#join(node, referrer);
-    if (span.parentSpanId !== null) {
-      const parentKey = `${span.traceId}/${span.parentSpanId}`;
-      if (parentKey === span.key) this.#problem(span, 'the span is its own parent');
-      else this.#refer(node, parentKey);
+    // each join point looked up once: the parent, the one link, the message, the key
+    let parent: SpanNode | null = null;
+    if (span.parentKey !== null) {
+      if (span.parentKey === span.key) this.#problem(span, 'the span is its own parent');
+      else parent = this.#point(span.parentKey);
     }
     // one link names the span's cause; several (a producer that links all it read) name none in particular
-    if (span.links.length === 1) this.#refer(node, span.links[0]!);
+    const link = span.links.length === 1 ? this.#point(span.links[0]!) : null;
+    const carrier = span.message === null ? undefined : this.#messages.get(span.message);
+    let key: KeyPoint | undefined;
+    if (span.businessKey !== null) {
+      if (span.businessKey.length > MAX_BUSINESS_KEY_CHARS) {
+        this.#problem(span, `its business key is ${span.businessKey.length} characters long, more than ${MAX_BUSINESS_KEY_CHARS}: not joined by it`);
+      } else key = this.#keys.get(span.businessKey);
+    }
+
+    // most spans join a flow at once: they go straight into it, not into a flow of their own merged away
+    let home: AssembledFlow | null = null;
+    for (const referrer of waiting ?? []) home ??= referrer.flow;
+    home ??= parent?.flow ?? link?.flow ?? carrier?.flow ?? (key?.shared ? null : key?.carrier?.flow) ?? null;
+    if (home === null) {
+      const flow = new AssembledFlow(node, this.#nowMs);
+      node.flow = flow;
+      this.#flows.add(flow);
+    } else {
+      home.add(node);
+      home.touchedAtMs = this.#nowMs;
+    }
+    this.#dirty.add(node.flow!);
+
+    for (const referrer of waiting ?? []) this.#join(node, referrer);
+    if (parent !== null) this.#refer(node, parent, span.parentKey!);
+    if (link !== null) this.#refer(node, link, span.links[0]!);
     if (span.message !== null) {
-      const carrier = this.#messages.get(span.message);
       if (carrier?.flow) this.#join(node, carrier);
       else this.#messages.set(span.message, node);
     }
-    if (span.businessKey !== null) this.#carryKey(node, span.businessKey);
+    if (span.businessKey !== null && span.businessKey.length <= MAX_BUSINESS_KEY_CHARS) this.#carryKey(node, span.businessKey, key);
+    return node;
   }
 
   /** The span names another (parent or link): join it if it is here, else wait for it. */
-  #refer(node: SpanNode, targetKey: string): void {
-    const target = this.#point(targetKey);
-    if (target.node === null) (target.waiting ??= []).push(node);
-    else if (target.node.flow !== null) this.#join(node, target.node);
+  #refer(node: SpanNode, target: SpanNode, key: string): void {
+    if (target.span === null) {
+      (target.waiting ??= []).push(node);
+      if (!this.#loading) this.#waiting.push({ target: key, referrer: node.span!.key });
+    } else if (target.flow !== null) this.#join(node, target);
   }
 
-  #carryKey(node: SpanNode, key: BusinessKey): void {
-    if (key.length > MAX_BUSINESS_KEY_CHARS) {
-      this.#problem(node.span, `its business key is ${key.length} characters long, more than ${MAX_BUSINESS_KEY_CHARS}: not joined by it`);
-      return;
-    }
-    const point = this.#keys.get(key);
+  /** `point`: the key's point, looked up already (undefined when it has none yet). */
+  #carryKey(node: SpanNode, key: BusinessKey, point: KeyPoint | undefined): void {
     if (point === undefined) {
       this.#keys.set(key, { carrier: node, spans: 1, shared: false, nextCheck: this.#maxSegmentsPerKey + 1 });
       return;
@@ -397,7 +494,7 @@ export class FlowAssembler {
     if (parts.length === 1) return;
     // the part holding the old anchor keeps the flow (and its id); the others are new flows
     const oldId = flow.id;
-    const keeping = parts.find((part) => part.some((node) => flowIdOf(node.span) === oldId))!;
+    const keeping = parts.find((part) => part.some((node) => flowIdOf(node.span!) === oldId))!;
     flow.reset(keeping);
     this.#dirty.add(flow);
     for (const part of parts) {
@@ -419,15 +516,13 @@ export class FlowAssembler {
     this.#dirty.delete(small);
     if (small.savedId !== null) this.#removed.add(small.savedId);
     big.touchedAtMs = this.#nowMs;
-    this.#flows.delete(big); // re-inserted last: the most recently touched
-    this.#flows.add(big);
     this.#dirty.add(big);
   }
 
-  #point(key: string): SpanPoint {
+  #point(key: string): SpanNode {
     let point = this.#points.get(key);
     if (point === undefined) {
-      point = { node: null, waiting: null };
+      point = new SpanNode();
       this.#points.set(key, point);
     }
     return point;
@@ -440,12 +535,12 @@ export class FlowAssembler {
   #forget(flow: AssembledFlow): void {
     this.#flows.delete(flow);
     for (const node of flow.nodes) {
-      const { span } = node;
+      const span = node.span!;
       this.#dropPoint(span.key);
       // references still waiting for a span that never came
       for (const target of referencesOf(span)) {
         const point = this.#points.get(target);
-        if (point === undefined || point.node !== null || point.waiting === null) continue;
+        if (point === undefined || point.span !== null || point.waiting === null) continue;
         point.waiting = point.waiting.filter((waiting) => waiting !== node);
         if (point.waiting.length === 0) this.#points.delete(target);
       }
@@ -459,15 +554,21 @@ export class FlowAssembler {
 
   #dropPoint(key: string): void {
     const point = this.#points.get(key);
-    if (point !== undefined && (point.waiting === null || point.waiting.length === 0)) this.#points.delete(key);
-    else if (point !== undefined) point.node = null;
+    if (point === undefined) return;
+    if (point.waiting === null || point.waiting.length === 0) this.#points.delete(key);
+    else {
+      // named by spans still held: back to a span awaited
+      point.span = null;
+      point.flow = null;
+      point.savedFlowId = null;
+    }
   }
 }
 
 /** The span keys a span names as parent or (single) link. */
 function referencesOf(span: FlowSpan): string[] {
   const targets = span.links.length === 1 ? [span.links[0]!] : [];
-  if (span.parentSpanId !== null) targets.push(`${span.traceId}/${span.parentSpanId}`);
+  if (span.parentKey !== null) targets.push(span.parentKey);
   return targets;
 }
 
@@ -490,7 +591,7 @@ function components(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, K
     if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
   };
   const position = new Map<string, number>();
-  nodes.forEach((node, i) => position.set(node.span.key, i));
+  nodes.forEach((node, i) => position.set(node.span!.key, i));
   const firstCarrier = new Map<string, number>();
   const joinOn = (point: string, i: number): void => {
     const seen = firstCarrier.get(point);
@@ -498,7 +599,7 @@ function components(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, K
     else union(seen, i);
   };
   nodes.forEach((node, i) => {
-    const { span } = node;
+    const span = node.span!;
     // a target outside `nodes` is a batch span or one not here: it joins nothing
     for (const target of referencesOf(span)) {
       const j = position.get(target);
@@ -517,7 +618,7 @@ function segmentsCarrying(nodes: readonly SpanNode[], key: BusinessKey, keys: Re
   const roots = components(nodes, keys, true);
   const segments = new Set<number>();
   nodes.forEach((node, i) => {
-    if (node.span.businessKey === key) segments.add(roots[i]!);
+    if (node.span!.businessKey === key) segments.add(roots[i]!);
   });
   return segments.size;
 }

@@ -5,17 +5,24 @@
  */
 
 interface Orderable {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
+  /** `traceId/spanId`: sorting by it sorts by trace id, then span id. */
+  key: string;
+  /** The parent's key, null for a root. */
+  parentKey: string | null;
   startMs: number;
 }
 
-const key = (traceId: string, spanId: string): string => `${traceId}/${spanId}`;
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function inCausalOrder<S extends Orderable>(spans: readonly S[]): S[] {
+  const sorted = [...spans].sort((a, b) => a.startMs - b.startMs || compareText(a.key, b.key));
+  // only spans that tie on start time need their depth: most have start times of their own
+  let tied = false;
+  for (let i = 1; i < sorted.length && !tied; i += 1) tied = sorted[i]!.startMs === sorted[i - 1]!.startMs;
+  if (!tied) return sorted;
+
   const byKey = new Map<string, S>();
-  for (const span of spans) byKey.set(key(span.traceId, span.spanId), span);
+  for (const span of spans) byKey.set(span.key, span);
   const depth = new Map<S, number>();
   const depthOf = (span: S): number => {
     const known = depth.get(span);
@@ -34,17 +41,10 @@ export function inCausalOrder<S extends Orderable>(spans: readonly S[]): S[] {
       if (onPath.has(current)) break; // a cycle: its members count from here
       path.push(current);
       onPath.add(current);
-      current = current.parentSpanId === null ? undefined : byKey.get(key(current.traceId, current.parentSpanId));
+      current = current.parentKey === null ? undefined : byKey.get(current.parentKey);
     }
     for (let i = path.length - 1; i >= 0; i -= 1) depth.set(path[i]!, ++base);
     return depth.get(span)!;
   };
-  for (const span of spans) depthOf(span);
-  return [...spans].sort((a, b) =>
-    a.startMs - b.startMs
-    || depth.get(a)! - depth.get(b)!
-    || compareText(a.traceId, b.traceId)
-    || compareText(a.spanId, b.spanId));
+  return sorted.sort((a, b) => a.startMs - b.startMs || depthOf(a) - depthOf(b) || compareText(a.key, b.key));
 }
-
-const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

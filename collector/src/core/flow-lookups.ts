@@ -18,12 +18,21 @@ export interface FlowLookups {
   keys: BusinessKey[];
 }
 
+/**
+ * Whether the store must remember which flow holds the span's Kafka message. A producer's, always: a
+ * consumer that lost the context finds its flow by it. A consumer tied to its producer by parent or link
+ * reaches that flow through the reference, so only a consumer with neither needs its own.
+ */
+export function keepsMessagePoint(span: FlowSpan): boolean {
+  return span.message !== null && (span.role === 'producer' || (span.parentKey === null && span.links.length !== 1));
+}
+
 export function lookupsFor(spans: readonly FlowSpan[], assembler: FlowAssembler): FlowLookups {
   const named = new Set<string>();
   const messages = new Set<string>();
   const keys = new Set<BusinessKey>();
   for (const span of spans) {
-    if (span.parentSpanId !== null) named.add(`${span.traceId}/${span.parentSpanId}`);
+    if (span.parentKey !== null) named.add(span.parentKey);
     if (span.links.length === 1) named.add(span.links[0]!);
     if (span.message !== null && !assembler.knowsMessage(span.message)) messages.add(span.message);
     if (span.businessKey !== null && !assembler.knowsKey(span.businessKey)) keys.add(span.businessKey);

@@ -16,10 +16,11 @@ import { spanKey, type Attributes, type AttributeValue, type BusinessKey, type S
 
 export interface FlowSpan {
   /** `traceId/spanId` (spanKey). */
-  key: string;
-  traceId: TraceId;
-  spanId: SpanId;
-  parentSpanId: SpanId | null;
+  readonly key: string;
+  readonly traceId: TraceId;
+  readonly spanId: SpanId;
+  /** The parent's span key (`traceId/parentSpanId`), null for a root. */
+  parentKey: string | null;
   role: SpanRole;
   serviceName: string;
   /** The machine whose clock timed the span (see HOST_RESOURCE_ATTRIBUTES), else the service. */
@@ -55,8 +56,10 @@ const text = (value: AttributeValue | undefined): string | null =>
 
 /** A partition or offset as its decimal digits, whether sent as a number (ours) or a string (the official kafkajs instrumentation). */
 const wholeNumber = (value: AttributeValue | undefined): string | null => {
-  const digits = text(value);
-  return digits !== null && /^\d{1,19}$/.test(digits) ? String(BigInt(digits)) : null;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? String(value) : null;
+  if (typeof value !== 'string' || !/^\d{1,19}$/.test(value)) return null;
+  // "0042" and 42 name the same offset; past 2^53 only BigInt keeps every digit
+  return value.length < 16 ? String(Number(value)) : String(BigInt(value));
 };
 
 const DESTINATION = [ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_DESTINATION_LEGACY];
@@ -74,37 +77,82 @@ export function messageCoordinate(topic: string, partition: string, offset: stri
   return `${topic}/${partition}/${offset}`;
 }
 
+/**
+ * A span's facts as the assembler holds them for as long as its flow is open: the trace and span ids are
+ * read off the key, and names that repeat across spans (services, hosts, topics, groups, event types)
+ * are shared, so an open flow costs little memory (bench/flows.bench.ts measures it).
+ */
+class SpanFacts implements FlowSpan {
+  constructor(
+    readonly key: string,
+    readonly parentKey: string | null,
+    readonly role: SpanRole,
+    readonly serviceName: string,
+    readonly host: string,
+    readonly startMs: number,
+    readonly endMs: number,
+    readonly error: boolean,
+    readonly destination: string | null,
+    readonly message: string | null,
+    readonly consumerGroup: string | null,
+    readonly eventType: string | null,
+    readonly businessKey: BusinessKey | null,
+    readonly attempt: number | null,
+    readonly contextStatus: string | null,
+    readonly links: string[],
+  ) {}
+
+  get traceId(): TraceId {
+    return this.key.slice(0, 32);
+  }
+
+  get spanId(): SpanId {
+    return this.key.slice(33);
+  }
+}
+
+const NO_LINKS: string[] = [];
+
+/** Strings that repeat across spans, kept once; the table stops growing at its bound (a flood of distinct names). */
+const interned = new Map<string, string>();
+const MAX_INTERNED = 100_000;
+function intern(value: string | null): string | null {
+  if (value === null) return null;
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (interned.size < MAX_INTERNED) interned.set(value, value);
+  return value;
+}
+
 export function toFlowSpan(record: SpanRecord): FlowSpan {
   const attributes = record.attributes;
   const key = spanKey(record);
-  const links = [...new Set(record.links.map(spanKey))].filter((link) => link !== key);
+  const links = record.links.length === 0 ? NO_LINKS : [...new Set(record.links.map(spanKey))].filter((link) => link !== key);
   const operation = text(first(attributes, OPERATION));
   const offset = wholeNumber(first(attributes, OFFSET));
   const role = roleOf(record, operation, offset, links.length, attributes);
-  const destination = text(first(attributes, DESTINATION));
+  const destination = intern(text(first(attributes, DESTINATION)));
   const partition = wholeNumber(first(attributes, PARTITION));
   const messaging = role === 'producer' || role === 'consumer';
   const attempt = attributes[ATTR_DELIVERY_ATTEMPT];
-  return {
+  return new SpanFacts(
     key,
-    traceId: record.traceId,
-    spanId: record.spanId,
-    parentSpanId: record.parentSpanId,
+    record.parentSpanId === null ? null : `${record.traceId}/${record.parentSpanId}`,
     role,
-    serviceName: record.serviceName,
-    host: text(first(record.resource, HOST_RESOURCE_ATTRIBUTES)) ?? record.serviceName,
-    startMs: record.startTimeMs,
-    endMs: record.endTimeMs,
-    error: record.status.code === 'error',
-    destination: messaging ? destination : null,
-    message: messaging && destination !== null && partition !== null && offset !== null ? messageCoordinate(destination, partition, offset) : null,
-    consumerGroup: role === 'consumer' ? text(first(attributes, GROUP)) : null,
-    eventType: messaging ? text(first(attributes, EVENT_TYPE)) ?? destination : null,
-    businessKey: record.businessKey,
-    attempt: typeof attempt === 'number' && Number.isInteger(attempt) && attempt >= 1 ? attempt : null,
-    contextStatus: text(attributes[ATTR_CONTEXT_STATUS] ?? null),
+    intern(record.serviceName)!,
+    intern(text(first(record.resource, HOST_RESOURCE_ATTRIBUTES)) ?? record.serviceName)!,
+    record.startTimeMs,
+    record.endTimeMs,
+    record.status.code === 'error',
+    messaging ? destination : null,
+    messaging && destination !== null && partition !== null && offset !== null ? messageCoordinate(destination, partition, offset) : null,
+    role === 'consumer' ? intern(text(first(attributes, GROUP))) : null,
+    messaging ? intern(text(first(attributes, EVENT_TYPE)) ?? destination) : null,
+    record.businessKey,
+    typeof attempt === 'number' && Number.isInteger(attempt) && attempt >= 1 ? attempt : null,
+    intern(text(attributes[ATTR_CONTEXT_STATUS] ?? null)),
     links,
-  };
+  );
 }
 
 /**

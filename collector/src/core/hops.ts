@@ -23,7 +23,6 @@ export interface FlowHops {
 
 export const refOf = (span: FlowSpan): SpanRef => ({ traceId: span.traceId, spanId: span.spanId });
 
-const parentKeyOf = (span: FlowSpan): string | null => (span.parentSpanId === null ? null : `${span.traceId}/${span.parentSpanId}`);
 
 /** The hops among `spans` (one flow's, in causal order). */
 export function findHops(spans: readonly FlowSpan[]): FlowHops {
@@ -50,7 +49,7 @@ export function findHops(spans: readonly FlowSpan[]): FlowHops {
   const consumerAbove = (span: FlowSpan): FlowSpan | undefined => {
     const path: FlowSpan[] = [];
     let found: FlowSpan | null = null;
-    for (let at = byKey.get(parentKeyOf(span) ?? ''); at !== undefined; at = byKey.get(parentKeyOf(at) ?? '')) {
+    for (let at = byKey.get(span.parentKey ?? ''); at !== undefined; at = byKey.get(at.parentKey ?? '')) {
       const known = nearestConsumer.get(at);
       if (known !== undefined) {
         found = known;
@@ -87,7 +86,7 @@ export function findHops(spans: readonly FlowSpan[]): FlowHops {
   return { deliveries, steps };
 
   function deliveryTo(consumer: FlowSpan): Delivery {
-    const parentKey = parentKeyOf(consumer);
+    const parentKey = consumer.parentKey;
     const link = consumer.links.length === 1 ? consumer.links[0]! : null;
     let producer: FlowSpan | undefined;
     let joinedBy: JoinReason | null = null;

@@ -11,7 +11,7 @@
  */
 import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChanges } from '../core/assemble.ts';
 import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
-import { lookupsFor } from '../core/flow-lookups.ts';
+import { keepsMessagePoint, lookupsFor } from '../core/flow-lookups.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
 import type { AssemblySession, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
@@ -29,6 +29,17 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   lockRetryMs?: number;
   /** Flows untouched this long leave the working set; the store keeps them. Default 600_000 (10 minutes). */
   residentIdleMs?: number;
+  /**
+   * Flows held in memory at most; past it the least recently touched leave (the store keeps them, and
+   * loads them back when a span touches them). About 4 KB each for a flow of six spans
+   * (docs/benchmarks.md). Default 100_000.
+   */
+  maxResidentFlows?: number;
+  /**
+   * A changed flow's facts (what lists and filters read) are stored again at most this often; a flow's own
+   * page (GET /api/flows/:flowId) is described when asked, and membership is stored every round. Default 250.
+   */
+  describeEveryMs?: number;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
   retryAfterFailureMs?: number;
   metrics?: CollectorMetrics;
@@ -61,6 +72,12 @@ export class FlowWorker {
   #wakeUp: (() => void) | null = null;
   #lastFailure: string | null = null;
   #ratesPrunedAtMs = 0;
+  /** Records this process committed, by inbox row, while it assembles: rounds need not read them back. */
+  readonly #handedOver = new Map<string, readonly SpanRecord[]>();
+  #handedOverSpans = 0;
+  #stopListening: (() => void) | null = null;
+  /** Points this worker wrote, with their flow: while it assembles, the store has them so. */
+  readonly #writtenPoints = new Map<string, string>();
 
   constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
     this.#store = store;
@@ -70,6 +87,12 @@ export class FlowWorker {
   }
 
   start(): void {
+    this.#stopListening ??= this.#store.onQueued((inboxId, spans) => {
+      // kept only while this collector assembles, and within a bound: past it, rounds read from the store
+      if (this.#session === null || this.#handedOverSpans + spans.length > MAX_HANDED_OVER_SPANS) return;
+      this.#handedOver.set(inboxId, spans);
+      this.#handedOverSpans += spans.length;
+    });
     this.#running ??= this.#run();
   }
 
@@ -93,6 +116,7 @@ export class FlowWorker {
     this.#closed = true;
     this.wake();
     await this.#running;
+    this.#stopListening?.();
   }
 
   async #run(): Promise<void> {
@@ -109,7 +133,7 @@ export class FlowWorker {
         }
         const outcome = await this.round(this.#session);
         this.#recovered();
-        if (outcome.inboxRows === 0 && outcome.rechecked === 0) await this.#sleep(this.#options.pollIntervalMs ?? 200);
+        if (outcome.inboxRows === 0 && outcome.rechecked === 0 && outcome.flowsWritten === 0) await this.#sleep(this.#options.pollIntervalMs ?? 200);
       } catch (error) {
         this.#failed(error as Error);
         await this.#letGo();
@@ -122,49 +146,52 @@ export class FlowWorker {
   /** One round: the next inbox rows and the flows due to be described again, assembled and stored. */
   async round(session: AssemblySession): Promise<RoundOutcome> {
     const nowMs = this.#now();
-    const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000);
+    const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
     const due = await session.dueRechecks(nowMs, 1_000);
-    if (inbox.ids.length === 0 && due.length === 0) return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
+    if (inbox.ids.length === 0 && due.length === 0 && !this.#assembler.describing) return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
 
     const assembler = this.#assembler;
-    // spans a previous round took in early (they were related to its spans) are assembled already
-    const fresh = inbox.spans.filter((stored) => stored.flowId === null).map((stored) => toFlowSpan(stored.record));
-    const freshKeys = new Set(fresh.map((span) => span.key));
+    const fresh = inbox.spans.map(toFlowSpan);
     const found = await session.lookup(lookupsFor(fresh, assembler));
-    const toLoad = new Set(found.flowIds);
-    for (const stored of found.spans) if (stored.flowId !== null) toLoad.add(stored.flowId);
-    for (const flowId of due) toLoad.add(flowId);
+    const toLoad = new Set([...found.flowIds, ...due]);
     const loaded = await session.loadFlows([...toLoad].filter((flowId) => assembler.flowOf(flowId) === undefined));
-    // spans found but in no flow are batch spans, or spans of inbox rows still to come: take them in now
-    const unassembled = found.spans.filter((stored) => stored.flowId === null && !freshKeys.has(spanKeyOf(stored)));
     try {
-      assembler.load([...loaded.spans, ...unassembled].map(toStored), [...found.sharedKeys, ...loaded.sharedKeys], nowMs);
+      const batchSpans = found.batchSpans.map((record) => ({ span: toFlowSpan(record), flowId: null }));
+      assembler.load([...loaded.spans.map(toStored), ...batchSpans], [...found.sharedKeys, ...loaded.sharedKeys], nowMs);
       const added = assembler.add(fresh, nowMs);
       for (const problem of added.problems) this.#options.log?.info({ span: problem.spanKey }, `span not joined as it says: ${problem.problem}`);
       for (const flowId of due) assembler.touch(flowId);
-      const changes = assembler.takeChanges();
+      const changes = assembler.takeChanges(nowMs, this.#options.describeEveryMs ?? 250);
       const records = new Map<string, SpanRecord>();
-      for (const stored of [...inbox.spans, ...unassembled]) records.set(spanKeyOf(stored), stored.record);
+      for (const record of inbox.spans) records.set(`${record.traceId}/${record.spanId}`, record);
       const write = this.#toWrite(changes, inbox.ids, records, nowMs);
       await session.write(write);
+      for (const inboxId of inbox.ids) this.#forgetHandedOver(inboxId);
+      if (this.#writtenPoints.size > MAX_WRITTEN_POINTS) this.#writtenPoints.clear(); // then written again once
+      for (const { point, flowId } of write.points) this.#writtenPoints.set(point, flowId);
       this.#options.metrics?.flowRound({
         spans: added.added.length, flows: write.flows.length, sharedKeys: changes.sharedKeys.length, problems: added.problems.length,
       });
-      assembler.evictIdle(nowMs - (this.#options.residentIdleMs ?? 600_000));
+      assembler.evictIdle(nowMs - (this.#options.residentIdleMs ?? 600_000), this.#options.maxResidentFlows ?? 100_000);
       this.#options.metrics?.flowWorkingSet(assembler.stats.flows);
       return { inboxRows: inbox.ids.length, spansAdded: added.added.length, flowsWritten: write.flows.length, rechecked: due.length };
     } catch (error) {
       assembler.clear(); // the store did not take the changes: it is the truth, load from it again
+      this.#writtenPoints.clear();
       throw error;
     }
   }
 
   #toWrite(changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number): FlowWrite {
+    // a point is written when the flow holding it changed, not again for every span carrying it
     const points = new Map<string, string>();
+    const point = (name: string, flowId: string) => {
+      if (this.#writtenPoints.get(name) !== flowId) points.set(name, flowId);
+    };
     for (const { span, flowId } of changes.moved) {
-      if (span.message !== null) points.set(messagePoint(span.message), flowId);
+      if (keepsMessagePoint(span)) point(messagePoint(span.message!), flowId);
       const key = span.businessKey;
-      if (key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !this.#assembler.isShared(key)) points.set(keyPoint(key), flowId);
+      if (key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !this.#assembler.isShared(key)) point(keyPoint(key), flowId);
     }
     return {
       inboxIds,
@@ -173,6 +200,9 @@ export class FlowWorker {
       members: changes.moved.map(({ span, flowId }) => ({ traceId: span.traceId, spanId: span.spanId, flowId })),
       points: [...points].map(([point, flowId]) => ({ point, flowId })),
       sharedKeys: changes.sharedKeys,
+      waiting: changes.waiting,
+      resolved: changes.resolved,
+      batchSpans: changes.batchSpans.map((span) => ({ traceId: span.traceId, spanId: span.spanId })),
       // counted once: when a span is placed in its first flow, in the transaction that places it
       catalog: catalogDelta(changes.moved.filter((moved) => moved.first).map(({ span }) => ({
         span, attributeKeys: Object.keys(records.get(span.key)?.attributes ?? {}),
@@ -195,17 +225,24 @@ export class FlowWorker {
       anomaly.type === 'propagation-gap' ? [{ service: anomaly.service, destination: anomaly.destination, joinedBy: anomaly.joinedBy }] : []);
     return {
       facts: described.facts,
-      businessKeys: distinct(spans.map((span) => span.businessKey)),
-      services: distinct(spans.map((span) => span.serviceName)),
-      eventTypes: distinct(spans.map((span) => span.eventType)),
       gaps,
       recheckAtMs: described.recheckAtMs,
     };
   }
 
+  #forgetHandedOver(inboxId: string): void {
+    const spans = this.#handedOver.get(inboxId);
+    if (spans === undefined) return;
+    this.#handedOver.delete(inboxId);
+    this.#handedOverSpans -= spans.length;
+  }
+
   async #letGo(): Promise<void> {
     const session = this.#session;
     this.#session = null;
+    this.#handedOver.clear();
+    this.#handedOverSpans = 0;
+    this.#writtenPoints.clear();
     this.#assembler.clear();
     this.#options.metrics?.flowAssembler(false);
     await session?.release().catch(() => {});
@@ -242,12 +279,11 @@ export class FlowWorker {
   }
 }
 
-const spanKeyOf = (stored: StoredSpan): string => `${stored.record.traceId}/${stored.record.spanId}`;
+/** Points remembered as written, at most; past it they are forgotten and written again when next touched. */
+const MAX_WRITTEN_POINTS = 200_000;
+/** Records kept for the assembler between a commit and the round that takes its inbox row, at most. */
+const MAX_HANDED_OVER_SPANS = 100_000;
 
 function toStored(stored: StoredSpan): { span: FlowSpan; flowId: string | null } {
   return { span: toFlowSpan(stored.record), flowId: stored.flowId };
-}
-
-function distinct(values: readonly (string | null)[]): string[] {
-  return [...new Set(values.filter((value): value is string => value !== null))];
 }

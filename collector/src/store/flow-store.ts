@@ -75,20 +75,20 @@ export interface FlowReads {
   catalog(sinceMs: number): Promise<{ entries: CatalogEntry[]; producedSince: { eventType: string; destination: string; produced: number }[] }>;
 }
 
-/** A committed group's spans waiting to be assembled. */
+/** Committed groups' spans waiting to be assembled. */
 export interface InboxBatch {
   /** The inbox rows taken; delete them with the write that stores what their spans made. */
   ids: string[];
-  spans: StoredSpan[];
+  /** Their spans: none assembled yet, since the write that assembles them deletes their rows. */
+  spans: SpanRecord[];
 }
+
+/** Told, after each commit, which inbox row holds which newly stored spans: the assembler need not read them back. */
+export type QueuedListener = (inboxId: string, spans: readonly SpanRecord[]) => void;
 
 /** A flow as the flow tables hold it, described. */
 export interface FlowRow {
   facts: FlowFacts;
-  /** Every distinct business key, service and event type (facts lists at most MAX_LISTED). */
-  businessKeys: BusinessKey[];
-  services: string[];
-  eventTypes: string[];
   gaps: { service: string; destination: string | null; joinedBy: string | null }[];
   recheckAtMs: number | null;
 }
@@ -106,19 +106,25 @@ export interface FlowWrite {
   points: { point: string; flowId: FlowId }[];
   /** Keys found shared: they hold no flow any more. */
   sharedKeys: BusinessKey[];
+  /** References left waiting, and spans whose references wait no more (core/assemble.ts, FlowChanges). */
+  waiting: { target: string; referrer: string }[];
+  resolved: string[];
+  /** Batch spans that arrived. */
+  batchSpans: { traceId: TraceId; spanId: SpanId }[];
   /** The catalogue's counts for spans placed in a flow for the first time. */
   catalog: CatalogDelta;
   /** Forget catalogue minutes before this (epoch ms); null: keep them this round. */
   pruneRatesBeforeMs: number | null;
 }
 
-/** The lookups of core/flow-lookups.ts, answered: the stored spans they found, and the flows to load. */
+/** The lookups of core/flow-lookups.ts, answered: the stored flows to load. */
 export interface LookupResult {
-  spans: StoredSpan[];
-  /** Flows holding a looked-up Kafka message or key. */
+  /** Flows holding a named span, a span waiting for a new one, a looked-up Kafka message or key. */
   flowIds: FlowId[];
   /** Looked-up keys found shared. */
   sharedKeys: BusinessKey[];
+  /** Named spans that are batch spans: the assembler takes them in, so what names them joins nothing. */
+  batchSpans: SpanRecord[];
 }
 
 /**
@@ -127,8 +133,11 @@ export interface LookupResult {
  * that lost its connection (and so its lock) can write nothing more.
  */
 export interface AssemblySession {
-  /** The oldest inbox rows, up to about `maxSpans` spans (at least one row). */
-  takeInbox(maxSpans: number): Promise<InboxBatch>;
+  /**
+   * The oldest inbox rows, up to about `maxSpans` spans (at least one row). A row `handedOver` knows the
+   * records of (this process committed them) is not read back.
+   */
+  takeInbox(maxSpans: number, handedOver: (inboxId: string) => readonly SpanRecord[] | undefined): Promise<InboxBatch>;
   lookup(lookups: { spans: string[]; referrersOf: string[]; messages: string[]; keys: BusinessKey[] }): Promise<LookupResult>;
   /** Every span of these flows, and which of their keys are shared. */
   loadFlows(flowIds: readonly FlowId[]): Promise<{ spans: StoredSpan[]; sharedKeys: BusinessKey[] }>;
@@ -142,6 +151,8 @@ export interface AssemblySession {
 }
 
 export interface FlowStore extends FlowReads {
+  /** Listens to the spans this process's commits queue for assembly; returns what stops listening. */
+  onQueued(listener: QueuedListener): () => void;
   /**
    * The right to assemble, when this collector may have it now: always on PGlite (one process per data
    * directory), on PostgreSQL when no other collector holds it. Null when another does.

@@ -17,26 +17,27 @@ import { StoreUnavailableError } from './store.ts';
 export const messagePoint = (message: string): string => `m:${message}`;
 export const keyPoint = (key: BusinessKey): string => `k:${key}`;
 
-const ENQUEUE = 'INSERT INTO flow_inbox (span_keys) VALUES ($1::text::jsonb)';
+const ENQUEUE = 'INSERT INTO flow_inbox (span_keys) VALUES ($1::text::jsonb) RETURNING id::text AS id';
 
-/** Queues the spans just stored for assembly, in the transaction that stores them. */
-export async function enqueueForAssembly(tx: SqlSession, spanKeys: readonly string[]): Promise<void> {
-  if (spanKeys.length > 0) await tx.query(ENQUEUE, [JSON.stringify(spanKeys)]);
+/** Queues the spans just stored for assembly, in the transaction that stores them; the inbox row's id. */
+export async function enqueueForAssembly(tx: SqlSession, spanKeys: readonly string[]): Promise<string | null> {
+  if (spanKeys.length === 0) return null;
+  const { rows } = await tx.query<{ id: string }>(ENQUEUE, [JSON.stringify(spanKeys)]);
+  return rows[0]!.id;
 }
 
 // a list of `traceId/spanId` keys as rows (t, s)
 const KEYS = (param: string) => `(SELECT split_part(value, '/', 1) AS t, split_part(value, '/', 2) AS s FROM jsonb_array_elements_text(${param}::text::jsonb)) k`;
 const TEXTS = (param: string) => `(SELECT value FROM jsonb_array_elements_text(${param}::text::jsonb))`;
-const WITH_FLOW = 'LEFT JOIN flow_members m ON m.trace_id = s.trace_id AND m.span_id = s.span_id';
 
-const SPANS_BY_KEY = `SELECT s.record, m.flow_id FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.span_id = k.s ${WITH_FLOW}`;
-// who named these spans: their children (same trace), and the spans linking to them
-const REFERRERS = `
-SELECT s.record, m.flow_id FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.parent_span_id = k.s ${WITH_FLOW}
-UNION ALL
-SELECT s.record, m.flow_id FROM ${KEYS('$1')}
-  JOIN span_links l ON l.linked_trace_id = k.t AND l.linked_span_id = k.s
-  JOIN spans s ON s.trace_id = l.trace_id AND s.span_id = l.span_id ${WITH_FLOW}`;
+const INBOX_SPANS = `SELECT s.record FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.span_id = k.s`;
+// the flows of spans named (a parent, a link), and of spans waiting for these ones
+const FLOWS_OF_SPANS = `SELECT DISTINCT m.flow_id FROM ${KEYS('$1')} JOIN flow_members m ON m.trace_id = k.t AND m.span_id = k.s`;
+const BATCH_SPANS = `SELECT s.record FROM ${KEYS('$1')} JOIN flow_batch_spans b ON b.trace_id = k.t AND b.span_id = k.s
+  JOIN spans s ON s.trace_id = b.trace_id AND s.span_id = b.span_id`;
+const FLOWS_WAITING_FOR = `SELECT DISTINCT m.flow_id FROM flow_pending p
+  JOIN flow_members m ON m.trace_id = p.referrer_trace_id AND m.span_id = p.referrer_span_id
+  WHERE p.target IN ${TEXTS('$1')}`;
 const POINTS = `SELECT point, flow_id, shared FROM flow_points WHERE point IN ${TEXTS('$1')}`;
 const FLOW_SPANS_ALL = `SELECT s.record, m.flow_id FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
   WHERE m.flow_id IN ${TEXTS('$1')}`;
@@ -47,16 +48,11 @@ const DUE_RECHECKS = 'SELECT flow_id FROM flows WHERE recheck_at_ms <= $1 ORDER 
 
 const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
 const UPSERT_FLOWS = `
-INSERT INTO flows (flow_id, first_event_ms, last_event_ms, business_keys, services, event_types, anomalies, facts, gaps, recheck_at_ms)
-SELECT r.flow_id, r.first_event_ms, r.last_event_ms,
-       ARRAY(SELECT jsonb_array_elements_text(r.business_keys)), ARRAY(SELECT jsonb_array_elements_text(r.services)),
-       ARRAY(SELECT jsonb_array_elements_text(r.event_types)), ARRAY(SELECT jsonb_array_elements_text(r.anomalies)),
-       r.facts, r.gaps, r.recheck_at_ms
-FROM jsonb_to_recordset($1::text::jsonb) AS r(flow_id text, first_event_ms float8, last_event_ms float8, business_keys jsonb,
-  services jsonb, event_types jsonb, anomalies jsonb, facts jsonb, gaps jsonb, recheck_at_ms float8)
+INSERT INTO flows (flow_id, first_event_ms, last_event_ms, facts, gaps, recheck_at_ms)
+SELECT r.facts->>'flowId', (r.facts->>'firstEventMs')::float8, (r.facts->>'lastEventMs')::float8, r.facts, r.gaps, r.recheck_at_ms
+FROM jsonb_to_recordset($1::text::jsonb) AS r(facts jsonb, gaps jsonb, recheck_at_ms float8)
 ON CONFLICT (flow_id) DO UPDATE SET first_event_ms = EXCLUDED.first_event_ms, last_event_ms = EXCLUDED.last_event_ms,
-  business_keys = EXCLUDED.business_keys, services = EXCLUDED.services, event_types = EXCLUDED.event_types,
-  anomalies = EXCLUDED.anomalies, facts = EXCLUDED.facts, gaps = EXCLUDED.gaps, recheck_at_ms = EXCLUDED.recheck_at_ms`;
+  facts = EXCLUDED.facts, gaps = EXCLUDED.gaps, recheck_at_ms = EXCLUDED.recheck_at_ms`;
 const UPSERT_MEMBERS = `
 INSERT INTO flow_members (trace_id, span_id, flow_id)
 SELECT r.trace_id, r.span_id, r.flow_id FROM jsonb_to_recordset($1::text::jsonb) AS r(trace_id text, span_id text, flow_id text)
@@ -65,6 +61,16 @@ const UPSERT_POINTS = `
 INSERT INTO flow_points (point, flow_id)
 SELECT r.point, r.flow_id FROM jsonb_to_recordset($1::text::jsonb) AS r(point text, flow_id text)
 ON CONFLICT (point) DO UPDATE SET flow_id = EXCLUDED.flow_id WHERE NOT flow_points.shared`;
+const ADD_PENDING = `
+INSERT INTO flow_pending (target, referrer_trace_id, referrer_span_id)
+SELECT r.target, split_part(r.referrer, '/', 1), split_part(r.referrer, '/', 2)
+FROM jsonb_to_recordset($1::text::jsonb) AS r(target text, referrer text)
+ON CONFLICT DO NOTHING`;
+const ADD_BATCH_SPANS = `
+INSERT INTO flow_batch_spans (trace_id, span_id)
+SELECT r.trace_id, r.span_id FROM jsonb_to_recordset($1::text::jsonb) AS r(trace_id text, span_id text)
+ON CONFLICT DO NOTHING`;
+const RESOLVE_PENDING = `DELETE FROM flow_pending WHERE target IN ${TEXTS('$1')}`;
 const SHARE_KEYS = `
 INSERT INTO flow_points (point, flow_id, shared) SELECT 'k:' || value, NULL, true FROM jsonb_array_elements_text($1::text::jsonb)
 ON CONFLICT (point) DO UPDATE SET flow_id = NULL, shared = true`;
@@ -183,11 +189,18 @@ export function flowSearchStatement(search: FlowSearch): { text: string; values:
   const values: unknown[] = [];
   const param = (value: unknown): string => `$${values.push(value)}`;
   const where: string[] = [];
-  const contains = (column: string, value: string) => where.push(`${column} @> ARRAY[${param(value)}::text]`);
-  if (search.businessKey !== undefined) contains('business_keys', search.businessKey);
+  // containment in exactly this form is what the jsonb_path_ops indexes answer
+  const contains = (path: string, value: string) => where.push(`facts->'${path}' @> ${param(JSON.stringify([value]))}::jsonb`);
   if (search.service !== undefined) contains('services', search.service);
-  if (search.eventType !== undefined) contains('event_types', search.eventType);
-  if (search.anomaly !== undefined) contains('anomalies', search.anomaly satisfies AnomalyType);
+  if (search.eventType !== undefined) contains('eventTypes', search.eventType);
+  if (search.anomaly !== undefined) {
+    contains('anomalies', search.anomaly satisfies AnomalyType);
+    where.push(`facts->'anomalies' <> '[]'::jsonb`); // lets the partial index serve it
+  }
+  if (search.businessKey !== undefined) {
+    where.push(`flow_id IN (SELECT m.flow_id FROM spans s JOIN flow_members m ON m.trace_id = s.trace_id AND m.span_id = s.span_id
+      WHERE s.business_key = ${param(search.businessKey)})`);
+  }
   if (search.traceId !== undefined) where.push(`flow_id IN (SELECT flow_id FROM flow_members WHERE trace_id = ${param(search.traceId)})`);
   if (search.activeFromMs !== undefined) where.push(`last_event_ms >= ${param(search.activeFromMs)}`);
   if (search.activeBeforeMs !== undefined) where.push(`first_event_ms < ${param(search.activeBeforeMs)}`);
@@ -218,30 +231,39 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
     list.map((row) => ({ record: row.record, flowId: row.flow_id }));
 
   return {
-    async takeInbox(maxSpans) {
+    async takeInbox(maxSpans, handedOver) {
       // rows hold a committed group each (up to a commit's spans): take whole rows until the budget is met
       const inbox = await rows<{ id: string; span_keys: string[] }>('read the flow inbox', INBOX, [Math.max(1, Math.ceil(maxSpans / 10))]);
       const ids: string[] = [];
-      const keys: string[] = [];
+      const spans: SpanRecord[] = [];
+      const unknown: string[] = []; // keys of rows this process did not commit (or no longer holds)
+      let count = 0;
       for (const row of inbox) {
-        if (ids.length > 0 && keys.length + row.span_keys.length > maxSpans) break;
+        if (ids.length > 0 && count + row.span_keys.length > maxSpans) break;
         ids.push(row.id);
-        keys.push(...row.span_keys);
+        count += row.span_keys.length;
+        const records = handedOver(row.id);
+        if (records === undefined) unknown.push(...row.span_keys);
+        else spans.push(...records);
       }
-      const spans = keys.length === 0 ? [] : stored(await rows('read the inbox spans', SPANS_BY_KEY, [JSON.stringify(keys)]));
+      if (unknown.length > 0) spans.push(...(await rows<{ record: SpanRecord }>('read the inbox spans', INBOX_SPANS, [JSON.stringify(unknown)])).map((row) => row.record));
       return { ids, spans } satisfies InboxBatch;
     },
     async lookup(lookups): Promise<LookupResult> {
       const points = [...lookups.messages.map(messagePoint), ...lookups.keys.map(keyPoint)];
-      const [named, referrers, found] = await Promise.all([
-        lookups.spans.length === 0 ? [] : rows<{ record: SpanRecord; flow_id: string | null }>('look up spans', SPANS_BY_KEY, [JSON.stringify(lookups.spans)]),
-        lookups.referrersOf.length === 0 ? [] : rows<{ record: SpanRecord; flow_id: string | null }>('look up referrers', REFERRERS, [JSON.stringify(lookups.referrersOf)]),
+      const named = JSON.stringify(lookups.spans);
+      const [members, batchSpans, waiting, found] = await Promise.all([
+        lookups.spans.length === 0 ? [] : rows<{ flow_id: string }>('look up named spans', FLOWS_OF_SPANS, [named]),
+        lookups.spans.length === 0 ? [] : rows<{ record: SpanRecord }>('look up batch spans', BATCH_SPANS, [named]),
+        lookups.referrersOf.length === 0 ? [] : rows<{ flow_id: string }>('look up waiting references', FLOWS_WAITING_FOR, [JSON.stringify(lookups.referrersOf)]),
         points.length === 0 ? [] : rows<{ point: string; flow_id: string | null; shared: boolean }>('look up flow points', POINTS, [JSON.stringify(points)]),
       ]);
+      const flowIds = new Set([...members, ...waiting].map((row) => row.flow_id));
+      for (const row of found) if (row.flow_id !== null) flowIds.add(row.flow_id);
       return {
-        spans: stored([...named, ...referrers]),
-        flowIds: [...new Set(found.flatMap((row) => (row.flow_id === null ? [] : [row.flow_id])))],
+        flowIds: [...flowIds],
         sharedKeys: found.filter((row) => row.shared).map((row) => row.point.slice(2)),
+        batchSpans: batchSpans.map((row) => row.record),
       };
     },
     async loadFlows(flowIds) {
@@ -264,6 +286,11 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
           }
           if (write.points.length > 0) await tx.query(UPSERT_POINTS, [JSON.stringify(write.points.map((p) => ({ point: p.point, flow_id: p.flowId })))]);
           if (write.sharedKeys.length > 0) await tx.query(SHARE_KEYS, [JSON.stringify(write.sharedKeys)]);
+          if (write.batchSpans.length > 0) {
+            await tx.query(ADD_BATCH_SPANS, [JSON.stringify(write.batchSpans.map((s) => ({ trace_id: s.traceId, span_id: s.spanId })))]);
+          }
+          if (write.resolved.length > 0) await tx.query(RESOLVE_PENDING, [JSON.stringify(write.resolved)]);
+          if (write.waiting.length > 0) await tx.query(ADD_PENDING, [JSON.stringify(write.waiting)]);
           if (write.catalog.entries.length > 0) await tx.query(UPSERT_CATALOG, [JSON.stringify(write.catalog.entries.map(catalogRecord))]);
           if (write.catalog.minutes.length > 0) {
             const minutes = write.catalog.minutes.map((m) => ({ event_type: m.eventType, destination: m.destination, minute_ms: m.minuteMs, produced: m.produced }));
@@ -292,17 +319,6 @@ function catalogRecord(entry: CatalogEntry): Record<string, unknown> {
 }
 
 function flowRecord(row: FlowWrite['flows'][number]): Record<string, unknown> {
-  return {
-    flow_id: row.facts.flowId,
-    first_event_ms: row.facts.firstEventMs,
-    last_event_ms: row.facts.lastEventMs,
-    business_keys: row.businessKeys,
-    services: row.services,
-    event_types: row.eventTypes,
-    anomalies: row.facts.anomalies,
-    facts: row.facts,
-    gaps: row.gaps.length === 0 ? null : row.gaps,
-    recheck_at_ms: row.recheckAtMs,
-  };
+  return { facts: row.facts, gaps: row.gaps.length === 0 ? null : row.gaps, recheck_at_ms: row.recheckAtMs };
 }
 

@@ -4,7 +4,7 @@
  * and close their database (pglite-store.ts, postgres-store.ts).
  */
 import { spanKey, type SpanRecord } from '../core/span.ts';
-import type { AssemblySession } from './flow-store.ts';
+import type { AssemblySession, QueuedListener } from './flow-store.ts';
 import { enqueueForAssembly, flowReads } from './flow-tables.ts';
 import { createForwardQueue, enqueueForwards, type ForwardBatch } from './forward-queue.ts';
 import { GroupCommitter, type CommitRequest, type GroupCommitOptions, type GroupCommitStats } from './group-commit.ts';
@@ -70,14 +70,24 @@ WITH doomed AS (
   ORDER BY start_time LIMIT $2
 ), links AS (
   DELETE FROM span_links l USING doomed d WHERE l.trace_id = d.trace_id AND l.span_id = d.span_id
+), batches AS (
+  DELETE FROM flow_batch_spans b USING doomed d WHERE b.trace_id = d.trace_id AND b.span_id = d.span_id
 )
 DELETE FROM spans s USING doomed d WHERE s.trace_id = d.trace_id AND s.span_id = d.span_id
 RETURNING 1`;
 
-// A flow whose spans are all past the retention: gone with its members and points, in one statement.
+// A flow whose spans are all past the retention: gone with its members, points and waiting references,
+// in one statement. Its stored last event may lag its newest span (facts are stored at most every
+// describeEveryMs), so a flow with a span still within the retention stays whatever its facts say.
 const DELETE_FLOWS_ENDED_BEFORE = `
 WITH doomed AS (
-  SELECT flow_id FROM flows WHERE last_event_ms < $1 ORDER BY last_event_ms LIMIT $2
+  SELECT f.flow_id FROM flows f WHERE f.last_event_ms < $1
+    AND NOT EXISTS (SELECT 1 FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
+                    WHERE m.flow_id = f.flow_id AND s.end_time >= to_timestamp($1::float8 / 1000))
+  ORDER BY f.last_event_ms LIMIT $2
+), pending AS (
+  DELETE FROM flow_pending p USING flow_members m, doomed d
+  WHERE m.flow_id = d.flow_id AND p.referrer_trace_id = m.trace_id AND p.referrer_span_id = m.span_id
 ), members AS (
   DELETE FROM flow_members m USING doomed d WHERE m.flow_id = d.flow_id
 ), points AS (
@@ -91,7 +101,12 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
   const { db, exclusive } = database;
   const pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
   const assembleFlows = options.assembleFlows ?? true;
-  const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>((requests) => commitGroup(db, requests, assembleFlows), options);
+  const listeners = new Set<QueuedListener>();
+  const committer = new GroupCommitter<SpanRecord, WriteResult, ForwardBatch>(async (requests) => {
+    const { results, queued } = await commitGroup(db, requests, assembleFlows);
+    if (queued !== null) for (const listener of listeners) listener(queued.inboxId, queued.spans);
+    return results;
+  }, options);
   let closing: Promise<void> | undefined; // closing twice waits for the first close
 
   async function read<Row>(what: string, sql: string, params: unknown[]): Promise<Row[]> {
@@ -106,7 +121,14 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
     writeSpans: (spans, forward) => (spans.length === 0 ? Promise.resolve({ stored: 0, duplicates: 0 }) : committer.submit(spans, forward)),
     forwardQueue: createForwardQueue(db, { exclusive }),
     ...readMethods(read), // the statements of every read: queries.ts
-    flows: { ...flowReads(read), openAssembly: database.openAssembly },
+    flows: {
+      ...flowReads(read),
+      openAssembly: database.openAssembly,
+      onQueued(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
     assemblesFlows: assembleFlows,
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {
@@ -145,14 +167,30 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
   };
 }
 
-async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanRecord, ForwardBatch>[], assembleFlows: boolean): Promise<WriteResult[]> {
+interface Committed {
+  results: WriteResult[];
+  /** The inbox row the new spans were queued under, with them; null when none was new or flows are off. */
+  queued: { inboxId: string; spans: SpanRecord[] } | null;
+}
+
+async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanRecord, ForwardBatch>[], assembleFlows: boolean): Promise<Committed> {
   // in key order, so two collectors writing overlapping groups wait for each other instead of deadlocking
   const all = requests.flatMap((request) => request.items).sort((a, b) => compareKeys(spanKey(a), spanKey(b)));
   try {
     return await db.transaction(async (tx) => {
       const inserted = await insertSpans(tx, all);
       // assembled once committed, whoever assembles: the inbox row commits (or not) with the spans
-      if (assembleFlows) await enqueueForAssembly(tx, [...inserted]);
+      const inboxId = assembleFlows ? await enqueueForAssembly(tx, [...inserted]) : null;
+      const seen = new Set<string>(); // a span sent twice in one group is queued once
+      const queued = inboxId === null ? null : {
+        inboxId,
+        spans: all.filter((span) => {
+          const key = spanKey(span);
+          if (!inserted.has(key) || seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        }),
+      };
       // a span sent twice in one group counts as stored for the first request that carried it
       const results = requests.map(({ items }) => {
         let stored = 0;
@@ -163,7 +201,7 @@ async function commitGroup(db: SqlClient, requests: readonly CommitRequest<SpanR
       });
       // queued with the spans, in the same transaction: forwarded exactly when kept, even if killed next
       await enqueueForwards(tx, requests.flatMap(({ attachment }, index) => (attachment && results[index]!.stored > 0 ? [attachment] : [])));
-      return results;
+      return { results, queued };
     });
   } catch (error) {
     throw classify(error);

@@ -10,16 +10,15 @@ CREATE TABLE flow_inbox (
   span_keys jsonb NOT NULL  -- ["traceId/spanId", ...]
 );
 
--- One row per flow, keyed by the id its spans give it (core/flow.ts: the anchor span). The columns are
--- what lists filter and sort on; `facts` is the FlowFacts the API answers.
+-- One row per flow, keyed by the id its spans give it (core/flow.ts: the anchor span). `facts` is the
+-- FlowFacts the API answers; lists sort on the time columns and filter inside `facts` (services, event
+-- types, anomalies: jsonb_path_ops indexes answer containment, `facts->'services' @> '["payment"]'`).
+-- A flow is found by business key through the spans' own index (spans_by_business_key) and flow_members,
+-- so a key found shared still finds its flows.
 CREATE TABLE flows (
   flow_id        text PRIMARY KEY,
   first_event_ms double precision NOT NULL,
   last_event_ms  double precision NOT NULL,
-  business_keys  text[] NOT NULL,
-  services       text[] NOT NULL,
-  event_types    text[] NOT NULL,
-  anomalies      text[] NOT NULL,
   facts          jsonb NOT NULL,
   -- where the flow lost trace context: [{"service", "destination"}], for the propagation diagnostics
   gaps           jsonb,
@@ -28,10 +27,10 @@ CREATE TABLE flows (
 );
 
 CREATE INDEX flows_by_activity ON flows (last_event_ms, flow_id);
-CREATE INDEX flows_by_business_key ON flows USING gin (business_keys);
-CREATE INDEX flows_by_service ON flows USING gin (services);
-CREATE INDEX flows_by_event_type ON flows USING gin (event_types);
-CREATE INDEX flows_by_anomaly ON flows USING gin (anomalies);
+CREATE INDEX flows_by_service ON flows USING gin ((facts->'services') jsonb_path_ops);
+CREATE INDEX flows_by_event_type ON flows USING gin ((facts->'eventTypes') jsonb_path_ops);
+-- most flows have no anomaly: only those that do are indexed
+CREATE INDEX flows_by_anomaly ON flows USING gin ((facts->'anomalies') jsonb_path_ops) WHERE facts->'anomalies' <> '[]'::jsonb;
 CREATE INDEX flows_with_gaps ON flows (last_event_ms) WHERE gaps IS NOT NULL;
 CREATE INDEX flows_to_recheck ON flows (recheck_at_ms) WHERE recheck_at_ms IS NOT NULL;
 
@@ -46,8 +45,9 @@ CREATE TABLE flow_members (
 
 CREATE INDEX flow_members_by_flow ON flow_members (flow_id);
 
--- The flow that holds each Kafka message ('m:topic/partition/offset') and business key ('k:key'); a key
--- found shared by unrelated chains has no flow and `shared` set.
+-- The flow that holds each Kafka message ('m:topic/partition/offset': every producer's, and a consumer's
+-- when nothing else ties it to its producer, see keepsMessagePoint in core/flow-lookups.ts) and business
+-- key ('k:key'); a key found shared by unrelated chains has no flow and `shared` set.
 CREATE TABLE flow_points (
   point   text PRIMARY KEY,
   flow_id text,
@@ -56,8 +56,23 @@ CREATE TABLE flow_points (
 
 CREATE INDEX flow_points_by_flow ON flow_points (flow_id);
 
--- The children of a span are found through the spans' primary key, by trace id, then filtered by
--- parent_span_id: no index of their own, which would cost ingest a write per span.
+-- Batch spans (a poll covering many orders) belong to no flow; kept here so that a span naming one as
+-- its parent after it left the assembler's memory knows it joins nothing by it.
+CREATE TABLE flow_batch_spans (
+  trace_id text NOT NULL,
+  span_id  text NOT NULL,
+  PRIMARY KEY (trace_id, span_id)
+);
+
+-- References left waiting: a span (the referrer, a member of some flow) names another as its parent or
+-- link that had not arrived when the referrer was assembled. When that span arrives, its referrers'
+-- flows are found here (through flow_members), wherever they are; the rows go once it has arrived.
+CREATE TABLE flow_pending (
+  target            text NOT NULL,  -- 'traceId/spanId' of the span awaited
+  referrer_trace_id text NOT NULL,
+  referrer_span_id  text NOT NULL,
+  PRIMARY KEY (target, referrer_trace_id, referrer_span_id)
+);
 
 -- The event catalogue discovered from traffic (core/catalog.ts): per event type, topic, role, service and
 -- consumer group, how many spans, when first and last seen, and their attribute keys. Counted by the
