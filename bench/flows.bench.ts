@@ -12,7 +12,7 @@
 //    one of its spans answering in its flow (GET /api/flows/:flowId, by the span's own id), p50/p99/max,
 //    against the same span answering in its trace (GET /api/traces/:traceId).
 //
-//   npm run bench:flows -- [--only core,memory,visible] [--orders 20000] [--runs 3] [--seconds 20] [--rate 5000]
+//   npm run bench:flows -- [--only core,memory,visible] [--orders 20000] [--runs 3] [--seconds 20] [--rate 5000] [--stores pglite,postgres]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '5000' },
+    stores: { type: 'string', default: 'pglite,postgres' },
   },
 });
 const parts = new Set(values.only.split(','));
@@ -238,8 +239,9 @@ async function visibleAfter(url: string, since: number, spanId: string): Promise
 console.log(`flow benchmarks on node ${process.version}`);
 if (parts.has('core')) coreBench();
 if (parts.has('memory')) memoryBench();
-if (parts.has('visible')) {
-  await visibleBench('PGlite', undefined);
+const stores = new Set(values.stores.split(','));
+if (parts.has('visible') && stores.has('pglite')) await visibleBench('PGlite', undefined);
+if (parts.has('visible') && stores.has('postgres')) {
   const cluster = await startPostgresCluster({ database: 'bench_flows', log: () => {} });
   try {
     await visibleBench('PostgreSQL', cluster.url);

@@ -118,12 +118,18 @@ describe('eviction', () => {
 });
 
 describe('hostile input is reported and bounded', () => {
-  test('a span that is its own parent', () => {
+  test('a span that is its own parent, or links to itself', () => {
     const assembler = new FlowAssembler();
     const self = span('self', 't', { parent: 'self' });
-    const result = assembler.add([self], T0);
-    assert.deepEqual(result.problems, [{ spanKey: self.key, problem: 'the span is its own parent' }]);
+    const linked = span('linked', 'u', { links: ['u/linked'], role: 'consumer' });
+    const result = assembler.add([self, linked], T0);
+    assert.deepEqual(result.problems, [
+      { spanKey: self.key, problem: 'the span is its own parent' },
+      { spanKey: linked.key, problem: 'the span links to itself' },
+    ]);
     assert.equal(assembler.flowOf(self.key)?.size, 1);
+    assert.equal(assembler.flowOf(linked.key)?.size, 1);
+    assert.equal(assembler.stats.pendingReferences, 0, 'nothing waits for a span that is here');
   });
 
   test('a parent cycle across spans and link loops between traces: one flow, and describing it ends', () => {

@@ -63,8 +63,16 @@ export class AssembledFlow {
     this.touchedAtMs = nowMs;
   }
 
+  #id: FlowId | null = null;
+
   get id(): FlowId {
-    return flowIdOf(this.#anchor.span!);
+    this.#id ??= flowIdOf(this.#anchor.span!);
+    return this.#id;
+  }
+
+  #anchorAt(node: SpanNode): void {
+    this.#anchor = node;
+    this.#id = null;
   }
 
   get size(): number {
@@ -79,7 +87,7 @@ export class AssembledFlow {
   add(node: SpanNode): void {
     node.flow = this;
     this.nodes.push(node);
-    if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchor = node;
+    if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchorAt(node);
   }
 
   /** Takes the other flow's spans in; the earlier anchor names the result. */
@@ -88,17 +96,17 @@ export class AssembledFlow {
       node.flow = this;
       this.nodes.push(node);
     }
-    if (anchorsBefore(other.#anchor.span!, this.#anchor.span!)) this.#anchor = other.#anchor;
+    if (anchorsBefore(other.#anchor.span!, this.#anchor.span!)) this.#anchorAt(other.#anchor);
   }
 
   /** Replaces the spans (a split); the anchor is recomputed from them. */
   reset(nodes: SpanNode[]): void {
     this.nodes.length = 0;
-    this.#anchor = nodes[0]!;
+    this.#anchorAt(nodes[0]!);
     for (const node of nodes) {
       node.flow = this;
       this.nodes.push(node);
-      if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchor = node;
+      if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchorAt(node);
     }
   }
 }
@@ -192,6 +200,8 @@ export class FlowAssembler {
   readonly #flows = new Set<AssembledFlow>();
   readonly #batchSpans = new Map<SpanNode, number>();
   #dirty = new Set<AssembledFlow>();
+  /** Spans placed in a flow, or whose flow took another in, since the last changes were taken. */
+  #movedNodes: SpanNode[] = [];
   /** Flows changed since they were last handed out to be described. */
   #undescribed = new Set<AssembledFlow>();
   #removed = new Set<FlowId>();
@@ -306,14 +316,21 @@ export class FlowAssembler {
       const renamed = flow.savedId !== id;
       if (flow.savedId !== null && renamed) this.#removed.add(flow.savedId);
       flow.savedId = id;
-      for (const node of flow.nodes) {
-        if (node.savedFlowId === id) continue;
-        moved.push({ span: node.span!, flowId: id, first: node.savedFlowId === null });
-        node.savedFlowId = id;
+      if (renamed) {
+        flow.describedAtMs = null;
+        for (const node of flow.nodes) this.#movedNodes.push(node); // every span's flow id changed
       }
-      if (renamed) flow.describedAtMs = null;
       this.#undescribed.add(flow);
     }
+    for (const node of this.#movedNodes) {
+      const flow = node.flow;
+      if (flow === null || !this.#flows.has(flow)) continue; // forgotten since
+      const id = flow.id;
+      if (node.savedFlowId === id) continue;
+      moved.push({ span: node.span!, flowId: id, first: node.savedFlowId === null });
+      node.savedFlowId = id;
+    }
+    this.#movedNodes = [];
     for (const flow of this.#undescribed) {
       if (!this.#flows.has(flow)) this.#undescribed.delete(flow); // merged away or forgotten
       else if (flow.describedAtMs === null || nowMs - flow.describedAtMs >= describeEveryMs) {
@@ -346,18 +363,15 @@ export class FlowAssembler {
    */
   evictIdle(lastTouchMs: number, maxFlows = Number.POSITIVE_INFINITY): number {
     let evicted = 0;
-    const kept: AssembledFlow[] = [];
     for (const flow of this.#flows) {
-      if (this.#dirty.has(flow) || this.#undescribed.has(flow)) continue;
-      if (flow.touchedAtMs > lastTouchMs) kept.push(flow);
-      else {
-        this.#forget(flow);
-        evicted += 1;
-      }
+      if (flow.touchedAtMs > lastTouchMs || this.#dirty.has(flow) || this.#undescribed.has(flow)) continue;
+      this.#forget(flow);
+      evicted += 1;
     }
     if (this.#flows.size > maxFlows) {
-      kept.sort((a, b) => a.touchedAtMs - b.touchedAtMs);
-      for (const flow of kept) {
+      const held = [...this.#flows].filter((flow) => !this.#dirty.has(flow) && !this.#undescribed.has(flow));
+      held.sort((a, b) => a.touchedAtMs - b.touchedAtMs);
+      for (const flow of held) {
         if (this.#flows.size <= maxFlows) break;
         this.#forget(flow);
         evicted += 1;
@@ -379,6 +393,7 @@ export class FlowAssembler {
     this.#flows.clear();
     this.#batchSpans.clear();
     this.#dirty = new Set();
+    this.#movedNodes = [];
     this.#undescribed = new Set();
     this.#removed = new Set();
     this.#newlyShared = [];
@@ -425,7 +440,9 @@ export class FlowAssembler {
       else parent = this.#point(span.parentKey);
     }
     // one link names the span's cause; several (a producer that links all it read) name none in particular
-    const link = span.links.length === 1 ? this.#point(span.links[0]!) : null;
+    let link: SpanNode | null = null;
+    if (span.links.includes(span.key)) this.#problem(span, 'the span links to itself');
+    else if (span.links.length === 1) link = this.#point(span.links[0]!);
     const carrier = span.message === null ? undefined : this.#messages.get(span.message);
     let key: KeyPoint | undefined;
     if (span.businessKey !== null) {
@@ -447,6 +464,7 @@ export class FlowAssembler {
       home.touchedAtMs = this.#nowMs;
     }
     this.#dirty.add(node.flow!);
+    this.#movedNodes.push(node);
 
     for (const referrer of waiting ?? []) this.#join(node, referrer);
     if (parent !== null) this.#refer(node, parent, span.parentKey!);
@@ -492,6 +510,7 @@ export class FlowAssembler {
     point.carrier = null;
     const parts = splitComponents(flow.nodes, this.#keys);
     if (parts.length === 1) return;
+    for (const node of flow.nodes) this.#movedNodes.push(node);
     // the part holding the old anchor keeps the flow (and its id); the others are new flows
     const oldId = flow.id;
     const keeping = parts.find((part) => part.some((node) => flowIdOf(node.span!) === oldId))!;
@@ -511,6 +530,7 @@ export class FlowAssembler {
     let small = b.flow!;
     if (big === small) return;
     if (small.size > big.size) [big, small] = [small, big];
+    for (const node of small.nodes) this.#movedNodes.push(node);
     big.absorb(small);
     this.#flows.delete(small);
     this.#dirty.delete(small);
@@ -565,10 +585,10 @@ export class FlowAssembler {
   }
 }
 
-/** The span keys a span names as parent or (single) link. */
+/** The span keys a span names as parent or (single) link, itself never. */
 function referencesOf(span: FlowSpan): string[] {
-  const targets = span.links.length === 1 ? [span.links[0]!] : [];
-  if (span.parentKey !== null) targets.push(span.parentKey);
+  const targets = span.links.length === 1 && span.links[0] !== span.key ? [span.links[0]!] : [];
+  if (span.parentKey !== null && span.parentKey !== span.key) targets.push(span.parentKey);
   return targets;
 }
 

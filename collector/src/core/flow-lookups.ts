@@ -24,7 +24,8 @@ export interface FlowLookups {
  * reaches that flow through the reference, so only a consumer with neither needs its own.
  */
 export function keepsMessagePoint(span: FlowSpan): boolean {
-  return span.message !== null && (span.role === 'producer' || (span.parentKey === null && span.links.length !== 1));
+  const referenced = (span.parentKey !== null && span.parentKey !== span.key) || (span.links.length === 1 && span.links[0] !== span.key);
+  return span.message !== null && (span.role === 'producer' || !referenced);
 }
 
 export function lookupsFor(spans: readonly FlowSpan[], assembler: FlowAssembler): FlowLookups {
@@ -33,7 +34,7 @@ export function lookupsFor(spans: readonly FlowSpan[], assembler: FlowAssembler)
   const keys = new Set<BusinessKey>();
   for (const span of spans) {
     if (span.parentKey !== null) named.add(span.parentKey);
-    if (span.links.length === 1) named.add(span.links[0]!);
+    if (span.links.length === 1 && span.links[0] !== span.key) named.add(span.links[0]!);
     if (span.message !== null && !assembler.knowsMessage(span.message)) messages.add(span.message);
     if (span.businessKey !== null && !assembler.knowsKey(span.businessKey)) keys.add(span.businessKey);
   }

@@ -39,7 +39,7 @@ export interface FlowSpan {
   businessKey: BusinessKey | null;
   attempt: number | null;
   contextStatus: string | null;
-  /** The distinct spans it links to, as span keys, itself left out. */
+  /** The distinct spans it links to, as span keys (a link to itself included: the assembler reports it). */
   links: string[];
 }
 
@@ -127,7 +127,7 @@ function intern(value: string | null): string | null {
 export function toFlowSpan(record: SpanRecord): FlowSpan {
   const attributes = record.attributes;
   const key = spanKey(record);
-  const links = record.links.length === 0 ? NO_LINKS : [...new Set(record.links.map(spanKey))].filter((link) => link !== key);
+  const links = record.links.length === 0 ? NO_LINKS : [...new Set(record.links.map(spanKey))];
   const operation = text(first(attributes, OPERATION));
   const offset = wholeNumber(first(attributes, OFFSET));
   const role = roleOf(record, operation, offset, links.length, attributes);

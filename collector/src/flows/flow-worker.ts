@@ -72,6 +72,7 @@ export class FlowWorker {
   #wakeUp: (() => void) | null = null;
   #lastFailure: string | null = null;
   #ratesPrunedAtMs = 0;
+  #evictedAtMs = 0;
   /** Records this process committed, by inbox row, while it assembles: rounds need not read them back. */
   readonly #handedOver = new Map<string, readonly SpanRecord[]>();
   #handedOverSpans = 0;
@@ -172,7 +173,12 @@ export class FlowWorker {
       this.#options.metrics?.flowRound({
         spans: added.added.length, flows: write.flows.length, sharedKeys: changes.sharedKeys.length, problems: added.problems.length,
       });
-      assembler.evictIdle(nowMs - (this.#options.residentIdleMs ?? 600_000), this.#options.maxResidentFlows ?? 100_000);
+      // a look over the working set at most once a second; every round when nothing may stay
+      const residentIdleMs = this.#options.residentIdleMs ?? 600_000;
+      if (residentIdleMs === 0 || nowMs - this.#evictedAtMs >= 1_000) {
+        this.#evictedAtMs = nowMs;
+        assembler.evictIdle(nowMs - residentIdleMs, this.#options.maxResidentFlows ?? 100_000);
+      }
       this.#options.metrics?.flowWorkingSet(assembler.stats.flows);
       return { inboxRows: inbox.ids.length, spansAdded: added.added.length, flowsWritten: write.flows.length, rechecked: due.length };
     } catch (error) {

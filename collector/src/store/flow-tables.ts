@@ -252,12 +252,13 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
     async lookup(lookups): Promise<LookupResult> {
       const points = [...lookups.messages.map(messagePoint), ...lookups.keys.map(keyPoint)];
       const named = JSON.stringify(lookups.spans);
-      const [members, batchSpans, waiting, found] = await Promise.all([
-        lookups.spans.length === 0 ? [] : rows<{ flow_id: string }>('look up named spans', FLOWS_OF_SPANS, [named]),
-        lookups.spans.length === 0 ? [] : rows<{ record: SpanRecord }>('look up batch spans', BATCH_SPANS, [named]),
-        lookups.referrersOf.length === 0 ? [] : rows<{ flow_id: string }>('look up waiting references', FLOWS_WAITING_FOR, [JSON.stringify(lookups.referrersOf)]),
-        points.length === 0 ? [] : rows<{ point: string; flow_id: string | null; shared: boolean }>('look up flow points', POINTS, [JSON.stringify(points)]),
-      ]);
+      // one after the other: the session is one connection
+      const members = lookups.spans.length === 0 ? [] : await rows<{ flow_id: string }>('look up named spans', FLOWS_OF_SPANS, [named]);
+      const batchSpans = lookups.spans.length === 0 ? [] : await rows<{ record: SpanRecord }>('look up batch spans', BATCH_SPANS, [named]);
+      const waiting = lookups.referrersOf.length === 0 ? []
+        : await rows<{ flow_id: string }>('look up waiting references', FLOWS_WAITING_FOR, [JSON.stringify(lookups.referrersOf)]);
+      const found = points.length === 0 ? []
+        : await rows<{ point: string; flow_id: string | null; shared: boolean }>('look up flow points', POINTS, [JSON.stringify(points)]);
       const flowIds = new Set([...members, ...waiting].map((row) => row.flow_id));
       for (const row of found) if (row.flow_id !== null) flowIds.add(row.flow_id);
       return {
