@@ -1,20 +1,10 @@
 // Span records back into an OTLP/JSON export (one resource per service), as an SDK would send them.
-import type { AttributeValue, Attributes, SpanKind, SpanRecord } from '../collector/src/core/span.ts';
+import { otlpKeyValues as keyValues } from '@choreoscope/test-support';
+import type { SpanKind, SpanRecord } from '../collector/src/core/span.ts';
 
 const KINDS: Record<SpanKind, number> = { unspecified: 0, internal: 1, server: 2, client: 3, producer: 4, consumer: 5 };
 const STATUS = { unset: 0, ok: 1, error: 2 };
 const nanos = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
-
-function anyValue(value: AttributeValue): Record<string, unknown> {
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isInteger(value) ? { intValue: value } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValue) } };
-  if (value === null) return {};
-  return { kvlistValue: { values: keyValues(value) } };
-}
-
-const keyValues = (attributes: Attributes) => Object.entries(attributes).map(([key, value]) => ({ key, value: anyValue(value) }));
 
 export function toOtlpJson(records: readonly SpanRecord[]): { resourceSpans: unknown[] } {
   const byService = new Map<string, SpanRecord[]>();

@@ -6,11 +6,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { TraceResponse } from '../src/api/types.ts';
-import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, spawnCollector, traceId, waitFor, type CollectorProcess } from './helpers.ts';
+import { jsonRequest, jsonSpan, postTraces, send, spawnCollector, traceId, waitFor, type CollectorProcess } from './helpers.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
-import { dropDatabase, freshDatabase } from './stores.ts';
+import { cliStores } from './stores.ts';
 
 const EXPORTS = 400;
 const SPANS_PER_EXPORT = 3;
@@ -20,25 +19,8 @@ const KILL_CYCLES = 4;
 /** Acknowledged exports each life of the collector must see before it is killed. */
 const ACKS_PER_CYCLE = 40;
 
-/** Where the CLI keeps its spans, new for each run: the flags that point it there. */
-const locations = [
-  {
-    name: 'PGlite',
-    async open() {
-      const dataDir = await freshDataDir();
-      return { args: ['--data-dir', dataDir], dispose: async () => removeDir(join(dataDir, '..')) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async open() {
-      const databaseUrl = await freshDatabase();
-      return { args: ['--database-url', databaseUrl], dispose: () => dropDatabase(databaseUrl) };
-    },
-  },
-];
 
-for (const location of locations) {
+for (const location of cliStores) {
   describe(`on ${location.name}`, () => {
     test('every span acknowledged before a SIGKILL is found after a restart on the same store', async (t) => {
       const { args, dispose } = await location.open();

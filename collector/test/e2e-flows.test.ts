@@ -5,38 +5,19 @@
  * handles OrderCreated), and the API answers ten flows, each the whole chain with its hops joined as
  * the instrumentation tied them.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import type { CatalogResponse, FlowResponse, FlowsResponse } from '../src/api/types.ts';
-import { send, startCollector, waitFor, type RunningCollector } from './helpers.ts';
-import { runService, type ServiceRun } from './services/run-service.ts';
-import { pgliteStores } from './stores.ts';
+import { waitFor } from './helpers.ts';
+import { useBrokerAndCollector } from './services/end-to-end.ts';
+import { runService } from './services/run-service.ts';
 
 const ORDERS = 10;
-let broker: RunningBroker;
-let collector: RunningCollector;
-const services: ServiceRun[] = [];
-
-before(async () => {
-  broker = await startBroker({ log: () => {} });
-  for (const topic of ['orders', 'payments', 'stock', 'shipments']) broker.createTopic(topic, 2);
-  collector = await startCollector(pgliteStores);
-});
-after(async () => {
-  for (const service of services) service.kill();
-  await collector.close();
-  await broker.stop();
-});
-
-const getJson = async <T>(path: string): Promise<T> => {
-  const answer = await send(`${collector.url}${path}`, {});
-  assert.equal(answer.status, 200, `${path}: ${answer.text}`);
-  return answer.json as T;
-};
+const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 });
+const { services, getJson } = e2e;
 
 test(`${ORDERS} orders through five instrumented services: ${ORDERS} flows, each the whole chain, hops joined by parent and link`, async () => {
-  const env = { BROKER: broker.address, COLLECTOR_URL: collector.url, ORDERS: String(ORDERS) };
+  const env = { BROKER: e2e.broker.address, COLLECTOR_URL: e2e.collector.url, ORDERS: String(ORDERS) };
   for (const role of ['payment', 'inventory', 'shipping', 'notification', 'order']) services.push(runService('./choreoscope-service.ts', { ...env, ROLE: role }));
   await Promise.all(services.map((service) => service.done));
 

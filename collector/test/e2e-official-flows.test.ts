@@ -5,39 +5,19 @@
  * span for all, a `process` span per message linking its order, the sends under the poll): the API
  * still answers one flow per order, the batch span in none.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import type { FlowResponse, FlowsResponse, TraceResponse } from '../src/api/types.ts';
-import { send, startCollector, waitFor, type RunningCollector } from './helpers.ts';
-import { runService, type ServiceRun } from './services/run-service.ts';
-import { pgliteStores } from './stores.ts';
+import { send, waitFor } from './helpers.ts';
+import { useBrokerAndCollector } from './services/end-to-end.ts';
+import { runService } from './services/run-service.ts';
 
 const ORDERS = 10;
-let broker: RunningBroker;
-let collector: RunningCollector;
-const services: ServiceRun[] = [];
-
-before(async () => {
-  broker = await startBroker({ log: () => {} });
-  broker.createTopic('orders', 1);
-  broker.createTopic('payments', 1);
-  collector = await startCollector(pgliteStores, { server: { businessKeyAttributes: ['messaging.kafka.message.key'] } });
-});
-after(async () => {
-  for (const service of services) service.kill();
-  await collector.close();
-  await broker.stop();
-});
-
-const getJson = async <T>(path: string): Promise<T> => {
-  const answer = await send(`${collector.url}${path}`, {});
-  assert.equal(answer.status, 200, `${path}: ${answer.text}`);
-  return answer.json as T;
-};
+const e2e = useBrokerAndCollector({ orders: 1, payments: 1 }, { businessKeyAttributes: ['messaging.kafka.message.key'] });
+const { services, getJson } = e2e;
 
 test(`${ORDERS} orders, a batch consumer under the official instrumentation: ${ORDERS} flows, not one`, async () => {
-  const env = { BROKER: broker.address, COLLECTOR_URL: collector.url, ORDERS: String(ORDERS) };
+  const env = { BROKER: e2e.broker.address, COLLECTOR_URL: e2e.collector.url, ORDERS: String(ORDERS) };
   // every order is sent before payment starts, so its first poll takes them all in one batch
   const order = runService('./official-service.ts', { ...env, ROLE: 'order' });
   services.push(order);
@@ -72,6 +52,6 @@ test(`${ORDERS} orders, a batch consumer under the official instrumentation: ${O
   const poll = batchTrace.spans.find((span) => span.name === 'poll orders');
   assert.ok(poll, `the batch span: ${batchTrace.spans.map((s) => s.name).join(', ')}`);
   assert.equal(batchTrace.spans.filter((span) => span.name === 'process orders').length, ORDERS, 'one batch held every order');
-  assert.equal((await send(`${collector.url}/api/flows/${poll.traceId}-${poll.spanId}`, {})).status, 404);
+  assert.equal((await send(`${e2e.collector.url}/api/flows/${poll.traceId}-${poll.spanId}`, {})).status, 404);
   assert.equal((await getJson<FlowsResponse>(`/api/flows?traceId=${pollTrace}&limit=100`)).flows.length, ORDERS);
 });

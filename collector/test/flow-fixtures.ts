@@ -6,6 +6,7 @@
  * instrumentation's, or the older semantic conventions of Java and Go instrumentations.
  */
 import { createHash } from 'node:crypto';
+import { otlpKeyValues as otlpAttributes } from '@choreoscope/test-support';
 import { readFileSync, readdirSync } from 'node:fs';
 import type { AnomalyType } from '../src/core/flow.ts';
 import type { Attributes, AttributeValue, SpanKind, SpanRecord } from '../src/core/span.ts';
@@ -175,15 +176,3 @@ function dialectAttributes(span: FixtureSpan): Attributes {
   return a;
 }
 
-function otlpAttributes(attributes: Attributes): { key: string; value: Record<string, unknown> }[] {
-  return Object.entries(attributes).map(([key, value]) => ({ key, value: anyValue(value) }));
-}
-
-function anyValue(value: AttributeValue): Record<string, unknown> {
-  if (typeof value === 'string') return { stringValue: value };
-  if (typeof value === 'boolean') return { boolValue: value };
-  if (typeof value === 'number') return Number.isInteger(value) ? { intValue: value } : { doubleValue: value };
-  if (Array.isArray(value)) return { arrayValue: { values: value.map(anyValue) } };
-  if (value === null) return {};
-  return { kvlistValue: { values: otlpAttributes(value) } };
-}

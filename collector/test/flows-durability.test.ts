@@ -10,14 +10,13 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { seededRandom } from '@choreoscope/test-support';
 import { FIXTURE_KEY_ATTRIBUTES, expectFixtureFlows, fixtureExports, type FlowInWords } from './fixture-flows-api.ts';
 import { readFlowFixtures } from './flow-fixtures.ts';
 import type { CatalogResponse } from '../src/api/types.ts';
-import { freshDataDir, postTraces, removeDir, send, spawnCollector, startCollector, waitFor, type CollectorProcess } from './helpers.ts';
+import { postTraces, send, spawnCollector, startCollector, waitFor, type CollectorProcess } from './helpers.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
-import { dropDatabase, freshDatabase, pgliteStores } from './stores.ts';
+import { cliStores, dropDatabase, freshDatabase, pgliteStores } from './stores.ts';
 
 const fixtures = readFlowFixtures();
 const NAMESPACE = 'durable:';
@@ -76,24 +75,8 @@ before(async () => {
   }
 });
 
-const locations = [
-  {
-    name: 'PGlite',
-    async open() {
-      const dataDir = await freshDataDir();
-      return { args: ['--data-dir', dataDir], dispose: async () => removeDir(join(dataDir, '..')) };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async open() {
-      const databaseUrl = await freshDatabase();
-      return { args: ['--database-url', databaseUrl], dispose: () => dropDatabase(databaseUrl) };
-    },
-  },
-];
 
-for (const location of locations) {
+for (const location of cliStores) {
   describe(`on ${location.name}`, () => {
     test('SIGKILL halfway through, restart on the same store: the same flows as without the kill', async () => {
       const { args, dispose } = await location.open();

@@ -81,6 +81,29 @@ export const postgresStores: StoreKind = {
   },
 };
 
+/** Where the collector's CLI keeps its spans, new for each use: the flags that point it there. */
+export interface CliStore {
+  name: 'PGlite' | 'PostgreSQL';
+  open(): Promise<{ args: string[]; dispose(): Promise<void> }>;
+}
+
+export const cliStores: CliStore[] = [
+  {
+    name: 'PGlite',
+    async open() {
+      const dataDir = await freshDataDir();
+      return { args: ['--data-dir', dataDir], dispose: async () => removeDir(join(dataDir, '..')) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const databaseUrl = await freshDatabase();
+      return { args: ['--database-url', databaseUrl], dispose: () => dropDatabase(databaseUrl) };
+    },
+  },
+];
+
 /** Runs `suite` in a describe block per store: 'on PGlite', 'on PostgreSQL'. */
 export function forEachStore(suite: (kind: StoreKind) => void): void {
   for (const kind of [pgliteStores, postgresStores]) describe(`on ${kind.name}`, () => suite(kind));
