@@ -1,24 +1,26 @@
 /**
  * The flow worker: runs the pure assembler (core/assemble.ts) over the spans the store commits. Each
- * round takes committed groups from the inbox, loads the stored flows they touch, adds the spans,
- * describes every flow that changed, and writes flows, members and points in the transaction that
- * deletes those inbox rows: what ingest acknowledged is assembled exactly once, across kills and
- * restarts. Rounds also describe again the flows whose description changes with time (orphans).
+ * round takes committed groups from the inbox (their records handed over in memory when this process
+ * committed them), loads the stored flows they touch, adds the spans, describes the flows that changed
+ * (each at most every `describeEveryMs`), and writes flows, members, points and waiting references in
+ * the transaction that deletes those inbox rows: what ingest acknowledged is assembled exactly once,
+ * across kills and restarts. Rounds also describe again the flows whose description changes with time
+ * (orphans).
  *
  * One collector per database assembles (the store's assembly session); the others only ingest, and
  * try to take over every `lockRetryMs`. Ingest wakes the worker after each commit, so a flow answers
  * within a round of its span's acknowledgement; spans other collectors commit are found by polling.
  */
 import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChanges } from '../core/assemble.ts';
+import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
+import { catalogDelta } from '../core/catalog.ts';
 import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
 import { keepsMessagePoint, lookupsFor } from '../core/flow-lookups.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
+import type { SpanRecord } from '../core/span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
 import type { AssemblySession, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
 import { keyPoint, messagePoint } from '../store/flow-tables.ts';
-import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
-import { catalogDelta } from '../core/catalog.ts';
-import type { SpanRecord } from '../core/span.ts';
 
 export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   /** Spans taken from the inbox per round, about (whole committed groups). Default 5_000. */
@@ -27,7 +29,10 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   pollIntervalMs?: number;
   /** How often a collector that does not assemble tries to take over. Default 1_000. */
   lockRetryMs?: number;
-  /** Flows untouched this long leave the working set; the store keeps them. Default 600_000 (10 minutes). */
+  /**
+   * Flows untouched this long leave the working set; the store keeps them, and a span touching one loads
+   * it back (as tracing backends keep a live trace only briefly after its last span). Default 60_000.
+   */
   residentIdleMs?: number;
   /**
    * Flows held in memory at most; past it the least recently touched leave (the store keeps them, and
@@ -103,15 +108,6 @@ export class FlowWorker {
     this.#wakeUp?.();
   }
 
-  /** Whether this collector assembles (holds the assembly session) now. */
-  get assembling(): boolean {
-    return this.#session !== null;
-  }
-
-  get workingSet() {
-    return this.#assembler.stats;
-  }
-
   /** Finishes the round under way, lets go of the session, and stops. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -174,7 +170,7 @@ export class FlowWorker {
         spans: added.added.length, flows: write.flows.length, sharedKeys: changes.sharedKeys.length, problems: added.problems.length,
       });
       // a look over the working set at most once a second; every round when nothing may stay
-      const residentIdleMs = this.#options.residentIdleMs ?? 600_000;
+      const residentIdleMs = this.#options.residentIdleMs ?? 60_000;
       if (residentIdleMs === 0 || nowMs - this.#evictedAtMs >= 1_000) {
         this.#evictedAtMs = nowMs;
         assembler.evictIdle(nowMs - residentIdleMs, this.#options.maxResidentFlows ?? 100_000);

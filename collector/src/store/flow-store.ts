@@ -63,8 +63,6 @@ export interface PropagationGapSummary {
 export interface FlowReads {
   /** The flow holding the span, or null when it is in none (not stored, not assembled yet, or a batch span). */
   flowOfSpan(traceId: TraceId, spanId: SpanId): Promise<FlowId | null>;
-  /** The stored facts of a flow. */
-  flowFacts(flowId: FlowId): Promise<FlowFacts | null>;
   flowSpans(flowId: FlowId, limit: number): Promise<FlowSpans>;
   searchFlows(search: FlowSearch): Promise<FlowPage>;
   /** Of these keys, those found shared (joining nothing). */
@@ -144,8 +142,6 @@ export interface AssemblySession {
   /** Flows to describe again by now (their recheck time passed). */
   dueRechecks(nowMs: number, limit: number): Promise<FlowId[]>;
   write(write: FlowWrite): Promise<void>;
-  /** Committed groups waiting in the inbox. */
-  backlog(): Promise<{ rows: number }>;
   /** Lets go of the lock and the connection. */
   release(): Promise<void>;
 }

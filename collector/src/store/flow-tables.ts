@@ -31,7 +31,7 @@ const KEYS = (param: string) => `(SELECT split_part(value, '/', 1) AS t, split_p
 const TEXTS = (param: string) => `(SELECT value FROM jsonb_array_elements_text(${param}::text::jsonb))`;
 
 const INBOX_SPANS = `SELECT s.record FROM ${KEYS('$1')} JOIN spans s ON s.trace_id = k.t AND s.span_id = k.s`;
-// the flows of spans named (a parent, a link), and of spans waiting for these ones
+// the flows holding spans named as a parent or link; the batch spans among them; the flows waiting for spans
 const FLOWS_OF_SPANS = `SELECT DISTINCT m.flow_id FROM ${KEYS('$1')} JOIN flow_members m ON m.trace_id = k.t AND m.span_id = k.s`;
 const BATCH_SPANS = `SELECT s.record FROM ${KEYS('$1')} JOIN flow_batch_spans b ON b.trace_id = k.t AND b.span_id = k.s
   JOIN spans s ON s.trace_id = b.trace_id AND s.span_id = b.span_id`;
@@ -43,7 +43,6 @@ const FLOW_SPANS_ALL = `SELECT s.record, m.flow_id FROM flow_members m JOIN span
   WHERE m.flow_id IN ${TEXTS('$1')}`;
 const SHARED_KEYS = `SELECT substr(point, 3) AS key FROM flow_points WHERE shared AND point IN (SELECT 'k:' || value FROM jsonb_array_elements_text($1::text::jsonb))`;
 const INBOX = 'SELECT id::text AS id, span_keys FROM flow_inbox ORDER BY id LIMIT $1';
-const BACKLOG = 'SELECT count(*)::float8 AS rows FROM flow_inbox';
 const DUE_RECHECKS = 'SELECT flow_id FROM flows WHERE recheck_at_ms <= $1 ORDER BY recheck_at_ms LIMIT $2';
 
 const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
@@ -96,7 +95,6 @@ const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint F
 // ---- reads for the API ------------------------------------------------------------------------------
 
 const FLOW_OF_SPAN = 'SELECT flow_id FROM flow_members WHERE trace_id = $1 AND span_id = $2';
-const FLOW_FACTS = 'SELECT facts FROM flows WHERE flow_id = $1';
 const FLOW_SPANS = `SELECT s.record FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
   WHERE m.flow_id = $1 ORDER BY s.start_time, s.trace_id, s.span_id LIMIT $2`;
 const FLOW_SPAN_COUNT = `SELECT count(*)::float8 AS total FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
@@ -124,10 +122,6 @@ export function flowReads(read: ReadRows): FlowReads {
     async flowOfSpan(traceId, spanId) {
       const rows = await read<{ flow_id: string }>('a span\'s flow', FLOW_OF_SPAN, [traceId, spanId]);
       return rows[0]?.flow_id ?? null;
-    },
-    async flowFacts(flowId) {
-      const rows = await read<{ facts: FlowFacts }>('a flow', FLOW_FACTS, [flowId]);
-      return rows[0]?.facts ?? null;
     },
     async flowSpans(flowId, limit) {
       const [spans, count] = await Promise.all([
@@ -303,10 +297,6 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       } catch (error) {
         throw new StoreUnavailableError(`could not store assembled flows: ${(error as Error).message}`, { cause: error });
       }
-    },
-    async backlog() {
-      const [row] = await rows<{ rows: number }>('count the flow inbox', BACKLOG, []);
-      return { rows: row?.rows ?? 0 };
     },
     release,
   };
