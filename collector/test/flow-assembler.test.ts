@@ -94,6 +94,54 @@ describe('merging and naming', () => {
   });
 });
 
+describe('shared keys are counted as chains that can never connect', () => {
+  test('the consumers of one event reported before its producer are one chain: the key is not shared', () => {
+    for (const producerFirst of [true, false]) {
+      const assembler = new FlowAssembler();
+      const producer = span('send', 'o', { businessKey: 'order-1', startMs: T0 });
+      const consumers = Array.from({ length: 40 }, (_, i) => span(`c${i}`, 'o', { role: 'consumer', parent: 'send', businessKey: 'order-1', startMs: T0 + 1 + i }));
+      assembler.add(producerFirst ? [producer, ...consumers] : [...consumers, producer], T0);
+      assert.equal(assembler.isShared('order-1'), false, `producer first: ${producerFirst}`);
+      assert.equal(assembler.stats.flows, 1);
+    }
+  });
+
+  test('taking a stored flow back in never finds its key shared: the store says whether it is', () => {
+    const first = new FlowAssembler({ maxSegmentsPerKey: 2 });
+    const chains = Array.from({ length: 3 }, (_, i) => span(`s${i}`, `t${i}`, { businessKey: 'k', startMs: T0 + i }));
+    first.add([chains[0]!, chains[1]!], T0); // two chains: not over the limit of 2
+    const stored = first.takeChanges().moved.map(({ span: s, flowId }) => ({ span: s, flowId }));
+    const second = new FlowAssembler({ maxSegmentsPerKey: 2 });
+    second.load([...stored, ...stored], [], T0);
+    assert.equal(second.isShared('k'), false);
+    assert.deepEqual(second.takeChanges().sharedKeys, []);
+  });
+});
+
+describe('loading stored flows', () => {
+  test('a stored flow taken back in under another id (its anchor deleted by retention) has the old id removed', () => {
+    const assembler = new FlowAssembler();
+    const anchorGone = `${traceIdOf('t')}-${spanIdOf('gone')}`;
+    const a = span('a', 't', { startMs: T0 + 5 });
+    const b = span('b', 't', { parent: 'a', startMs: T0 + 6 });
+    assembler.load([{ span: a, flowId: anchorGone }, { span: b, flowId: anchorGone }], [], T0);
+    const changes = assembler.takeChanges();
+    assert.deepEqual(changes.flows.map((f) => f.id), [idOf(a)]);
+    assert.deepEqual(changes.removed, [anchorGone]);
+    assert.equal(changes.moved.length, 2);
+  });
+
+  test('two stored flows that a load merges: the absorbed one\'s id is removed', () => {
+    const assembler = new FlowAssembler();
+    const producer = span('p', 'o', { message: 'orders/0/1', startMs: T0 });
+    const consumer = span('c', 'x', { role: 'consumer', message: 'orders/0/1', startMs: T0 + 5 });
+    assembler.load([{ span: producer, flowId: idOf(producer) }, { span: consumer, flowId: idOf(consumer) }], [], T0);
+    const changes = assembler.takeChanges();
+    assert.deepEqual(changes.removed, [idOf(consumer)]);
+    assert.deepEqual(changes.moved.map((m) => [m.span.key, m.flowId]), [[consumer.key, idOf(producer)]]);
+  });
+});
+
 describe('eviction', () => {
   test('idle flows are forgotten, flows touched since are kept, and pending references of the forgotten go too', () => {
     const assembler = new FlowAssembler();
@@ -167,6 +215,13 @@ describe('hostile input is reported and bounded', () => {
     assert.equal(assembler.stats.flows, 100_000);
     assert.ok([...assembler.flows].every((flow) => flow.size === 1));
     assert.ok(assembler.isShared('constant'));
+  });
+
+  test('a flow of 200,000 spans described whole: no argument list overflows', () => {
+    const spans = Array.from({ length: 200_000 }, (_, i) => span(`w${i}`, 'wide', { parent: i === 0 ? undefined : 'w0', startMs: T0 + i, endMs: T0 + i + 1, role: 'internal' }));
+    const described = describeFlow(idOf(spans[0]!), spans, T0, { maxFlowSpans: 200_000 });
+    assert.equal(described.facts.spanCount, 200_000);
+    assert.equal(described.facts.durationMs, 200_000);
   });
 
   test('one key on 100,000 spans of one trace: one flow, described up to its limit and told truncated', () => {

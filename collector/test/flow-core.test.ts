@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '@choreoscope/test-support';
 import { FlowAssembler, type FlowChanges, type StoredFlowSpan } from '../src/core/assemble.ts';
-import { keepsMessagePoint, lookupsFor, type FlowLookups } from '../src/core/flow-lookups.ts';
+import { lookupsFor, type FlowLookups } from '../src/core/flow-lookups.ts';
 import { describeFlow } from '../src/core/describe-flow.ts';
 import type { Anomaly, Hop } from '../src/core/flow.ts';
 import { toFlowSpan, type FlowSpan } from '../src/core/flow-span.ts';
@@ -113,7 +113,7 @@ class StoredFlows {
     for (const target of lookups.referrersOf) for (const referrer of this.pending.get(target) ?? []) flowOf(referrer);
     for (const [key, flowId] of this.members) {
       const span = this.spans.get(key)!;
-      if ((keepsMessagePoint(span) && lookups.messages.includes(span.message!))
+      if ((span.message !== null && lookups.messages.includes(span.message))
         || (span.businessKey !== null && lookups.keys.includes(span.businessKey) && !this.shared.has(span.businessKey))) flowIds.add(flowId);
     }
     const stored: StoredFlowSpan[] = [...this.members].filter(([, flowId]) => flowIds.has(flowId)).map(([key, flowId]) => ({ span: this.spans.get(key)!, flowId }));

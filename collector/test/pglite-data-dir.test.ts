@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { toSpanRecords } from '../src/ingest/to-span-records.ts';
@@ -81,6 +82,19 @@ test('a data directory another collector uses is refused with a message naming t
     writeFileSync(join(dataDir, LOCK_FILE), `999999999\n${hostname()}\n2026-01-01T00:00:00.000Z\n`);
     await storeOneSpanAndReopen(dataDir);
     assert.ok(!readdirSync(dataDir).includes(LOCK_FILE), 'closing lets the directory go');
+
+    // restarted in a container, a collector gets its old PID back: its own PID in a lock it did not take is a former process's
+    writeFileSync(join(dataDir, LOCK_FILE), `${process.pid}\n${hostname()}\n2026-01-01T00:00:00.000Z\n1\n\n`);
+    await storeOneSpanAndReopen(dataDir);
+    // another live process has the recorded PID, but started at another time: not the holder
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      writeFileSync(join(dataDir, LOCK_FILE), `${other.pid}\n${hostname()}\n2026-01-01T00:00:00.000Z\n1\n\n`);
+      await storeOneSpanAndReopen(dataDir);
+    } finally {
+      other.kill();
+    }
+    assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith(LOCK_FILE)), [], 'no lock, and nothing set aside, left behind');
   } finally {
     removeDir(root);
   }

@@ -66,7 +66,7 @@ function toEvent(eventType: string, entries: CatalogEntry[], ratePerSecond: numb
     produced: sum(producers),
     consumed: sum(consumers),
     ratePerSecond,
-    firstSeenMs: Math.min(...entries.map((e) => e.firstSeenMs)),
+    firstSeenMs: entries.reduce((first, e) => Math.min(first, e.firstSeenMs), Number.POSITIVE_INFINITY),
     lastSeenMs: lastSeen(entries),
   };
 }
@@ -84,4 +84,4 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   }
   return groups;
 }
-const lastSeen = (entries: CatalogEntry[]): number => Math.max(...entries.map((e) => e.lastSeenMs));
+const lastSeen = (entries: CatalogEntry[]): number => entries.reduce((last, e) => Math.max(last, e.lastSeenMs), Number.NEGATIVE_INFINITY);

@@ -124,8 +124,8 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
       tags: ['flows'],
       summary: "A producer span's consumers",
       description: 'Every consumer span of the message this producer span sent, in every consumer group, with how each was joined '
-        + '(parent, link, Kafka message or business key): the way back from a producer to what it caused. Empty while the span '
-        + 'is not assembled into a flow yet (`flowId` null).',
+        + '(parent, link, Kafka message or business key): the way back from a producer to what it caused, among the flow\'s '
+        + 'described spans (its earliest `--max-flow-spans`). Empty while the span is not assembled into a flow yet (`flowId` null).',
       params: pathParameters({ traceId: traceIdParameter, spanId: spanIdParameter }),
       response: {
         200: responseObject({

@@ -95,7 +95,7 @@ function repeatedDeliveries(list: readonly Delivery[], anomalies: Anomaly[]): vo
   const consumer = first.consumer;
   const eventType = first.hop.eventType;
   const destination = first.hop.destination;
-  const highestAttempt = Math.max(...list.map((d) => d.consumer.attempt ?? 1));
+  const highestAttempt = list.reduce((highest, d) => Math.max(highest, d.consumer.attempt ?? 1), 1);
   const failed = list.some((d) => d.consumer.error);
   if (list.length > 1 || highestAttempt > 1) {
     if (failed || highestAttempt > 1) {

@@ -56,6 +56,8 @@ export class AssembledFlow {
   touchedAtMs: number;
   /** When it was last handed out to be described; null: never. */
   describedAtMs: number | null = null;
+  /** Reported as held back from describing since it was last described (FlowChanges.deferred). */
+  deferredReported = false;
 
   constructor(first: SpanNode, nowMs: number) {
     this.nodes = [first];
@@ -174,6 +176,12 @@ export interface FlowChanges {
   resolved: string[];
   /** Batch spans that arrived: the store keeps them, so a span naming one later knows it joins nothing. */
   batchSpans: FlowSpan[];
+  /**
+   * Flows whose facts the store has out of date, held back from describing by `describeEveryMs` (each
+   * reported once until described): the store marks them to be described again, so a stop, a failed
+   * write or a kill before then leaves no stale facts unmarked.
+   */
+  deferred: FlowId[];
 }
 
 /** A stored span as the caller loads it: its facts and the flow id the store has for it (null: none). */
@@ -253,23 +261,36 @@ export class FlowAssembler {
     } finally {
       this.#loading = false;
     }
-    // what loading formed is what the store holds, unless it disagrees (then it is written again)
+    // what loading formed is what the store holds, unless it disagrees (a merge, an anchor gone to
+    // retention): then it is written again, and stored ids that no longer name a flow go
     for (const flow of new Set(nodes.map((node) => node.flow))) {
       if (flow === null || before.has(flow)) continue;
       const id = flow.id;
-      if (flow.nodes.every((node) => node.savedFlowId === id)) {
-        flow.savedId = id;
-        this.#dirty.delete(flow);
-      }
+      const stored = new Set(flow.nodes.map((node) => node.savedFlowId).filter((saved) => saved !== null));
+      for (const saved of stored) if (saved !== id) this.#removed.add(saved);
+      flow.savedId = stored.has(id) ? id : null;
+      if (flow.nodes.every((node) => node.savedFlowId === id)) this.#dirty.delete(flow);
     }
   }
 
-  /** Marks a resident flow to be described again (its facts change with time: a new orphan). */
+  /**
+   * Marks a resident flow to be described again (its facts change with time: a new orphan). False when
+   * no resident flow has that id (it was absorbed, or its spans are gone): the stored row names no flow.
+   */
   touch(flowId: FlowId): boolean {
     const flow = this.flowOf(flowId);
-    if (flow === undefined) return false;
+    if (flow === undefined || flow.id !== flowId) return false;
     this.#dirty.add(flow);
     return true;
+  }
+
+  /** Forgets a resident flow (the store's copy changed under it: retention deleted spans of it), to be loaded again. */
+  forgetFlow(flowId: FlowId): void {
+    const flow = this.flowOf(flowId);
+    if (flow === undefined || flow.id !== flowId) return;
+    this.#forget(flow);
+    this.#dirty.delete(flow);
+    this.#undescribed.delete(flow);
   }
 
   /** The resident flow holding the span (a span key `traceId/spanId`, or a flow id's anchor). */
@@ -331,17 +352,25 @@ export class FlowAssembler {
       node.savedFlowId = id;
     }
     this.#movedNodes = [];
+    const deferred: FlowId[] = [];
     for (const flow of this.#undescribed) {
       if (!this.#flows.has(flow)) this.#undescribed.delete(flow); // merged away or forgotten
       else if (flow.describedAtMs === null || nowMs - flow.describedAtMs >= describeEveryMs) {
         flows.push(flow);
         flow.describedAtMs = nowMs;
+        flow.deferredReported = false;
         this.#undescribed.delete(flow);
+      } else if (!flow.deferredReported) {
+        flow.deferredReported = true;
+        deferred.push(flow.id);
       }
     }
-    const removed = [...this.#removed].filter((id) => !live.has(id));
+    // an id merged away, then given back (a flow whose anchor is again the earliest), names a flow still
+    const removed = [...this.#removed].filter((id) => !live.has(id) && this.flowOf(id)?.id !== id);
     const waiting = this.#waiting.filter(({ target }) => this.#points.get(target)?.span === null);
-    const changes = { flows, removed, moved, sharedKeys: this.#newlyShared, waiting, resolved: [...this.#resolved], batchSpans: this.#newBatchSpans };
+    const changes = {
+      flows, removed, moved, sharedKeys: this.#newlyShared, waiting, resolved: [...this.#resolved], batchSpans: this.#newBatchSpans, deferred,
+    };
     this.#newBatchSpans = [];
     this.#waiting = [];
     this.#resolved = new Set();
@@ -495,10 +524,13 @@ export class FlowAssembler {
     if (point.shared) return;
     if (point.carrier?.flow) this.#join(node, point.carrier);
     else point.carrier = node;
-    if (point.spans >= point.nextCheck) {
+    // a key is checked as it arrives, never while stored flows are taken back in (the store says whether it is shared)
+    if (point.spans >= point.nextCheck && !this.#loading) {
       point.nextCheck = point.spans * 2;
       const flow = point.carrier!.flow!;
-      if (segmentsCarrying(flow.nodes, key, this.#keys) > this.#maxSegmentsPerKey) this.#share(key, point);
+      if (segmentsCarrying(flow.nodes, key, this.#keys, (target) => this.#points.get(target)?.span === null) > this.#maxSegmentsPerKey) {
+        this.#share(key, point);
+      }
     }
   }
 
@@ -596,7 +628,9 @@ function referencesOf(span: FlowSpan): string[] {
  * The components of a set of spans under every join but shared keys (and, when `withoutKeys`, without
  * any key): union-find over the spans' positions.
  */
-function components(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, KeyPoint>, withoutKeys: boolean): Int32Array {
+function components(
+  nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, KeyPoint>, withoutKeys: boolean, awaited?: (spanKey: string) => boolean,
+): Int32Array {
   const parent = new Int32Array(nodes.length).map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -624,6 +658,7 @@ function components(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, K
     for (const target of referencesOf(span)) {
       const j = position.get(target);
       if (j !== undefined) union(i, j);
+      else if (awaited?.(target)) joinOn(`r\u0000${target}`, i);
     }
     if (span.message !== null) joinOn(`m\u0000${span.message}`, i);
     if (!withoutKeys && span.businessKey !== null && span.businessKey.length <= MAX_BUSINESS_KEY_CHARS && !keys.get(span.businessKey)?.shared) {
@@ -633,9 +668,15 @@ function components(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, K
   return parent.map((_, i) => find(i));
 }
 
-/** How many chains, connected by anything but keys, carry the key. */
-function segmentsCarrying(nodes: readonly SpanNode[], key: BusinessKey, keys: ReadonlyMap<BusinessKey, KeyPoint>): number {
-  const roots = components(nodes, keys, true);
+/**
+ * How many chains, connected by anything but keys, carry the key. Spans waiting for the same span that
+ * has not arrived (the consumers of a producer not reported yet, the retries of one message) count as one
+ * chain: they are one once it comes.
+ */
+function segmentsCarrying(
+  nodes: readonly SpanNode[], key: BusinessKey, keys: ReadonlyMap<BusinessKey, KeyPoint>, awaited: (spanKey: string) => boolean,
+): number {
+  const roots = components(nodes, keys, true, awaited);
   const segments = new Set<number>();
   nodes.forEach((node, i) => {
     if (node.span!.businessKey === key) segments.add(roots[i]!);

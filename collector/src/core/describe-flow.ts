@@ -60,8 +60,13 @@ export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], now
 
   const hops = [...deliveries.map((d) => d.hop), ...steps];
   const traceIds = distinct(spans.map((span) => span.traceId));
-  const firstEventMs = Math.min(...spans.map((span) => span.startMs));
-  const lastEventMs = Math.max(...spans.map((span) => span.endMs));
+  // loops, not Math.min(...spread): a flow may hold more spans than a call takes arguments
+  let firstEventMs = Number.POSITIVE_INFINITY;
+  let lastEventMs = Number.NEGATIVE_INFINITY;
+  for (const span of spans) {
+    if (span.startMs < firstEventMs) firstEventMs = span.startMs;
+    if (span.endMs > lastEventMs) lastEventMs = span.endMs;
+  }
   const present = new Set<AnomalyType>(anomalies.map((anomaly) => anomaly.type));
   const facts: FlowFacts = {
     flowId,

@@ -18,16 +18,6 @@ export interface FlowLookups {
   keys: BusinessKey[];
 }
 
-/**
- * Whether the store must remember which flow holds the span's Kafka message. A producer's, always: a
- * consumer that lost the context finds its flow by it. A consumer tied to its producer by parent or link
- * reaches that flow through the reference, so only a consumer with neither needs its own.
- */
-export function keepsMessagePoint(span: FlowSpan): boolean {
-  const referenced = (span.parentKey !== null && span.parentKey !== span.key) || (span.links.length === 1 && span.links[0] !== span.key);
-  return span.message !== null && (span.role === 'producer' || !referenced);
-}
-
 export function lookupsFor(spans: readonly FlowSpan[], assembler: FlowAssembler): FlowLookups {
   const named = new Set<string>();
   const messages = new Set<string>();

@@ -15,7 +15,7 @@ import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChan
 import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
 import { catalogDelta } from '../core/catalog.ts';
 import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
-import { keepsMessagePoint, lookupsFor } from '../core/flow-lookups.ts';
+import { lookupsFor } from '../core/flow-lookups.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { SpanRecord } from '../core/span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
@@ -118,6 +118,8 @@ export class FlowWorker {
 
   async #run(): Promise<void> {
     while (!this.#closed) {
+      // PGlite answers in microtasks: without a turn of the event loop between rounds, ingest and the API would wait
+      await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         if (this.#session === null) {
           this.#session = await this.#store.openAssembly();
@@ -130,21 +132,30 @@ export class FlowWorker {
         }
         const outcome = await this.round(this.#session);
         this.#recovered();
-        if (outcome.inboxRows === 0 && outcome.rechecked === 0 && outcome.flowsWritten === 0) await this.#sleep(this.#options.pollIntervalMs ?? 200);
+        // flows due but held back by describeEveryMs are not work done: the next poll finds them
+        if (outcome.inboxRows === 0 && outcome.flowsWritten === 0) await this.#sleep(this.#options.pollIntervalMs ?? 200);
       } catch (error) {
         this.#failed(error as Error);
         await this.#letGo();
         await this.#sleep(this.#options.retryAfterFailureMs ?? 1_000);
       }
     }
+    // what describeEveryMs held back is described now rather than left to the next start
+    if (this.#session !== null) await this.round(this.#session, true).catch((error: Error) => this.#failed(error));
     await this.#letGo();
   }
 
-  /** One round: the next inbox rows and the flows due to be described again, assembled and stored. */
-  async round(session: AssemblySession): Promise<RoundOutcome> {
+  /**
+   * One round: the next inbox rows and the flows due to be described again, assembled and stored.
+   * `flush`: describe every changed flow now, whatever describeEveryMs says (the last round before stopping).
+   */
+  async round(session: AssemblySession, flush = false): Promise<RoundOutcome> {
     const nowMs = this.#now();
     const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
-    const due = await session.dueRechecks(nowMs, 1_000);
+    const dueRows = await session.dueRechecks(nowMs, 1_000);
+    const due = dueRows.map((row) => row.flowId);
+    // retention deleted spans of these: the copies held are out of date, the store's are not
+    for (const row of dueRows) if (row.reload) this.#assembler.forgetFlow(row.flowId);
     if (inbox.ids.length === 0 && due.length === 0 && !this.#assembler.describing) return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
 
     const assembler = this.#assembler;
@@ -157,11 +168,14 @@ export class FlowWorker {
       assembler.load([...loaded.spans.map(toStored), ...batchSpans], [...found.sharedKeys, ...loaded.sharedKeys], nowMs);
       const added = assembler.add(fresh, nowMs);
       for (const problem of added.problems) this.#options.log?.info({ span: problem.spanKey }, `span not joined as it says: ${problem.problem}`);
-      for (const flowId of due) assembler.touch(flowId);
-      const changes = assembler.takeChanges(nowMs, this.#options.describeEveryMs ?? 250);
+      // a due row that names no resident flow (absorbed, or its spans gone) would be due for ever: it goes
+      const stale = due.filter((flowId) => !assembler.touch(flowId));
+      const describeEveryMs = flush ? 0 : this.#options.describeEveryMs ?? 250;
+      const changes = assembler.takeChanges(nowMs, describeEveryMs);
+      changes.removed.push(...stale.filter((flowId) => !changes.removed.includes(flowId)));
       const records = new Map<string, SpanRecord>();
       for (const record of inbox.spans) records.set(`${record.traceId}/${record.spanId}`, record);
-      const write = this.#toWrite(changes, inbox.ids, records, nowMs);
+      const write = this.#toWrite(changes, inbox.ids, records, nowMs, describeEveryMs);
       await session.write(write);
       for (const inboxId of inbox.ids) this.#forgetHandedOver(inboxId);
       if (this.#writtenPoints.size > MAX_WRITTEN_POINTS) this.#writtenPoints.clear(); // then written again once
@@ -184,14 +198,15 @@ export class FlowWorker {
     }
   }
 
-  #toWrite(changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number): FlowWrite {
+  #toWrite(changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number, describeEveryMs: number): FlowWrite {
     // a point is written when the flow holding it changed, not again for every span carrying it
     const points = new Map<string, string>();
     const point = (name: string, flowId: string) => {
       if (this.#writtenPoints.get(name) !== flowId) points.set(name, flowId);
     };
     for (const { span, flowId } of changes.moved) {
-      if (keepsMessagePoint(span)) point(messagePoint(span.message!), flowId);
+      // every carrier's: a consumer's parent or link may be a poll, or never arrive, and only the message ties it
+      if (span.message !== null) point(messagePoint(span.message), flowId);
       const key = span.businessKey;
       if (key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !this.#assembler.isShared(key)) point(keyPoint(key), flowId);
     }
@@ -209,6 +224,7 @@ export class FlowWorker {
       catalog: catalogDelta(changes.moved.filter((moved) => moved.first).map(({ span }) => ({
         span, attributeKeys: Object.keys(records.get(span.key)?.attributes ?? {}),
       }))),
+      deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
     };
   }

@@ -111,6 +111,8 @@ export interface FlowWrite {
   batchSpans: { traceId: TraceId; spanId: SpanId }[];
   /** The catalogue's counts for spans placed in a flow for the first time. */
   catalog: CatalogDelta;
+  /** Flows whose stored facts are out of date until described: describe them again from `describeAtMs`. */
+  deferred: { flowIds: FlowId[]; describeAtMs: number };
   /** Forget catalogue minutes before this (epoch ms); null: keep them this round. */
   pruneRatesBeforeMs: number | null;
 }
@@ -139,8 +141,11 @@ export interface AssemblySession {
   lookup(lookups: { spans: string[]; referrersOf: string[]; messages: string[]; keys: BusinessKey[] }): Promise<LookupResult>;
   /** Every span of these flows, and which of their keys are shared. */
   loadFlows(flowIds: readonly FlowId[]): Promise<{ spans: StoredSpan[]; sharedKeys: BusinessKey[] }>;
-  /** Flows to describe again by now (their recheck time passed). */
-  dueRechecks(nowMs: number, limit: number): Promise<FlowId[]>;
+  /**
+   * Flows to describe again by now (their recheck time passed). `reload`: retention deleted spans of it
+   * (the store marks it due at 0), so a copy held in memory is out of date.
+   */
+  dueRechecks(nowMs: number, limit: number): Promise<{ flowId: FlowId; reload: boolean }[]>;
   write(write: FlowWrite): Promise<void>;
   /** Lets go of the lock and the connection. */
   release(): Promise<void>;

@@ -43,7 +43,7 @@ const FLOW_SPANS_ALL = `SELECT s.record, m.flow_id FROM flow_members m JOIN span
   WHERE m.flow_id IN ${TEXTS('$1')}`;
 const SHARED_KEYS = `SELECT substr(point, 3) AS key FROM flow_points WHERE shared AND point IN (SELECT 'k:' || value FROM jsonb_array_elements_text($1::text::jsonb))`;
 const INBOX = 'SELECT id::text AS id, span_keys FROM flow_inbox ORDER BY id LIMIT $1';
-const DUE_RECHECKS = 'SELECT flow_id FROM flows WHERE recheck_at_ms <= $1 ORDER BY recheck_at_ms LIMIT $2';
+const DUE_RECHECKS = 'SELECT flow_id, recheck_at_ms = 0 AS reload FROM flows WHERE recheck_at_ms <= $1 ORDER BY recheck_at_ms LIMIT $2';
 
 const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
 const UPSERT_FLOWS = `
@@ -90,6 +90,8 @@ SELECT r.event_type, r.destination, r.minute_ms, r.produced
 FROM jsonb_to_recordset($1::text::jsonb) AS r(event_type text, destination text, minute_ms float8, produced float8)
 ON CONFLICT (event_type, destination, minute_ms) DO UPDATE SET produced = event_rates.produced + EXCLUDED.produced`;
 const PRUNE_RATES = 'DELETE FROM event_rates WHERE minute_ms < $1';
+// facts held back from describing: due for describing then (dueRechecks), should the worker stop first
+const MARK_DEFERRED = `UPDATE flows SET recheck_at_ms = $2 WHERE flow_id IN ${TEXTS('$1')} AND (recheck_at_ms IS NULL OR recheck_at_ms > $2)`;
 const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::text::jsonb))`;
 
 // ---- reads for the API ------------------------------------------------------------------------------
@@ -269,7 +271,8 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       return { spans, sharedKeys: shared.map((row) => row.key) };
     },
     async dueRechecks(nowMs, limit) {
-      return (await rows<{ flow_id: string }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit])).map((row) => row.flow_id);
+      return (await rows<{ flow_id: string; reload: boolean }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit]))
+        .map((row) => ({ flowId: row.flow_id, reload: row.reload }));
     },
     async write(write: FlowWrite) {
       try {
@@ -291,6 +294,7 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
             const minutes = write.catalog.minutes.map((m) => ({ event_type: m.eventType, destination: m.destination, minute_ms: m.minuteMs, produced: m.produced }));
             await tx.query(UPSERT_RATES, [JSON.stringify(minutes)]);
           }
+          if (write.deferred.flowIds.length > 0) await tx.query(MARK_DEFERRED, [JSON.stringify(write.deferred.flowIds), write.deferred.describeAtMs]);
           if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
           if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
         });

@@ -57,7 +57,8 @@ const ASSEMBLY_LOCK = 0x4368466c6f77;
  * the lock can no longer write.
  */
 async function openAssembly(config: pg.ClientConfig): Promise<AssemblySession | null> {
-  const client = new pg.Client({ ...config, application_name: 'choreoscope-assembler' });
+  // a query hanging on a half-open connection fails after this, so the worker lets go and another takes over
+  const client = new pg.Client({ ...config, application_name: 'choreoscope-assembler', query_timeout: 60_000 });
   let broken = false;
   client.on('error', () => (broken = true)); // surfaces as the next query's failure
   await client.connect();

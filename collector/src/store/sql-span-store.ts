@@ -64,6 +64,9 @@ WITH input AS (
 SELECT trace_id || '/' || span_id AS key FROM inserted`; // spanKey()'s form
 
 // Oldest first, the links with their span, in one statement: a round never leaves a link without its span.
+// So do the span's flow membership and waiting references; a flow that lost a span is due to be described
+// again, marked 0 so the flow worker loads it afresh (its anchor may be gone: it is then named after its
+// earliest span left).
 const DELETE_SPANS_STARTED_BEFORE = `
 WITH doomed AS (
   SELECT trace_id, span_id FROM spans WHERE start_time < to_timestamp($1::float8 / 1000)
@@ -72,6 +75,12 @@ WITH doomed AS (
   DELETE FROM span_links l USING doomed d WHERE l.trace_id = d.trace_id AND l.span_id = d.span_id
 ), batches AS (
   DELETE FROM flow_batch_spans b USING doomed d WHERE b.trace_id = d.trace_id AND b.span_id = d.span_id
+), pending AS (
+  DELETE FROM flow_pending p USING doomed d WHERE p.referrer_trace_id = d.trace_id AND p.referrer_span_id = d.span_id
+), members AS (
+  DELETE FROM flow_members m USING doomed d WHERE m.trace_id = d.trace_id AND m.span_id = d.span_id RETURNING m.flow_id
+), recheck AS (
+  UPDATE flows f SET recheck_at_ms = 0 WHERE f.flow_id IN (SELECT flow_id FROM members)
 )
 DELETE FROM spans s USING doomed d WHERE s.trace_id = d.trace_id AND s.span_id = d.span_id
 RETURNING 1`;

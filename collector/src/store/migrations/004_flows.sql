@@ -45,9 +45,8 @@ CREATE TABLE flow_members (
 
 CREATE INDEX flow_members_by_flow ON flow_members (flow_id);
 
--- The flow that holds each Kafka message ('m:topic/partition/offset': every producer's, and a consumer's
--- when nothing else ties it to its producer, see keepsMessagePoint in core/flow-lookups.ts) and business
--- key ('k:key'); a key found shared by unrelated chains has no flow and `shared` set.
+-- The flow that holds each Kafka message ('m:topic/partition/offset') and business key ('k:key'); a key
+-- found shared by unrelated chains has no flow and `shared` set.
 CREATE TABLE flow_points (
   point   text PRIMARY KEY,
   flow_id text,
