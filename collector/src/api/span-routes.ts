@@ -1,12 +1,11 @@
 /**
- * The routes that answer spans: one trace, and the search (newest first, paged). Parameters are checked by their JSON schemas (schemas.ts); a bad one is a 400
- * with its catalogue code (parameter-errors.ts).
+ * The routes that answer spans: one trace, and the search (newest first, paged). Parameters are checked
+ * by their JSON schemas (schemas.ts); a bad one is a 400 with its catalogue code (parameter-errors.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { cleanText } from '../core/stored-text.ts';
 import type { SpanPage } from '../store/span-search.ts';
 import type { SpanStore } from '../store/store.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { encodeCursor } from './cursor.ts';
 import { ERRORS, chsError } from './errors.ts';
 import {
   attributeFiltersParameter, businessKeyParameter, cursorParameter, durationParameter, errorResponses, limitParameter, nextCursor,

@@ -4,7 +4,7 @@
  * session's lookups, loads and writes. Lists travel as JSON text parameters, as span batches do.
  */
 import { MAX_CATALOG_ATTRIBUTE_KEYS, type CatalogEntry } from '../core/catalog.ts';
-import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
+import type { AnomalyType, FlowFacts } from '../core/flow.ts';
 import type { BusinessKey, SpanRecord } from '../core/span.ts';
 import type {
   AssemblySession, FlowPage, FlowReads, FlowSearch, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredSpan,
