@@ -112,58 +112,67 @@ function coreBench(): void {
 
 // ---- 2. memory ----------------------------------------------------------------------------------------
 
+/** The JavaScript heap and the typed arrays' buffers outside it (where the assembler keeps its columns). */
 function heapAfterGc(): number {
   gc!();
   gc!();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
-// Each structure is built in a function of its own, so no temporary of the building stays reachable
-// from the measuring frame.
-function openSpans(orders: number): FlowSpan[] {
-  return orderWorkload(orders, 500, { openHops: 'random', seed: 7 }).map(toFlowSpan);
+// Each structure is built in a function of its own, and passed on only through `holder`: a value that
+// passes through the measuring frame can stay in one of its registers, and what it holds with it.
+interface Held {
+  spans: FlowSpan[];
+  traces?: Map<string, FlowSpan[]>;
+  assembler?: FlowAssembler;
 }
 
-function groupedByTrace(spans: readonly FlowSpan[]): Map<string, FlowSpan[]> {
+function holdSpans(holder: Held, orders: number): void {
+  holder.spans = orderWorkload(orders, 500, { openHops: 'random', seed: 7 }).map(toFlowSpan);
+}
+
+function groupByTraceId(holder: Held): void {
   const traces = new Map<string, FlowSpan[]>();
-  for (const span of spans) {
+  for (const span of holder.spans) {
     const list = traces.get(span.traceId);
     if (list) list.push(span);
     else traces.set(span.traceId, [span]);
   }
-  return traces;
+  holder.traces = traces;
 }
 
-function assembled(spans: readonly FlowSpan[]): FlowAssembler {
+/** Assembles the held spans, as the worker does (rounds, then the changes taken), then lets the spans go. */
+function assembleHeld(holder: Held): void {
   const assembler = new FlowAssembler();
+  const spans = holder.spans;
   for (let at = 0; at < spans.length; at += ROUND_SPANS) assembler.add(spans.slice(at, at + ROUND_SPANS), 0);
   assembler.takeChanges();
-  return assembler;
+  holder.assembler = assembler;
+  holder.spans = []; // from here only the assembler holds the spans' facts
 }
 
 function memoryBench(): void {
   if (gc === undefined) throw new Error('the memory part needs node --expose-gc (npm run bench:flows passes it)');
   const orders = 100_000;
   console.log(`\nmemory: ${count(orders)} open orders, each 1 to 3 hops into its chain`);
-  const holder: { spans: FlowSpan[]; traces?: Map<string, FlowSpan[]>; assembler?: FlowAssembler } = { spans: [] };
+  const holder: Held = { spans: [] };
   const empty = heapAfterGc();
-  holder.spans = openSpans(orders);
+  holdSpans(holder, orders);
   const withSpans = heapAfterGc();
-  holder.traces = groupedByTrace(holder.spans);
+  groupByTraceId(holder);
   const grouped = heapAfterGc() - withSpans;
   holder.traces = undefined;
-  const cleared = heapAfterGc();
-  holder.assembler = assembled(holder.spans);
-  const index = heapAfterGc() - cleared;
-  holder.spans = []; // from here only the assembler holds the spans' facts
+  assembleHeld(holder);
   const everything = heapAfterGc() - empty;
-  const held = holder.assembler.stats;
-  console.log(`${'held'.padEnd(50)}${'bytes per open flow'.padStart(21)}${'bytes per span'.padStart(16)}`);
-  const row = (name: string, bytes: number) => console.log(`${name.padEnd(50)}${count(bytes / held.flows).padStart(21)}${count(bytes / held.spans).padStart(16)}`);
-  row('the spans\' facts (FlowSpan), in an array', withSpans - empty);
-  row('grouped by trace id: the index (baseline)', grouped);
-  row('the assembler: its index', index);
-  row('the assembler: everything, the spans\' facts too', everything);
+  const columns = process.memoryUsage().arrayBuffers;
+  const held = holder.assembler!.stats;
+  console.log(`${'held'.padEnd(58)}${'bytes per open flow'.padStart(21)}${'bytes per span'.padStart(16)}`);
+  const row = (name: string, bytes: number) => console.log(`${name.padEnd(58)}${count(bytes / held.flows).padStart(21)}${count(bytes / held.spans).padStart(16)}`);
+  row('the spans\' facts as objects (FlowSpan), in an array', withSpans - empty);
+  row('grouped by trace id: the index alone (baseline)', grouped);
+  row('the assembler: everything (index and the spans\' facts)', everything);
+  row('  of which typed columns', columns);
   console.log(`(${count(held.flows)} flows of ${count(held.spans)} spans, ${(held.spans / held.flows).toFixed(1)} a flow; ${count(held.pendingReferences)} references waiting)`);
 }
 

@@ -88,8 +88,8 @@ describe('merging and naming', () => {
     assembler.add([a, b], T0);
     assert.equal(assembler.stats.pendingReferences, 3, 'the poll and both producers are awaited');
     assembler.add([span('poll', 'poll', { role: 'batch' })], T0);
-    assert.notEqual(assembler.flowOf(a.key), assembler.flowOf(b.key));
-    assert.equal(assembler.flowOf(spanIdOf('poll')), undefined);
+    assert.notEqual(assembler.flowOf(a.key)?.id, assembler.flowOf(b.key)?.id);
+    assert.equal(assembler.flowOf(`${traceIdOf('poll')}/${spanIdOf('poll')}`), undefined);
     assert.equal(assembler.stats.batchSpans, 1);
   });
 });
@@ -151,7 +151,7 @@ describe('eviction', () => {
     assert.equal(assembler.evictIdle(T0 - 1), 0, 'nothing was last touched that early');
     assembler.takeChanges();
     assert.equal(assembler.evictIdle(T0 + 5_000), 1);
-    assert.deepEqual(assembler.stats, { flows: 1, spans: 1, batchSpans: 0, pendingReferences: 0, sharedKeys: 0 });
+    assert.deepEqual(assembler.stats, { flows: 1, spans: 1, batchSpans: 0, pendingReferences: 0, sharedKeys: 0, rows: 1, names: 4 });
     assert.equal(assembler.holds(span('old', 'a').key), false);
     assert.equal(assembler.holds(span('new', 'b').key), true);
   });
@@ -188,9 +188,9 @@ describe('hostile input is reported and bounded', () => {
     const x = span('x', 'u', { links: ['v/y'], role: 'consumer' });
     const y = span('y', 'v', { links: ['u/x'], role: 'consumer' });
     assembler.add([a, b, c, x, y], T0);
-    assert.equal(assembler.flowOf(a.key), assembler.flowOf(c.key));
-    assert.equal(assembler.flowOf(x.key), assembler.flowOf(y.key));
-    assert.notEqual(assembler.flowOf(a.key), assembler.flowOf(x.key));
+    assert.equal(assembler.flowOf(a.key)?.id, assembler.flowOf(c.key)?.id);
+    assert.equal(assembler.flowOf(x.key)?.id, assembler.flowOf(y.key)?.id);
+    assert.notEqual(assembler.flowOf(a.key)?.id, assembler.flowOf(x.key)?.id);
     const flow = assembler.flowOf(a.key)!;
     const described = describeFlow(flow.id, flow.spans(), T0);
     assert.equal(described.spans.length, 3);

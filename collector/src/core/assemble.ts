@@ -19,9 +19,11 @@
  * adding it, and evicts idle flows; the store holds every flow, so eviction loses nothing.
  */
 import { MAX_BUSINESS_KEY_CHARS } from './business-key.ts';
-import { flowIdOf, type FlowId } from './flow.ts';
+import type { FlowId } from './flow.ts';
 import type { FlowSpan } from './flow-span.ts';
+import { FlowSlots } from './flow-slots.ts';
 import type { BusinessKey } from './span.ts';
+import { NO_ROW, SpanRows } from './span-rows.ts';
 
 export interface AssemblerOptions {
   /**
@@ -35,93 +37,47 @@ export interface AssemblerOptions {
 export const DEFAULT_MAX_SEGMENTS_PER_KEY = 32;
 
 /**
- * A span key as a join point: the span once it arrived (and the flow it is in, none for a batch span),
- * and until then the spans that named it.
+ * A flow in the working set, as handed out: its id and spans, read when asked. A handle goes stale when
+ * its flow is merged into another or forgotten; using it then throws.
  */
-class SpanNode {
-  span: FlowSpan | null = null;
-  flow: AssembledFlow | null = null;
-  /** The flow id the store has for this span, null when it has none yet. */
-  savedFlowId: FlowId | null = null;
-  /** Spans that named this one (as parent or link) before it arrived. */
-  waiting: SpanNode[] | null = null;
-}
-
-/** A flow in the working set: its spans, and what the store knows of it. */
 export class AssembledFlow {
-  readonly nodes: SpanNode[];
-  #anchor: SpanNode;
-  /** The id this flow is stored under, null when never stored. */
-  savedId: FlowId | null = null;
-  touchedAtMs: number;
-  /** When it was last handed out to be described; null: never. */
-  describedAtMs: number | null = null;
-  /** Reported as held back from describing since it was last described (FlowChanges.deferred). */
-  deferredReported = false;
+  readonly #flows: FlowSlots;
+  readonly #rows: SpanRows;
+  readonly #generation: number;
 
-  constructor(first: SpanNode, nowMs: number) {
-    this.nodes = [first];
-    this.#anchor = first;
-    this.touchedAtMs = nowMs;
+  constructor(flows: FlowSlots, rows: SpanRows, readonly slot: number) {
+    this.#flows = flows;
+    this.#rows = rows;
+    this.#generation = flows.generation(slot);
   }
-
-  #id: FlowId | null = null;
 
   get id(): FlowId {
-    this.#id ??= flowIdOf(this.#anchor.span!);
-    return this.#id;
-  }
-
-  #anchorAt(node: SpanNode): void {
-    this.#anchor = node;
-    this.#id = null;
+    this.#check();
+    return this.#flows.id(this.slot);
   }
 
   get size(): number {
-    return this.nodes.length;
+    this.#check();
+    return this.#flows.memberCount(this.slot);
   }
 
   spans(): FlowSpan[] {
-    return this.nodes.map((node) => node.span!);
+    this.#check();
+    return this.#flows.members(this.slot).map((row) => this.#rows.spanOf(row));
   }
 
-  /** Takes one more span in. */
-  add(node: SpanNode): void {
-    node.flow = this;
-    this.nodes.push(node);
-    if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchorAt(node);
-  }
-
-  /** Takes the other flow's spans in; the earlier anchor names the result. */
-  absorb(other: AssembledFlow): void {
-    for (const node of other.nodes) {
-      node.flow = this;
-      this.nodes.push(node);
-    }
-    if (anchorsBefore(other.#anchor.span!, this.#anchor.span!)) this.#anchorAt(other.#anchor);
-  }
-
-  /** Replaces the spans (a split); the anchor is recomputed from them. */
-  reset(nodes: SpanNode[]): void {
-    this.nodes.length = 0;
-    this.#anchorAt(nodes[0]!);
-    for (const node of nodes) {
-      node.flow = this;
-      this.nodes.push(node);
-      if (anchorsBefore(node.span!, this.#anchor.span!)) this.#anchorAt(node);
+  #check(): void {
+    if (!this.#flows.isOpen(this.slot) || this.#flows.generation(this.slot) !== this.#generation) {
+      throw new Error('this flow is no longer held: it was merged into another or forgotten');
     }
   }
-}
-
-/** The anchor order: start time, then trace id, then span id. */
-function anchorsBefore(a: FlowSpan, b: FlowSpan): boolean {
-  if (a.startMs !== b.startMs) return a.startMs < b.startMs;
-  return a.key < b.key;
 }
 
 interface KeyPoint {
-  /** A span carrying the key; every carrier is in its flow while the key is not shared. */
-  carrier: SpanNode | null;
+  /** The key, the one string every span row carrying it holds. */
+  readonly key: BusinessKey;
+  /** A span row carrying the key (NO_ROW: none); every carrier is in its flow while the key is not shared. */
+  carrier: number;
   spans: number;
   shared: boolean;
   /** The span count at which to count the key's unconnected chains again. */
@@ -197,21 +153,32 @@ export interface AssemblerStats {
   /** Spans named as parent or link that have not arrived. */
   pendingReferences: number;
   sharedKeys: number;
+  /** Span rows held: spans, spans awaited, and spans gone that held ones still name. */
+  rows: number;
+  /** Distinct names (services, hosts, topics, groups, event types) the held spans carry. */
+  names: number;
 }
+
+/** What #attach answers for a span it did not take in. */
+const HELD = -2;
+const INVALID = -3;
 
 export class FlowAssembler {
   readonly #maxSegmentsPerKey: number;
-  readonly #points = new Map<string, SpanNode>();
-  readonly #messages = new Map<string, SpanNode>();
+  readonly #rows = new SpanRows();
+  readonly #flows = new FlowSlots(this.#rows);
   readonly #keys = new Map<BusinessKey, KeyPoint>();
-  /** Resident flows. */
-  readonly #flows = new Set<AssembledFlow>();
-  readonly #batchSpans = new Map<SpanNode, number>();
-  #dirty = new Set<AssembledFlow>();
-  /** Spans placed in a flow, or whose flow took another in, since the last changes were taken. */
-  #movedNodes: SpanNode[] = [];
+  /** Batch spans held, with when each was seen (in that order). */
+  readonly #batchSpans = new Map<number, number>();
+  /** Awaited rows: the rows that named each before it arrived. */
+  readonly #waitingFor = new Map<number, number[]>();
+  #dirty = new Set<number>();
+  /** Span rows placed in a flow, or whose flow took another in, since the last changes were taken. */
+  #movedRows: number[] = [];
+  /** The spans added since the last changes were taken, by row: reported as they came, not made again from their rows. */
+  #addedSpans = new Map<number, FlowSpan>();
   /** Flows changed since they were last handed out to be described. */
-  #undescribed = new Set<AssembledFlow>();
+  #undescribed = new Set<number>();
   #removed = new Set<FlowId>();
   #newlyShared: BusinessKey[] = [];
   #waiting: PendingReference[] = [];
@@ -233,8 +200,9 @@ export class FlowAssembler {
     const added: FlowSpan[] = [];
     let duplicates = 0;
     for (const span of spans) {
-      if (this.#attach(span, null) === null) duplicates += 1;
-      else added.push(span);
+      const row = this.#attach(span, null);
+      if (row === HELD) duplicates += 1;
+      else if (row !== INVALID) added.push(span);
     }
     return { added, duplicates, problems: this.#problems };
   }
@@ -248,28 +216,42 @@ export class FlowAssembler {
     for (const key of sharedKeys) {
       const point = this.#keys.get(key);
       if (point) point.shared = true;
-      else this.#keys.set(key, { carrier: null, spans: 0, shared: true, nextCheck: Number.POSITIVE_INFINITY });
+      else this.#keys.set(key, { key, carrier: NO_ROW, spans: 0, shared: true, nextCheck: Number.POSITIVE_INFINITY });
     }
-    const before = new Set(this.#dirty);
-    const nodes: SpanNode[] = [];
+    const flows = this.#flows;
+    const rows = this.#rows;
+    const before = new Map([...this.#dirty].map((slot) => [slot, flows.generation(slot)]));
+    const loaded: number[] = [];
+    // one string per stored flow id, shared by every span row of the flow
+    const ids = new Map<FlowId, FlowId>();
     this.#loading = true;
     try {
       for (const { span, flowId } of stored) {
-        const node = this.#attach(span, flowId);
-        if (node !== null) nodes.push(node);
+        let id: FlowId | null = null;
+        if (flowId !== null) {
+          id = ids.get(flowId) ?? flowId;
+          ids.set(id, id);
+        }
+        const row = this.#attach(span, id);
+        if (row >= 0) loaded.push(row);
       }
     } finally {
       this.#loading = false;
     }
     // what loading formed is what the store holds, unless it disagrees (a merge, an anchor gone to
     // retention): then it is written again, and stored ids that no longer name a flow go
-    for (const flow of new Set(nodes.map((node) => node.flow))) {
-      if (flow === null || before.has(flow)) continue;
-      const id = flow.id;
-      const stored = new Set(flow.nodes.map((node) => node.savedFlowId).filter((saved) => saved !== null));
+    for (const slot of new Set(loaded.map((row) => rows.flow(row)))) {
+      if (slot === NO_ROW || before.get(slot) === flows.generation(slot)) continue;
+      const id = flows.id(slot);
+      const members = flows.members(slot);
+      const stored = new Set<FlowId>();
+      for (const row of members) {
+        const saved = rows.savedFlowId(row);
+        if (saved !== null) stored.add(saved);
+      }
       for (const saved of stored) if (saved !== id) this.#removed.add(saved);
-      flow.savedId = stored.has(id) ? id : null;
-      if (flow.nodes.every((node) => node.savedFlowId === id)) this.#dirty.delete(flow);
+      flows.setSavedId(slot, stored.has(id) ? ids.get(id)! : null);
+      if (members.every((row) => rows.savedFlowId(row) === id)) this.#dirty.delete(slot);
     }
   }
 
@@ -278,40 +260,39 @@ export class FlowAssembler {
    * no resident flow has that id (it was absorbed, or its spans are gone): the stored row names no flow.
    */
   touch(flowId: FlowId): boolean {
-    const flow = this.flowOf(flowId);
-    if (flow === undefined || flow.id !== flowId) return false;
-    this.#dirty.add(flow);
+    const slot = this.#slotOf(flowId);
+    if (slot === NO_ROW || this.#flows.id(slot) !== flowId) return false;
+    this.#dirty.add(slot);
     return true;
   }
 
   /** Forgets a resident flow (the store's copy changed under it: retention deleted spans of it), to be loaded again. */
   forgetFlow(flowId: FlowId): void {
-    const flow = this.flowOf(flowId);
-    if (flow === undefined || flow.id !== flowId) return;
-    this.#forget(flow);
-    this.#dirty.delete(flow);
-    this.#undescribed.delete(flow);
+    const slot = this.#slotOf(flowId);
+    if (slot === NO_ROW || this.#flows.id(slot) !== flowId) return;
+    this.#forget(slot);
   }
 
   /** The resident flow holding the span (a span key `traceId/spanId`, or a flow id's anchor). */
   flowOf(flowIdOrSpanKey: string): AssembledFlow | undefined {
-    const key = flowIdOrSpanKey.includes('/') ? flowIdOrSpanKey : flowIdOrSpanKey.replace('-', '/');
-    return this.#points.get(key)?.flow ?? undefined;
+    const slot = this.#slotOf(flowIdOrSpanKey);
+    return slot === NO_ROW ? undefined : new AssembledFlow(this.#flows, this.#rows, slot);
   }
 
   /** Whether the span is held (arrived, in a flow or a batch span). */
   holds(spanKey: string): boolean {
-    return Boolean(this.#points.get(spanKey)?.span);
+    const row = this.#rows.find(spanKey);
+    return row !== NO_ROW && this.#rows.isArrived(row);
   }
 
   /** Whether the working set knows which flow carries this key (or that it is shared). */
   knowsKey(key: BusinessKey): boolean {
     const point = this.#keys.get(key);
-    return point !== undefined && (point.shared || point.carrier !== null);
+    return point !== undefined && (point.shared || point.carrier !== NO_ROW);
   }
 
   knowsMessage(message: string): boolean {
-    return this.#messages.has(message);
+    return this.#rows.findMessage(message) !== NO_ROW;
   }
 
   isShared(key: BusinessKey): boolean {
@@ -328,48 +309,56 @@ export class FlowAssembler {
    * renamed flow at once, as the store has no facts under its id yet. Default 0: every changed flow.
    */
   takeChanges(nowMs = 0, describeEveryMs = 0): FlowChanges {
-    const changed = [...this.#dirty].filter((flow) => this.#flows.has(flow));
-    const live = new Set(changed.map((flow) => flow.id));
-    const moved: MovedSpan[] = [];
-    const flows: AssembledFlow[] = [];
-    for (const flow of changed) {
-      const id = flow.id;
-      const renamed = flow.savedId !== id;
-      if (flow.savedId !== null && renamed) this.#removed.add(flow.savedId);
-      flow.savedId = id;
-      if (renamed) {
-        flow.describedAtMs = null;
-        for (const node of flow.nodes) this.#movedNodes.push(node); // every span's flow id changed
+    const flows = this.#flows;
+    const rows = this.#rows;
+    const changed = [...this.#dirty].filter((slot) => flows.isOpen(slot));
+    const live = new Set<FlowId>();
+    for (const slot of changed) {
+      const id = flows.id(slot);
+      live.add(id);
+      const saved = flows.savedId(slot);
+      if (saved !== id) {
+        if (saved !== null) this.#removed.add(saved);
+        flows.setSavedId(slot, id);
+        flows.setDescribedAtMs(slot, null);
+        for (const row of flows.members(slot)) this.#movedRows.push(row); // every span's flow id changed
       }
-      this.#undescribed.add(flow);
+      this.#undescribed.add(slot);
     }
-    for (const node of this.#movedNodes) {
-      const flow = node.flow;
-      if (flow === null || !this.#flows.has(flow)) continue; // forgotten since
-      const id = flow.id;
-      if (node.savedFlowId === id) continue;
-      moved.push({ span: node.span!, flowId: id, first: node.savedFlowId === null });
-      node.savedFlowId = id;
+    const moved: MovedSpan[] = [];
+    for (const row of this.#movedRows) {
+      const slot = rows.flow(row);
+      if (slot === NO_ROW || !flows.isOpen(slot)) continue; // forgotten since
+      const id = flows.savedId(slot) ?? flows.id(slot);
+      const saved = rows.savedFlowId(row);
+      if (saved === id) continue;
+      moved.push({ span: this.#addedSpans.get(row) ?? rows.spanOf(row), flowId: id, first: saved === null });
+      rows.setSavedFlowId(row, id);
     }
-    this.#movedNodes = [];
+    this.#movedRows = [];
+    this.#addedSpans = new Map();
+    const described: AssembledFlow[] = [];
     const deferred: FlowId[] = [];
-    for (const flow of this.#undescribed) {
-      if (!this.#flows.has(flow)) this.#undescribed.delete(flow); // merged away or forgotten
-      else if (flow.describedAtMs === null || nowMs - flow.describedAtMs >= describeEveryMs) {
-        flows.push(flow);
-        flow.describedAtMs = nowMs;
-        flow.deferredReported = false;
-        this.#undescribed.delete(flow);
-      } else if (!flow.deferredReported) {
-        flow.deferredReported = true;
-        deferred.push(flow.id);
+    for (const slot of this.#undescribed) {
+      const describedAtMs = flows.describedAtMs(slot);
+      if (describedAtMs === null || nowMs - describedAtMs >= describeEveryMs) {
+        described.push(new AssembledFlow(flows, rows, slot));
+        flows.setDescribedAtMs(slot, nowMs);
+        flows.setDeferredReported(slot, false);
+        this.#undescribed.delete(slot);
+      } else if (!flows.deferredReported(slot)) {
+        flows.setDeferredReported(slot, true);
+        deferred.push(flows.id(slot));
       }
     }
     // an id merged away, then given back (a flow whose anchor is again the earliest), names a flow still
     const removed = [...this.#removed].filter((id) => !live.has(id) && this.flowOf(id)?.id !== id);
-    const waiting = this.#waiting.filter(({ target }) => this.#points.get(target)?.span === null);
+    const waiting = this.#waiting.filter(({ target }) => {
+      const row = rows.find(target);
+      return row !== NO_ROW && rows.isAwaited(row);
+    });
     const changes = {
-      flows, removed, moved, sharedKeys: this.#newlyShared, waiting, resolved: [...this.#resolved], batchSpans: this.#newBatchSpans, deferred,
+      flows: described, removed, moved, sharedKeys: this.#newlyShared, waiting, resolved: [...this.#resolved], batchSpans: this.#newBatchSpans, deferred,
     };
     this.#newBatchSpans = [];
     this.#waiting = [];
@@ -391,38 +380,41 @@ export class FlowAssembler {
    * changes not yet taken stay.
    */
   evictIdle(lastTouchMs: number, maxFlows = Number.POSITIVE_INFINITY): number {
+    const flows = this.#flows;
+    const pinned = (slot: number) => this.#dirty.has(slot) || this.#undescribed.has(slot);
     let evicted = 0;
-    for (const flow of this.#flows) {
-      if (flow.touchedAtMs > lastTouchMs || this.#dirty.has(flow) || this.#undescribed.has(flow)) continue;
-      this.#forget(flow);
+    for (const slot of flows.openSlots()) {
+      if (flows.touchedAtMs(slot) > lastTouchMs || pinned(slot)) continue;
+      this.#forget(slot);
       evicted += 1;
     }
-    if (this.#flows.size > maxFlows) {
-      const held = [...this.#flows].filter((flow) => !this.#dirty.has(flow) && !this.#undescribed.has(flow));
-      held.sort((a, b) => a.touchedAtMs - b.touchedAtMs);
-      for (const flow of held) {
-        if (this.#flows.size <= maxFlows) break;
-        this.#forget(flow);
+    if (flows.size > maxFlows) {
+      const held = [...flows.openSlots()].filter((slot) => !pinned(slot));
+      held.sort((a, b) => flows.touchedAtMs(a) - flows.touchedAtMs(b));
+      for (const slot of held) {
+        if (flows.size <= maxFlows) break;
+        this.#forget(slot);
         evicted += 1;
       }
     }
-    for (const [node, seenAtMs] of this.#batchSpans) {
+    for (const [row, seenAtMs] of this.#batchSpans) {
       if (seenAtMs > lastTouchMs) break;
-      this.#batchSpans.delete(node);
-      this.#dropPoint(node.span!.key);
+      this.#batchSpans.delete(row);
+      this.#rows.retire(row);
     }
     return evicted;
   }
 
   /** Forgets everything (the store could not take the last changes: it is the truth again). */
   clear(): void {
-    this.#points.clear();
-    this.#messages.clear();
-    this.#keys.clear();
+    this.#rows.clear();
     this.#flows.clear();
+    this.#keys.clear();
     this.#batchSpans.clear();
+    this.#waitingFor.clear();
     this.#dirty = new Set();
-    this.#movedNodes = [];
+    this.#movedRows = [];
+    this.#addedSpans = new Map();
     this.#undescribed = new Set();
     this.#removed = new Set();
     this.#newlyShared = [];
@@ -433,205 +425,224 @@ export class FlowAssembler {
 
   get stats(): AssemblerStats {
     let spans = 0;
-    for (const flow of this.#flows) spans += flow.size;
-    let pendingReferences = 0;
-    for (const point of this.#points.values()) if (point.span === null) pendingReferences += 1;
+    for (const slot of this.#flows.openSlots()) spans += this.#flows.memberCount(slot);
     let sharedKeys = 0;
     for (const point of this.#keys.values()) if (point.shared) sharedKeys += 1;
-    return { flows: this.#flows.size, spans, batchSpans: this.#batchSpans.size, pendingReferences, sharedKeys };
+    return {
+      flows: this.#flows.size, spans, batchSpans: this.#batchSpans.size, pendingReferences: this.#rows.awaitedCount, sharedKeys,
+      rows: this.#rows.size, names: this.#rows.names.size,
+    };
   }
 
   get flows(): Iterable<AssembledFlow> {
-    return this.#flows;
+    return [...this.#flows.openSlots()].map((slot) => new AssembledFlow(this.#flows, this.#rows, slot));
   }
 
   // ---- joining ---------------------------------------------------------------------------------
 
-  /** Takes a span in (with the flow id the store has for it); null when it is held already. */
-  #attach(span: FlowSpan, savedFlowId: FlowId | null): SpanNode | null {
-    const node = this.#point(span.key);
-    if (node.span !== null) return null;
-    node.span = span;
-    node.savedFlowId = savedFlowId;
-    const waiting = node.waiting;
-    node.waiting = null;
+  #slotOf(flowIdOrSpanKey: string): number {
+    const row = this.#rows.find(flowIdOrSpanKey);
+    return row === NO_ROW ? NO_ROW : this.#rows.flow(row);
+  }
+
+  /** Takes a span in (with the flow id the store has for it); its row, or HELD or INVALID. */
+  #attach(span: FlowSpan, savedFlowId: FlowId | null): number {
+    const rows = this.#rows;
+    const row = rows.point(span.key);
+    if (row === NO_ROW) {
+      this.#problem(span, 'its trace or span id is not lowercase hex of the right length: not assembled');
+      return INVALID;
+    }
+    if (rows.isArrived(row)) return HELD;
+    const waiting = this.#waitingFor.get(row) ?? null;
+    this.#waitingFor.delete(row);
     if (waiting !== null && !this.#loading) this.#resolved.add(span.key);
     if (span.role === 'batch') {
       // spans that named it as parent or link stay where they are: a batch joins nothing
-      this.#batchSpans.set(node, this.#nowMs);
+      rows.arrive(row, span, NO_ROW, NO_ROW, null, savedFlowId);
+      this.#batchSpans.set(row, this.#nowMs);
       if (!this.#loading) this.#newBatchSpans.push(span);
-      return node;
+      return row;
     }
     // each join point looked up once: the parent, the one link, the message, the key
-    let parent: SpanNode | null = null;
+    let parent = NO_ROW;
     if (span.parentKey !== null) {
-      if (span.parentKey === span.key) this.#problem(span, 'the span is its own parent');
-      else parent = this.#point(span.parentKey);
+      if (span.parentKey === span.key) {
+        this.#problem(span, 'the span is its own parent');
+        parent = row;
+      } else parent = rows.point(span.parentKey);
     }
     // one link names the span's cause; several (a producer that links all it read) name none in particular
-    let link: SpanNode | null = null;
-    if (span.links.includes(span.key)) this.#problem(span, 'the span links to itself');
-    else if (span.links.length === 1) link = this.#point(span.links[0]!);
-    const carrier = span.message === null ? undefined : this.#messages.get(span.message);
+    let link = NO_ROW;
+    if (span.links.includes(span.key)) {
+      this.#problem(span, 'the span links to itself');
+      if (span.links.length === 1) link = row;
+    } else if (span.links.length === 1) link = rows.point(span.links[0]!);
+    const carrier = span.message === null ? NO_ROW : rows.findMessage(span.message);
     let key: KeyPoint | undefined;
+    let joinsByKey = false;
     if (span.businessKey !== null) {
       if (span.businessKey.length > MAX_BUSINESS_KEY_CHARS) {
         this.#problem(span, `its business key is ${span.businessKey.length} characters long, more than ${MAX_BUSINESS_KEY_CHARS}: not joined by it`);
-      } else key = this.#keys.get(span.businessKey);
+      } else {
+        key = this.#keys.get(span.businessKey);
+        joinsByKey = true;
+      }
     }
+    rows.arrive(row, span, parent, link, key?.key ?? span.businessKey, savedFlowId);
 
     // most spans join a flow at once: they go straight into it, not into a flow of their own merged away
-    let home: AssembledFlow | null = null;
-    for (const referrer of waiting ?? []) home ??= referrer.flow;
-    home ??= parent?.flow ?? link?.flow ?? carrier?.flow ?? (key?.shared ? null : key?.carrier?.flow) ?? null;
-    if (home === null) {
-      const flow = new AssembledFlow(node, this.#nowMs);
-      node.flow = flow;
-      this.#flows.add(flow);
-    } else {
-      home.add(node);
-      home.touchedAtMs = this.#nowMs;
+    let home = NO_ROW;
+    for (const referrer of waiting ?? []) if (home === NO_ROW) home = rows.flow(referrer);
+    if (home === NO_ROW) home = this.#flowOfOther(parent, row);
+    if (home === NO_ROW) home = this.#flowOfOther(link, row);
+    if (home === NO_ROW) home = this.#flowOfOther(carrier, row);
+    if (home === NO_ROW && key !== undefined && !key.shared) home = this.#flowOfOther(key.carrier, row);
+    if (home === NO_ROW) home = this.#flows.open(row, this.#nowMs);
+    else {
+      this.#flows.add(home, row);
+      this.#flows.touch(home, this.#nowMs);
     }
-    this.#dirty.add(node.flow!);
-    this.#movedNodes.push(node);
+    this.#dirty.add(home);
+    this.#movedRows.push(row);
+    this.#addedSpans.set(row, span);
 
-    for (const referrer of waiting ?? []) this.#join(node, referrer);
-    if (parent !== null) this.#refer(node, parent, span.parentKey!);
-    if (link !== null) this.#refer(node, link, span.links[0]!);
+    for (const referrer of waiting ?? []) this.#join(row, referrer);
+    if (parent !== NO_ROW && parent !== row) this.#refer(row, parent, span.parentKey!, span.key);
+    if (link !== NO_ROW && link !== row) this.#refer(row, link, span.links[0]!, span.key);
     if (span.message !== null) {
-      if (carrier?.flow) this.#join(node, carrier);
-      else this.#messages.set(span.message, node);
+      if (this.#flowOfOther(carrier, row) !== NO_ROW) this.#join(row, carrier);
+      else {
+        if (carrier !== NO_ROW) rows.unindexMessage(carrier);
+        rows.indexMessage(row);
+      }
     }
-    if (span.businessKey !== null && span.businessKey.length <= MAX_BUSINESS_KEY_CHARS) this.#carryKey(node, span.businessKey, key);
-    return node;
+    if (joinsByKey) this.#carryKey(row, span.businessKey!, key);
+    return row;
+  }
+
+  /** The flow of another span's row (NO_ROW for none, or for the span's own row). */
+  #flowOfOther(other: number, row: number): number {
+    return other === NO_ROW || other === row ? NO_ROW : this.#rows.flow(other);
   }
 
   /** The span names another (parent or link): join it if it is here, else wait for it. */
-  #refer(node: SpanNode, target: SpanNode, key: string): void {
-    if (target.span === null) {
-      (target.waiting ??= []).push(node);
-      if (!this.#loading) this.#waiting.push({ target: key, referrer: node.span!.key });
-    } else if (target.flow !== null) this.#join(node, target);
+  #refer(row: number, target: number, targetKey: string, spanKey: string): void {
+    const rows = this.#rows;
+    if (rows.isAwaited(target)) {
+      const waiting = this.#waitingFor.get(target);
+      if (waiting === undefined) this.#waitingFor.set(target, [row]);
+      else waiting.push(row);
+      if (!this.#loading) this.#waiting.push({ target: targetKey, referrer: spanKey });
+    } else if (rows.flow(target) !== NO_ROW) this.#join(row, target);
   }
 
   /** `point`: the key's point, looked up already (undefined when it has none yet). */
-  #carryKey(node: SpanNode, key: BusinessKey, point: KeyPoint | undefined): void {
+  #carryKey(row: number, key: BusinessKey, point: KeyPoint | undefined): void {
+    const rows = this.#rows;
     if (point === undefined) {
-      this.#keys.set(key, { carrier: node, spans: 1, shared: false, nextCheck: this.#maxSegmentsPerKey + 1 });
+      this.#keys.set(key, { key, carrier: row, spans: 1, shared: false, nextCheck: this.#maxSegmentsPerKey + 1 });
       return;
     }
     point.spans += 1;
     if (point.shared) return;
-    if (point.carrier?.flow) this.#join(node, point.carrier);
-    else point.carrier = node;
+    if (point.carrier !== NO_ROW && rows.flow(point.carrier) !== NO_ROW) this.#join(row, point.carrier);
+    else point.carrier = row;
     // a key is checked as it arrives, never while stored flows are taken back in (the store says whether it is shared)
     if (point.spans >= point.nextCheck && !this.#loading) {
       point.nextCheck = point.spans * 2;
-      const flow = point.carrier!.flow!;
-      if (segmentsCarrying(flow.nodes, key, this.#keys, (target) => this.#points.get(target)?.span === null) > this.#maxSegmentsPerKey) {
-        this.#share(key, point);
-      }
+      const members = this.#flows.members(rows.flow(point.carrier));
+      if (segmentsCarrying(rows, members, key, this.#keys) > this.#maxSegmentsPerKey) this.#share(key, point);
     }
   }
 
   /** The key stops joining: the flow it welded is split into what else connects. */
   #share(key: BusinessKey, point: KeyPoint): void {
+    const flows = this.#flows;
     point.shared = true;
     this.#newlyShared.push(key);
-    const flow = point.carrier!.flow!;
-    point.carrier = null;
-    const parts = splitComponents(flow.nodes, this.#keys);
+    const slot = this.#rows.flow(point.carrier);
+    point.carrier = NO_ROW;
+    const parts = splitComponents(this.#rows, flows.members(slot), this.#keys);
     if (parts.length === 1) return;
-    for (const node of flow.nodes) this.#movedNodes.push(node);
-    // the part holding the old anchor keeps the flow (and its id); the others are new flows
-    const oldId = flow.id;
-    const keeping = parts.find((part) => part.some((node) => flowIdOf(node.span!) === oldId))!;
-    flow.reset(keeping);
-    this.#dirty.add(flow);
+    for (const part of parts) for (const row of part) this.#movedRows.push(row);
+    // the part holding the anchor keeps the flow (and its id); the others are new flows
+    const anchor = flows.anchor(slot);
+    const keeping = parts.find((part) => part.includes(anchor))!;
+    flows.reset(slot, keeping);
+    this.#dirty.add(slot);
     for (const part of parts) {
       if (part === keeping) continue;
-      const split = new AssembledFlow(part[0]!, this.#nowMs);
-      split.reset(part);
-      this.#flows.add(split);
+      const split = flows.open(part[0]!, this.#nowMs);
+      flows.reset(split, part);
       this.#dirty.add(split);
     }
   }
 
-  #join(a: SpanNode, b: SpanNode): void {
-    let big = a.flow!;
-    let small = b.flow!;
+  #join(a: number, b: number): void {
+    const flows = this.#flows;
+    let big = this.#rows.flow(a);
+    let small = this.#rows.flow(b);
     if (big === small) return;
-    if (small.size > big.size) [big, small] = [small, big];
-    for (const node of small.nodes) this.#movedNodes.push(node);
-    big.absorb(small);
-    this.#flows.delete(small);
+    if (flows.memberCount(small) > flows.memberCount(big)) [big, small] = [small, big];
+    for (const row of flows.members(small)) this.#movedRows.push(row);
+    const saved = flows.savedId(small);
+    if (saved !== null) this.#removed.add(saved);
     this.#dirty.delete(small);
-    if (small.savedId !== null) this.#removed.add(small.savedId);
-    big.touchedAtMs = this.#nowMs;
+    this.#undescribed.delete(small);
+    flows.absorb(big, small);
+    flows.touch(big, this.#nowMs);
     this.#dirty.add(big);
-  }
-
-  #point(key: string): SpanNode {
-    let point = this.#points.get(key);
-    if (point === undefined) {
-      point = new SpanNode();
-      this.#points.set(key, point);
-    }
-    return point;
   }
 
   #problem(span: FlowSpan, problem: string): void {
     this.#problems.push({ spanKey: span.key, problem });
   }
 
-  #forget(flow: AssembledFlow): void {
-    this.#flows.delete(flow);
-    for (const node of flow.nodes) {
-      const span = node.span!;
-      this.#dropPoint(span.key);
+  #forget(slot: number): void {
+    const rows = this.#rows;
+    const members = this.#flows.members(slot);
+    for (const row of members) {
       // references still waiting for a span that never came
-      for (const target of referencesOf(span)) {
-        const point = this.#points.get(target);
-        if (point === undefined || point.span !== null || point.waiting === null) continue;
-        point.waiting = point.waiting.filter((waiting) => waiting !== node);
-        if (point.waiting.length === 0) this.#points.delete(target);
+      for (const target of [rows.parent(row), rows.link(row)]) {
+        if (target === NO_ROW || target === row) continue;
+        const waiting = this.#waitingFor.get(target);
+        if (waiting === undefined) continue;
+        const still = waiting.filter((referrer) => referrer !== row);
+        if (still.length === 0) this.#waitingFor.delete(target);
+        else this.#waitingFor.set(target, still);
       }
-      if (span.message !== null && this.#messages.get(span.message)?.flow === flow) this.#messages.delete(span.message);
-      if (span.businessKey !== null) {
-        const point = this.#keys.get(span.businessKey);
-        if (point !== undefined && !point.shared && (point.carrier === null || point.carrier.flow === flow)) this.#keys.delete(span.businessKey);
+      rows.unindexMessage(row);
+      const key = rows.businessKey(row);
+      if (key !== null) {
+        const point = this.#keys.get(key);
+        if (point !== undefined && !point.shared && (point.carrier === NO_ROW || rows.flow(point.carrier) === slot)) this.#keys.delete(key);
       }
     }
-  }
-
-  #dropPoint(key: string): void {
-    const point = this.#points.get(key);
-    if (point === undefined) return;
-    if (point.waiting === null || point.waiting.length === 0) this.#points.delete(key);
-    else {
-      // named by spans still held: back to a span awaited
-      point.span = null;
-      point.flow = null;
-      point.savedFlowId = null;
-    }
+    for (const row of members) rows.retire(row);
+    this.#flows.close(slot);
+    this.#dirty.delete(slot);
+    this.#undescribed.delete(slot);
   }
 }
 
-/** The span keys a span names as parent or (single) link, itself never. */
-function referencesOf(span: FlowSpan): string[] {
-  const targets = span.links.length === 1 && span.links[0] !== span.key ? [span.links[0]!] : [];
-  if (span.parentKey !== null && span.parentKey !== span.key) targets.push(span.parentKey);
+/** The rows a span row names as parent or (single) link, itself never. */
+function referencesOf(rows: SpanRows, row: number): number[] {
+  const targets: number[] = [];
+  const link = rows.link(row);
+  if (link !== NO_ROW && link !== row) targets.push(link);
+  const parent = rows.parent(row);
+  if (parent !== NO_ROW && parent !== row) targets.push(parent);
   return targets;
 }
 
 /**
  * The components of a set of spans under every join but shared keys (and, when `withoutKeys`, without
- * any key): union-find over the spans' positions.
+ * any key): union-find over the spans' positions. With `withoutKeys`, spans waiting for the same span
+ * that has not arrived are joined too (they are one chain once it comes).
  */
-function components(
-  nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, KeyPoint>, withoutKeys: boolean, awaited?: (spanKey: string) => boolean,
-): Int32Array {
-  const parent = new Int32Array(nodes.length).map((_, i) => i);
+function components(rows: SpanRows, members: readonly number[], keys: ReadonlyMap<BusinessKey, KeyPoint>, withoutKeys: boolean): Int32Array {
+  const parent = new Int32Array(members.length).map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
       parent[i] = parent[parent[i]!]!;
@@ -644,26 +655,25 @@ function components(
     const b = find(j);
     if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
   };
-  const position = new Map<string, number>();
-  nodes.forEach((node, i) => position.set(node.span!.key, i));
+  const position = new Map<number, number>();
+  members.forEach((row, i) => position.set(row, i));
   const firstCarrier = new Map<string, number>();
   const joinOn = (point: string, i: number): void => {
     const seen = firstCarrier.get(point);
     if (seen === undefined) firstCarrier.set(point, i);
     else union(seen, i);
   };
-  nodes.forEach((node, i) => {
-    const span = node.span!;
-    // a target outside `nodes` is a batch span or one not here: it joins nothing
-    for (const target of referencesOf(span)) {
+  members.forEach((row, i) => {
+    // a target outside `members` is a batch span or one not here: it joins nothing
+    for (const target of referencesOf(rows, row)) {
       const j = position.get(target);
       if (j !== undefined) union(i, j);
-      else if (awaited?.(target)) joinOn(`r\u0000${target}`, i);
+      else if (withoutKeys && rows.isAwaited(target)) joinOn(`r\u0000${target}`, i);
     }
-    if (span.message !== null) joinOn(`m\u0000${span.message}`, i);
-    if (!withoutKeys && span.businessKey !== null && span.businessKey.length <= MAX_BUSINESS_KEY_CHARS && !keys.get(span.businessKey)?.shared) {
-      joinOn(`k\u0000${span.businessKey}`, i);
-    }
+    const message = rows.message(row);
+    if (message !== null) joinOn(`m\u0000${message}`, i);
+    const key = rows.businessKey(row);
+    if (!withoutKeys && key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !keys.get(key)?.shared) joinOn(`k\u0000${key}`, i);
   });
   return parent.map((_, i) => find(i));
 }
@@ -673,25 +683,23 @@ function components(
  * has not arrived (the consumers of a producer not reported yet, the retries of one message) count as one
  * chain: they are one once it comes.
  */
-function segmentsCarrying(
-  nodes: readonly SpanNode[], key: BusinessKey, keys: ReadonlyMap<BusinessKey, KeyPoint>, awaited: (spanKey: string) => boolean,
-): number {
-  const roots = components(nodes, keys, true, awaited);
+function segmentsCarrying(rows: SpanRows, members: readonly number[], key: BusinessKey, keys: ReadonlyMap<BusinessKey, KeyPoint>): number {
+  const roots = components(rows, members, keys, true);
   const segments = new Set<number>();
-  nodes.forEach((node, i) => {
-    if (node.span!.businessKey === key) segments.add(roots[i]!);
+  members.forEach((row, i) => {
+    if (rows.businessKey(row) === key) segments.add(roots[i]!);
   });
   return segments.size;
 }
 
 /** The spans of a flow grouped into the flows they form now that some key no longer joins. */
-function splitComponents(nodes: readonly SpanNode[], keys: ReadonlyMap<BusinessKey, KeyPoint>): SpanNode[][] {
-  const roots = components(nodes, keys, false);
-  const parts = new Map<number, SpanNode[]>();
-  nodes.forEach((node, i) => {
+function splitComponents(rows: SpanRows, members: readonly number[], keys: ReadonlyMap<BusinessKey, KeyPoint>): number[][] {
+  const roots = components(rows, members, keys, false);
+  const parts = new Map<number, number[]>();
+  members.forEach((row, i) => {
     const part = parts.get(roots[i]!);
-    if (part) part.push(node);
-    else parts.set(roots[i]!, [node]);
+    if (part) part.push(row);
+    else parts.set(roots[i]!, [row]);
   });
   return [...parts.values()];
 }
