@@ -39,27 +39,32 @@ export interface CatalogDelta {
 
 /** The catalogue's deltas for spans newly placed in flows, with their attribute keys. */
 export function catalogDelta(spans: readonly { span: FlowSpan; attributeKeys: readonly string[] }[]): CatalogDelta {
-  const entries = new Map<string, CatalogEntry>();
+  // keys gathered as sets while counting and sorted once per entry: most spans of an entry carry the same keys
+  const entries = new Map<string, { entry: CatalogEntry; keys: Set<string> }>();
   const minutes = new Map<string, CatalogMinute>();
   for (const { span, attributeKeys } of spans) {
     if ((span.role !== 'producer' && span.role !== 'consumer') || span.eventType === null) continue;
     const destination = span.destination ?? '';
     const consumerGroup = span.role === 'consumer' ? span.consumerGroup ?? '' : '';
     const id = JSON.stringify([span.eventType, destination, span.role, span.serviceName, consumerGroup]);
-    let entry = entries.get(id);
-    if (entry === undefined) {
-      entry = {
-        eventType: span.eventType, destination, role: span.role, service: span.serviceName, consumerGroup,
-        spans: 0, firstSeenMs: span.startMs, lastSeenMs: span.endMs, attributeKeys: [],
+    let found = entries.get(id);
+    if (found === undefined) {
+      found = {
+        entry: {
+          eventType: span.eventType, destination, role: span.role, service: span.serviceName, consumerGroup,
+          spans: 0, firstSeenMs: span.startMs, lastSeenMs: span.endMs, attributeKeys: [],
+        },
+        keys: new Set(),
       };
-      entries.set(id, entry);
+      entries.set(id, found);
     }
+    const { entry, keys } = found;
     entry.spans += 1;
     entry.firstSeenMs = Math.min(entry.firstSeenMs, span.startMs);
     entry.lastSeenMs = Math.max(entry.lastSeenMs, span.endMs);
-    if (entry.attributeKeys.length < MAX_CATALOG_ATTRIBUTE_KEYS) {
-      entry.attributeKeys = [...new Set([...entry.attributeKeys, ...attributeKeys])].sort().slice(0, MAX_CATALOG_ATTRIBUTE_KEYS);
-    }
+    for (const key of attributeKeys) keys.add(key);
+    // only the first keys in name order are kept: trimming now and then keeps that exact and the set small
+    if (keys.size > 4 * MAX_CATALOG_ATTRIBUTE_KEYS) found.keys = new Set([...keys].sort().slice(0, MAX_CATALOG_ATTRIBUTE_KEYS));
     if (span.role === 'producer') {
       const minuteMs = Math.floor(span.startMs / 60_000) * 60_000;
       const minuteId = JSON.stringify([span.eventType, destination, minuteMs]);
@@ -68,5 +73,8 @@ export function catalogDelta(spans: readonly { span: FlowSpan; attributeKeys: re
       minutes.set(minuteId, minute);
     }
   }
-  return { entries: [...entries.values()], minutes: [...minutes.values()] };
+  return {
+    entries: [...entries.values()].map(({ entry, keys }) => ({ ...entry, attributeKeys: [...keys].sort().slice(0, MAX_CATALOG_ATTRIBUTE_KEYS) })),
+    minutes: [...minutes.values()],
+  };
 }

@@ -174,7 +174,7 @@ export class FlowWorker {
       const changes = assembler.takeChanges(nowMs, describeEveryMs);
       changes.removed.push(...stale.filter((flowId) => !changes.removed.includes(flowId)));
       const records = new Map<string, SpanRecord>();
-      for (const record of inbox.spans) records.set(`${record.traceId}/${record.spanId}`, record);
+      inbox.spans.forEach((record, i) => records.set(fresh[i]!.key, record));
       const write = this.#toWrite(changes, inbox.ids, records, nowMs, describeEveryMs);
       await session.write(write);
       for (const inboxId of inbox.ids) this.#forgetHandedOver(inboxId);
