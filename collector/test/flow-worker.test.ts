@@ -2,11 +2,12 @@
  * The flow worker's rounds against a real store, on both stores: facts held back by describeEveryMs are
  * marked in the store, so a worker that dies before describing them leaves them to the next one; a
  * worker that stops describes them first; a recheck row that names no flow any more is removed rather
- * than due for ever.
+ * than due for ever; the backlog (spans committed and not yet assembled) is measured and exposed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowWorker } from '../src/flows/flow-worker.ts';
+import { CollectorMetrics } from '../src/ops/metrics.ts';
 import type { SpanRecord } from '../src/core/span.ts';
 import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
 import { forEachStore } from './stores.ts';
@@ -44,6 +45,41 @@ forEachStore((kind) => {
       const facts = (await store.flows.searchFlows({ service: 'payment', limit: 10 })).flows;
       assert.deepEqual(facts.map((f) => [f.flowId, f.spanCount]), [[flowId, 3]], 'described by the next worker');
       await next.release();
+    } finally {
+      await dispose();
+    }
+  });
+
+  test('the backlog: spans committed and not yet assembled, and how long the oldest has waited, down to none', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      const by = spans();
+      const session = (await store.flows.openAssembly())!;
+      assert.deepEqual(await session.backlog(), { spans: 0, oldestWaitMs: 0 });
+      await store.writeSpans([by.get('order.http')!, by.get('order.send')!]);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await store.writeSpans([by.get('payment.process')!]);
+      const waiting = await session.backlog();
+      assert.equal(waiting.spans, 3);
+      assert.ok(waiting.oldestWaitMs >= 50, `the first commit has waited ${waiting.oldestWaitMs} ms`);
+
+      const metrics = new CollectorMetrics();
+      const gauges = async () => {
+        const { text } = await metrics.render();
+        const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+        return { spans: value('choreoscope_flow_backlog_spans'), seconds: value('choreoscope_flow_backlog_oldest_seconds') };
+      };
+      // a round takes whole committed groups: with room for one span, the first group only
+      const worker = new FlowWorker(store.flows, { maxSpansPerRound: 1, metrics });
+      assert.equal((await worker.round(session)).spansAdded, 2);
+      const behind = await gauges();
+      assert.equal(behind.spans, 1, 'the second commit still waits');
+      assert.ok(behind.seconds >= 0 && behind.seconds < waiting.oldestWaitMs / 1000 + 5, `${behind.seconds} s`);
+      assert.equal((await worker.round(session)).spansAdded, 1);
+      await worker.round(session); // finds the inbox empty
+      assert.deepEqual(await gauges(), { spans: 0, seconds: 0 });
+      assert.deepEqual(await session.backlog(), { spans: 0, oldestWaitMs: 0 });
+      await session.release();
     } finally {
       await dispose();
     }

@@ -78,6 +78,7 @@ export class FlowWorker {
   #lastFailure: string | null = null;
   #ratesPrunedAtMs = 0;
   #evictedAtMs = 0;
+  #backlogMeasuredAtMs = 0;
   /** Records this process committed, by inbox row, while it assembles: rounds need not read them back. */
   readonly #handedOver = new Map<string, readonly SpanRecord[]>();
   #handedOverSpans = 0;
@@ -156,7 +157,10 @@ export class FlowWorker {
     const due = dueRows.map((row) => row.flowId);
     // retention deleted spans of these: the copies held are out of date, the store's are not
     for (const row of dueRows) if (row.reload) this.#assembler.forgetFlow(row.flowId);
-    if (inbox.ids.length === 0 && due.length === 0 && !this.#assembler.describing) return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
+    if (inbox.ids.length === 0 && due.length === 0 && !this.#assembler.describing) {
+      await this.#measureBacklog(session, nowMs, true);
+      return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
+    }
 
     const assembler = this.#assembler;
     const fresh = inbox.spans.map(toFlowSpan);
@@ -190,6 +194,7 @@ export class FlowWorker {
         assembler.evictIdle(nowMs - residentIdleMs, this.#options.maxResidentFlows ?? 100_000);
       }
       this.#options.metrics?.flowWorkingSet(assembler.stats.flows);
+      await this.#measureBacklog(session, nowMs, inbox.ids.length === 0);
       return { inboxRows: inbox.ids.length, spansAdded: added.added.length, flowsWritten: write.flows.length, rechecked: due.length };
     } catch (error) {
       assembler.clear(); // the store did not take the changes: it is the truth, load from it again
@@ -227,6 +232,21 @@ export class FlowWorker {
       deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
     };
+  }
+
+  /**
+   * The backlog metrics: nothing waits when a round found the inbox empty; otherwise they are measured
+   * at most once a second (counting the inbox is a scan, and a long one when assembly is far behind).
+   */
+  async #measureBacklog(session: AssemblySession, nowMs: number, inboxEmpty: boolean): Promise<void> {
+    const metrics = this.#options.metrics;
+    if (metrics === undefined) return;
+    if (inboxEmpty) {
+      metrics.flowBacklog({ spans: 0, oldestWaitMs: 0 });
+    } else if (nowMs - this.#backlogMeasuredAtMs >= 1_000) {
+      this.#backlogMeasuredAtMs = nowMs;
+      metrics.flowBacklog(await session.backlog());
+    }
   }
 
   /** A day of catalogue minutes is kept; older ones go, at most once a minute. */

@@ -53,6 +53,16 @@ export class CollectorMetrics {
   readonly #spanProblems = this.#counter('choreoscope_flow_span_problems_total', 'Spans whose references could not be followed (their own parent, an oversized key).');
   readonly #flowWorkingSet = new Gauge({ name: 'choreoscope_flow_working_set_flows', help: 'Flows held in memory by the assembler.', registers: [this.registry] });
   readonly #assembling = new Gauge({ name: 'choreoscope_flow_assembler', help: '1 while this collector assembles flows (one per database).', registers: [this.registry] });
+  readonly #backlogSpans = new Gauge({
+    name: 'choreoscope_flow_backlog_spans',
+    help: 'Spans committed (by any collector on the database) and not yet assembled into flows; set by the collector that assembles.',
+    registers: [this.registry],
+  });
+  readonly #backlogSeconds = new Gauge({
+    name: 'choreoscope_flow_backlog_oldest_seconds',
+    help: 'How long the oldest span not yet assembled into flows has waited since its commit; 0 when none waits.',
+    registers: [this.registry],
+  });
 
   constructor() {
     // series that read 0 are shown before anything happens, so a dashboard need not guess their labels
@@ -136,6 +146,12 @@ export class CollectorMetrics {
 
   flowWorkingSet(flows: number): void {
     this.#flowWorkingSet.set(flows);
+  }
+
+  /** How far behind assembly is, as the assembling collector last measured it. */
+  flowBacklog(backlog: { spans: number; oldestWaitMs: number }): void {
+    this.#backlogSpans.set(backlog.spans);
+    this.#backlogSeconds.set(backlog.oldestWaitMs / 1000);
   }
 
   flowAssembler(assembling: boolean): void {

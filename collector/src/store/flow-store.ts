@@ -132,6 +132,13 @@ export interface LookupResult {
  * connection of its own, and writes through that connection: one collector assembles at a time, and one
  * that lost its connection (and so its lock) can write nothing more.
  */
+/** How far behind assembly is: what ingest committed that no round has stored as flows yet. */
+export interface FlowBacklog {
+  spans: number;
+  /** Since the oldest of them was committed, by the database's clock; 0 when none waits. */
+  oldestWaitMs: number;
+}
+
 export interface AssemblySession {
   /**
    * The oldest inbox rows, up to about `maxSpans` spans (at least one row). A row `handedOver` knows the
@@ -141,6 +148,8 @@ export interface AssemblySession {
   lookup(lookups: { spans: string[]; referrersOf: string[]; messages: string[]; keys: BusinessKey[] }): Promise<LookupResult>;
   /** Every span of these flows, and which of their keys are shared. */
   loadFlows(flowIds: readonly FlowId[]): Promise<{ spans: StoredSpan[]; sharedKeys: BusinessKey[] }>;
+  /** Spans committed and not yet assembled, and how long the oldest of them has waited. */
+  backlog(): Promise<FlowBacklog>;
   /**
    * Flows to describe again by now (their recheck time passed). `reload`: retention deleted spans of it
    * (the store marks it due at 0), so a copy held in memory is out of date.

@@ -17,12 +17,12 @@ import { StoreUnavailableError } from './store.ts';
 export const messagePoint = (message: string): string => `m:${message}`;
 export const keyPoint = (key: BusinessKey): string => `k:${key}`;
 
-const ENQUEUE = 'INSERT INTO flow_inbox (span_keys) VALUES ($1::text::jsonb) RETURNING id::text AS id';
+const ENQUEUE = 'INSERT INTO flow_inbox (span_keys, spans) VALUES ($1::text::jsonb, $2) RETURNING id::text AS id';
 
 /** Queues the spans just stored for assembly, in the transaction that stores them; the inbox row's id. */
 export async function enqueueForAssembly(tx: SqlSession, spanKeys: readonly string[]): Promise<string | null> {
   if (spanKeys.length === 0) return null;
-  const { rows } = await tx.query<{ id: string }>(ENQUEUE, [JSON.stringify(spanKeys)]);
+  const { rows } = await tx.query<{ id: string }>(ENQUEUE, [JSON.stringify(spanKeys), spanKeys.length]);
   return rows[0]!.id;
 }
 
@@ -43,6 +43,9 @@ const FLOW_SPANS_ALL = `SELECT s.record, m.flow_id FROM flow_members m JOIN span
   WHERE m.flow_id IN ${TEXTS('$1')}`;
 const SHARED_KEYS = `SELECT substr(point, 3) AS key FROM flow_points WHERE shared AND point IN (SELECT 'k:' || value FROM jsonb_array_elements_text($1::text::jsonb))`;
 const INBOX = 'SELECT id::text AS id, span_keys FROM flow_inbox ORDER BY id LIMIT $1';
+// the database's clock on both sides, so collectors' clocks do not matter
+const BACKLOG = `SELECT coalesce(sum(spans), 0)::float8 AS spans,
+  coalesce(extract(epoch FROM clock_timestamp() - min(queued_at)) * 1000, 0)::float8 AS waited_ms FROM flow_inbox`;
 const DUE_RECHECKS = 'SELECT flow_id, recheck_at_ms = 0 AS reload FROM flows WHERE recheck_at_ms <= $1 ORDER BY recheck_at_ms LIMIT $2';
 
 const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
@@ -269,6 +272,10 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       const keys = [...new Set(spans.flatMap((s) => (s.record.businessKey === null ? [] : [s.record.businessKey])))];
       const shared = keys.length === 0 ? [] : await rows<{ key: string }>('read shared keys', SHARED_KEYS, [JSON.stringify(keys)]);
       return { spans, sharedKeys: shared.map((row) => row.key) };
+    },
+    async backlog() {
+      const [row] = await rows<{ spans: number; waited_ms: number }>('measure the flow backlog', BACKLOG, []);
+      return { spans: row!.spans, oldestWaitMs: Math.max(0, row!.waited_ms) };
     },
     async dueRechecks(nowMs, limit) {
       return (await rows<{ flow_id: string; reload: boolean }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit]))
