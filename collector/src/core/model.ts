@@ -1,0 +1,241 @@
+/**
+ * The learned choreography: for each event type, who sends it, which consumer groups handle it and how
+ * long it waits for them, which events follow it (branches included) with their probability and
+ * latency, and whether flows end there (a terminal event, and whether such endings are the main path or a
+ * compensation). Learned online from flows that have settled, each once; it forgets by windows of time
+ * (latency-sketch.ts), so a changed topology is relearned. Pure: `nowMs` is passed in.
+ */
+import type { FlowProgress } from './flow-progress.ts';
+import { LatencySketch, WindowedCount } from './latency-sketch.ts';
+
+/** How a flow that ends at a terminal event ended. */
+export type TerminalKind = 'completed' | 'compensated';
+
+export interface ModelOptions {
+  /** Occurrences an event type needs before what was learned of it is trusted; before, defaults apply. Default 20. */
+  minSamples?: number;
+  /** A consumer group that handles an event at least this often is awaited for it. Default 0.9. */
+  expectProbability?: number;
+  /** The model answers from the current and previous window of this length. Default 3_600_000 (an hour). */
+  windowMs?: number;
+  /** Event types declared terminal, and how flows ending there ended; they need no learning. */
+  terminals?: Readonly<Record<string, TerminalKind>>;
+}
+
+export const DEFAULT_MIN_SAMPLES = 20;
+export const DEFAULT_EXPECT_PROBABILITY = 0.9;
+export const DEFAULT_MODEL_WINDOW_MS = 3_600_000;
+
+/** A latency distribution as answered: how many samples and the usual figures. */
+export interface LatencySummary {
+  count: number;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface ConsumerExpectation {
+  group: string;
+  service: string;
+  /** Of the event's occurrences, the share this group handled. */
+  probability: number;
+  /** From the event sent to the group's first attempt starting. */
+  wait: LatencySummary;
+}
+
+export interface NextExpectation {
+  /** The events that follow, most likely first, with the share of occurrences each followed. */
+  candidates: { eventType: string; service: string | null; probability: number }[];
+  /** From the event sent to the first of them sent. */
+  latency: LatencySummary;
+}
+
+/** What normally happens after an event type, as far as the model knows. */
+export interface Expectations {
+  eventType: string;
+  /** Enough occurrences seen to trust the rest; when false, only `terminal` (if declared) is to be relied on. */
+  trusted: boolean;
+  occurrences: number;
+  consumers: ConsumerExpectation[];
+  /** Null when flows normally end here (or nothing was ever seen to follow). */
+  next: NextExpectation | null;
+  terminal: TerminalKind | null;
+}
+
+interface Follower {
+  count: WindowedCount;
+  latency: LatencySketch;
+}
+
+interface Handler {
+  service: string;
+  count: WindowedCount;
+  wait: LatencySketch;
+}
+
+interface EventStats {
+  occurrences: WindowedCount;
+  producers: Map<string, WindowedCount>;
+  /** Occurrences after which the flow sent nothing more from this event. */
+  ended: WindowedCount;
+  /** Of those, flows that had taken a less likely branch on the way: endings of a compensation path. */
+  endedOffPath: WindowedCount;
+  firstNext: LatencySketch;
+  next: Map<string, Follower>;
+  consumers: Map<string, Handler>;
+}
+
+export class ChoreographyModel {
+  readonly #stats = new Map<string, EventStats>();
+  readonly #minSamples: number;
+  readonly #expectProbability: number;
+  readonly #windowMs: number;
+  readonly #terminals: Readonly<Record<string, TerminalKind>>;
+
+  constructor(options: ModelOptions = {}) {
+    this.#minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
+    this.#expectProbability = options.expectProbability ?? DEFAULT_EXPECT_PROBABILITY;
+    this.#windowMs = options.windowMs ?? DEFAULT_MODEL_WINDOW_MS;
+    this.#terminals = options.terminals ?? {};
+  }
+
+  /**
+   * Learns from a flow that has settled (ended, or quiet long enough that nothing more is expected of it),
+   * once per flow. A failed flow teaches nothing: it ended where it broke, not where the choreography ends.
+   */
+  learn(progress: FlowProgress, nowMs: number): void {
+    if (progress.failure !== null || progress.events.length === 0) return;
+    const window = this.#window(nowMs);
+    // judged against what was known before this flow: a branch less likely than even is off the main path
+    const offPath = progress.transitions.some((t) => {
+      const p = this.#probabilityOfNext(t.from, t.to, window);
+      return p !== null && p < 0.5;
+    });
+    const at = new Map(progress.events.map((event) => [event.eventType, event.atMs]));
+    for (const event of progress.events) {
+      const stats = this.#statsOf(event.eventType, window);
+      stats.occurrences.add(window);
+      if (event.service !== null) counter(stats.producers, event.service, window).add(window);
+      const following = progress.transitions.filter((t) => t.from === event.eventType);
+      for (const t of following) {
+        let follower = stats.next.get(t.to);
+        if (follower === undefined) {
+          follower = { count: new WindowedCount(window), latency: new LatencySketch(window) };
+          stats.next.set(t.to, follower);
+        }
+        follower.count.add(window);
+        follower.latency.add(t.latencyMs, window);
+      }
+      if (following.length > 0) {
+        stats.firstNext.add(Math.min(...following.map((t) => t.latencyMs)), window);
+      } else {
+        stats.ended.add(window);
+        if (offPath) stats.endedOffPath.add(window);
+      }
+    }
+    for (const consumption of progress.consumptions) {
+      const sentAt = at.get(consumption.eventType);
+      if (sentAt === undefined) continue;
+      const stats = this.#statsOf(consumption.eventType, window);
+      let handler = stats.consumers.get(consumption.group);
+      if (handler === undefined) {
+        handler = { service: consumption.service, count: new WindowedCount(window), wait: new LatencySketch(window) };
+        stats.consumers.set(consumption.group, handler);
+      }
+      handler.count.add(window);
+      handler.wait.add(consumption.atMs - sentAt, window);
+    }
+  }
+
+  /** What normally happens after `eventType`. */
+  expectationsAfter(eventType: string, nowMs: number): Expectations {
+    const window = this.#window(nowMs);
+    const declared = this.#terminals[eventType] ?? null;
+    const stats = this.#stats.get(eventType);
+    const occurrences = stats?.occurrences.value(window) ?? 0;
+    const trusted = occurrences >= this.#minSamples;
+    if (stats === undefined || occurrences === 0) {
+      return { eventType, trusted, occurrences, consumers: [], next: null, terminal: declared };
+    }
+    const consumers = [...stats.consumers].flatMap(([group, handler]): ConsumerExpectation[] => {
+      const probability = Math.min(1, handler.count.value(window) / occurrences);
+      return probability >= this.#expectProbability || !trusted
+        ? [{ group, service: handler.service, probability, wait: summary(handler.wait, window) }]
+        : [];
+    });
+    const ended = stats.ended.value(window);
+    const learnedTerminal = trusted && ended / occurrences >= 0.5
+      ? (stats.endedOffPath.value(window) / ended >= 0.5 ? 'compensated' : 'completed')
+      : null;
+    const terminal = declared ?? learnedTerminal;
+    const candidates = [...stats.next]
+      .map(([next, follower]) => ({ eventType: next, service: this.#usualProducer(next, window), probability: Math.min(1, follower.count.value(window) / occurrences) }))
+      .filter((candidate) => candidate.probability > 0)
+      .sort((a, b) => b.probability - a.probability || (a.eventType < b.eventType ? -1 : 1));
+    const next = terminal === null && candidates.length > 0 ? { candidates, latency: summary(stats.firstNext, window) } : null;
+    return { eventType, trusted, occurrences, consumers, next, terminal };
+  }
+
+  /** The typical time from `eventType` sent to `next` sent (the median), when learned. */
+  medianLatency(eventType: string, next: string, nowMs: number): number | null {
+    return this.#stats.get(eventType)?.next.get(next)?.latency.quantile(0.5, this.#window(nowMs)) ?? null;
+  }
+
+  /** Every event type the model has seen in its current and previous window. */
+  eventTypes(nowMs: number): string[] {
+    const window = this.#window(nowMs);
+    return [...this.#stats].filter(([, stats]) => stats.occurrences.value(window) > 0).map(([eventType]) => eventType).sort();
+  }
+
+  /** The service that usually sends `eventType`. */
+  #usualProducer(eventType: string, window: number): string | null {
+    let best: string | null = null;
+    let bestCount = 0;
+    for (const [service, count] of this.#stats.get(eventType)?.producers ?? []) {
+      const value = count.value(window);
+      if (value > bestCount) [best, bestCount] = [service, value];
+    }
+    return best;
+  }
+
+  #probabilityOfNext(eventType: string, next: string, window: number): number | null {
+    const stats = this.#stats.get(eventType);
+    const occurrences = stats?.occurrences.value(window) ?? 0;
+    if (stats === undefined || occurrences < this.#minSamples) return null;
+    return (stats.next.get(next)?.count.value(window) ?? 0) / occurrences;
+  }
+
+  #statsOf(eventType: string, window: number): EventStats {
+    let stats = this.#stats.get(eventType);
+    if (stats === undefined) {
+      stats = {
+        occurrences: new WindowedCount(window), producers: new Map(), ended: new WindowedCount(window), endedOffPath: new WindowedCount(window),
+        firstNext: new LatencySketch(window), next: new Map(), consumers: new Map(),
+      };
+      this.#stats.set(eventType, stats);
+    }
+    return stats;
+  }
+
+  #window(nowMs: number): number {
+    return Math.floor(nowMs / this.#windowMs);
+  }
+}
+
+function counter(map: Map<string, WindowedCount>, key: string, window: number): WindowedCount {
+  let count = map.get(key);
+  if (count === undefined) {
+    count = new WindowedCount(window);
+    map.set(key, count);
+  }
+  return count;
+}
+
+function summary(sketch: LatencySketch, window: number): LatencySummary {
+  return {
+    count: sketch.count(window),
+    p50Ms: sketch.quantile(0.5, window),
+    p90Ms: sketch.quantile(0.9, window),
+    p99Ms: sketch.quantile(0.99, window),
+  };
+}

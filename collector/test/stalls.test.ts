@@ -1,0 +1,297 @@
+/**
+ * The learned choreography and stall detection, pure, on a fake clock: what a flow's spans say it has
+ * done (flow-progress.ts, from real fixture spans of each instrumentation), what the model learns from
+ * settled flows (branches, compensation, terminal events, latencies), and each flow's verdict as time
+ * passes: late then stalled at the learned deadlines with the step it waits for, running again when the
+ * awaited event arrives, compensated rather than stalled, failed when a retry never succeeded, the
+ * default deadline for a step too young to trust, a changed topology relearned, a long but healthy tail
+ * left alone.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlowAssembler } from '../src/core/assemble.ts';
+import { toFlowSpan } from '../src/core/flow-span.ts';
+import { flowProgress, type FlowProgress } from '../src/core/flow-progress.ts';
+import { ChoreographyModel } from '../src/core/model.ts';
+import { judgeFlow } from '../src/core/stalls.ts';
+import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
+
+const T0 = Date.UTC(2026, 11, 1, 12, 3, 4);
+
+/** A seeded random stream (xorshift), so every run draws the same flows. */
+function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+}
+
+/** One step of a simulated order: an event sent, then handled by a group that may send the next. */
+interface Step {
+  event: string;
+  service: string;
+  group?: string;
+  consumer?: string;
+  /** Sent → handled. */
+  waitMs?: number;
+  /** Sent → the next step's event sent. */
+  nextMs?: number;
+  failed?: boolean;
+}
+
+/** A flow's progress along `steps`, starting at `startMs`, as the spans of such a flow give it. */
+function progressOf(steps: Step[], startMs: number): FlowProgress {
+  const p: FlowProgress = { events: [], consumptions: [], transitions: [], failure: null, lastActivityMs: startMs };
+  let at = startMs;
+  steps.forEach((step, i) => {
+    p.events.push({ eventType: step.event, service: step.service, atMs: at });
+    if (step.group !== undefined) {
+      const handledAt = at + (step.waitMs ?? 5);
+      p.consumptions.push({ eventType: step.event, group: step.group, service: step.consumer ?? step.group, atMs: handledAt, succeeded: step.failed !== true });
+      if (step.failed === true) p.failure = { service: step.consumer ?? step.group, eventType: step.event, group: step.group, atMs: handledAt };
+      p.lastActivityMs = Math.max(p.lastActivityMs, handledAt);
+    }
+    const next = steps[i + 1];
+    if (next !== undefined) {
+      const nextAt = at + (step.nextMs ?? 10);
+      p.transitions.push({ from: step.event, to: next.event, latencyMs: nextAt - at });
+      at = nextAt;
+    }
+  });
+  p.lastActivityMs = Math.max(p.lastActivityMs, at);
+  return p;
+}
+
+/**
+ * The order choreography: OrderCreated → payment → PaymentAuthorized (90 %) → inventory → StockReserved →
+ * shipping → OrderShipped, or PaymentFailed (10 %) → order → OrderCancelled, a compensation.
+ */
+function order(next: () => number, options: { paymentMs?: number; authorized?: boolean } = {}): Step[] {
+  const paymentMs = options.paymentMs ?? 600 + next() * 200; // p99 about 800 ms
+  const authorized = options.authorized ?? next() >= 0.1;
+  const created: Step = { event: 'OrderCreated', service: 'order', group: 'payments', consumer: 'payment', waitMs: 20 + next() * 30, nextMs: paymentMs };
+  if (!authorized) {
+    return [
+      created,
+      { event: 'PaymentFailed', service: 'payment', group: 'orders-compensation', consumer: 'order', waitMs: 10, nextMs: 50 },
+      { event: 'OrderCancelled', service: 'order' },
+    ];
+  }
+  return [
+    created,
+    { event: 'PaymentAuthorized', service: 'payment', group: 'inventory', consumer: 'inventory', waitMs: 20 + next() * 30, nextMs: 200 + next() * 100 },
+    { event: 'StockReserved', service: 'inventory', group: 'shipping', consumer: 'shipping', waitMs: 20, nextMs: 100 + next() * 50 },
+    { event: 'OrderShipped', service: 'shipping' },
+  ];
+}
+
+function trainedModel(flows = 2_000, seed = 7): ChoreographyModel {
+  const model = new ChoreographyModel();
+  const next = random(seed);
+  for (let i = 0; i < flows; i += 1) model.learn(progressOf(order(next), T0 - 600_000 + i * 100), T0);
+  return model;
+}
+
+describe('flow progress, from the spans of each instrumentation', () => {
+  const fixtures = new Map(readFlowFixtures().map((f) => [f.name, f]));
+
+  for (const name of ['clean-chain-parent', 'clean-chain-link']) {
+    test(`${name}: events, the groups that handled them, and which led to which`, () => {
+      const spans = fixtureRecords(fixtures.get(name)!, `${name}:`).map(toFlowSpan);
+      const p = flowProgress(spans.reverse()); // any order
+      const t0 = p.events[0]!.atMs;
+      assert.equal(p.failure, null);
+      assert.deepEqual(p.events.map((e) => [e.eventType, e.service]), [
+        ['OrderCreated', 'order'], ['PaymentAuthorized', 'payment'], ['StockReserved', 'inventory'], ['ShipmentScheduled', 'shipping'],
+      ]);
+      assert.deepEqual(p.transitions.map((t) => `${t.from} → ${t.to}`), [
+        'OrderCreated → PaymentAuthorized', 'PaymentAuthorized → StockReserved', 'StockReserved → ShipmentScheduled',
+      ]);
+      assert.ok(p.transitions.every((t) => t.latencyMs > 0 && t.latencyMs < 60), JSON.stringify(p.transitions));
+      assert.deepEqual(p.consumptions.map((c) => [c.eventType, c.group, c.succeeded]).sort(), [
+        ['OrderCreated', 'payment', true], ['PaymentAuthorized', 'inventory', true], ['ShipmentScheduled', 'notification', true], ['StockReserved', 'shipping', true],
+      ]);
+      assert.ok(p.consumptions.every((c) => c.atMs >= t0));
+    });
+  }
+
+  test('older semantic conventions (Java, Go): the topic stands for the event type', () => {
+    const spans = fixtureRecords(fixtures.get('legacy-semconv-chain')!, 'legacy:').map(toFlowSpan);
+    const p = flowProgress(spans);
+    assert.deepEqual(p.events.map((e) => [e.eventType, e.service]), [['legacy:orders', 'order'], ['legacy:payments', 'payment']]);
+    assert.deepEqual(p.consumptions.map((c) => [c.eventType, c.group]), [['legacy:orders', 'payment'], ['legacy:payments', 'ledger']]);
+    assert.deepEqual(p.transitions.map((t) => `${t.from} → ${t.to}`), ['legacy:orders → legacy:payments']);
+  });
+
+  test('the official instrumentation\'s eachBatch: each order its own progress, its send following what its service handled', () => {
+    const spans = fixtureRecords(fixtures.get('official-each-batch')!, 'batch:').map(toFlowSpan);
+    const assembler = new FlowAssembler();
+    assembler.add(spans, 0);
+    const flows = [...assembler.flows].filter((flow) => flow.spans().some((span) => span.role === 'consumer'));
+    assert.equal(flows.length, 20);
+    for (const flow of flows) {
+      const p = flowProgress(flow.spans());
+      assert.deepEqual(p.events.map((e) => [e.eventType, e.service]), [['batch:orders', 'order'], ['batch:payments', 'payment']], flow.id);
+      assert.deepEqual(p.consumptions.map((c) => [c.eventType, c.group]), [['batch:orders', 'payment']]);
+      assert.deepEqual(p.transitions.map((t) => `${t.from} → ${t.to}`), ['batch:orders → batch:payments'], 'no step hop: inferred from the service');
+    }
+  });
+
+  test('retries: four failed attempts and a fifth that succeeded is no failure; without the fifth it is', () => {
+    const spans = fixtureRecords(fixtures.get('retry-storm')!, 'retry:').map(toFlowSpan);
+    assert.equal(flowProgress(spans).failure, null);
+    const failed = flowProgress(spans.filter((span) => span.attempt !== 5));
+    assert.equal(failed.failure?.eventType, 'OrderCreated');
+    assert.equal(failed.failure?.group, 'payment');
+  });
+});
+
+describe('the learned model', () => {
+  test('branches with their probability, the awaited consumer groups, latencies, and terminal events of each kind', () => {
+    const model = trainedModel();
+    const created = model.expectationsAfter('OrderCreated', T0);
+    assert.equal(created.trusted, true);
+    assert.equal(created.occurrences, 2_000);
+    assert.deepEqual(created.consumers.map((c) => [c.group, c.service]), [['payments', 'payment']]);
+    assert.equal(created.terminal, null);
+    const [authorized, failed] = created.next!.candidates;
+    assert.equal(authorized!.eventType, 'PaymentAuthorized');
+    assert.equal(authorized!.service, 'payment');
+    assert.ok(Math.abs(authorized!.probability - 0.9) < 0.03, `${authorized!.probability}`);
+    assert.equal(failed!.eventType, 'PaymentFailed');
+    assert.ok(Math.abs(failed!.probability - 0.1) < 0.03, `${failed!.probability}`);
+    // payment takes 600–800 ms, uniformly: the sketch's p99 within its 1 % of 798
+    const p99 = created.next!.latency.p99Ms!;
+    assert.ok(p99 > 780 && p99 < 810, `${p99}`);
+    assert.ok(Math.abs(created.next!.latency.p50Ms! - 700) < 15, `${created.next!.latency.p50Ms}`);
+
+    assert.equal(model.expectationsAfter('OrderShipped', T0).terminal, 'completed');
+    assert.equal(model.expectationsAfter('OrderCancelled', T0).terminal, 'compensated');
+    assert.equal(model.expectationsAfter('StockReserved', T0).terminal, null);
+    assert.equal(model.expectationsAfter('NeverSeen', T0).trusted, false);
+  });
+
+  test('a changed topology is relearned: what stopped happening is forgotten within two windows', () => {
+    const model = new ChoreographyModel({ windowMs: 60_000 });
+    const next = random(3);
+    for (let i = 0; i < 200; i += 1) model.learn(progressOf(order(next, { authorized: true }), T0 + i * 100), T0 + i * 100);
+    assert.deepEqual(model.expectationsAfter('PaymentAuthorized', T0 + 30_000).consumers.map((c) => c.group), ['inventory']);
+    // inventory now listens to a new event: PaymentAuthorized goes to a fraud check first
+    const fraud = (): Step[] => [
+      { event: 'OrderCreated', service: 'order', group: 'payments', consumer: 'payment', nextMs: 700 },
+      { event: 'PaymentAuthorized', service: 'payment', group: 'fraud', consumer: 'fraud', nextMs: 300 },
+      { event: 'PaymentCleared', service: 'fraud', group: 'inventory', consumer: 'inventory', nextMs: 200 },
+      { event: 'StockReserved', service: 'inventory' },
+    ];
+    for (let i = 0; i < 200; i += 1) model.learn(progressOf(fraud(), T0 + 60_000 + i * 100), T0 + 60_000 + i * 100);
+    const mixed = model.expectationsAfter('PaymentAuthorized', T0 + 90_000);
+    assert.deepEqual(mixed.consumers, [], 'half the occurrences each: neither group is awaited while both are remembered');
+    for (let i = 0; i < 200; i += 1) model.learn(progressOf(fraud(), T0 + 120_000 + i * 100), T0 + 120_000 + i * 100);
+    const relearned = model.expectationsAfter('PaymentAuthorized', T0 + 150_000);
+    assert.deepEqual(relearned.consumers.map((c) => c.group), ['fraud']);
+    assert.deepEqual(relearned.next!.candidates.map((c) => c.eventType), ['PaymentCleared']);
+  });
+});
+
+describe('flow states', () => {
+  const model = trainedModel();
+  const next = random(11);
+
+  test('late past the learned p99 × 1.5, stalled past × 3, saying what it waits for; running again when it arrives', () => {
+    const steps = order(next, { authorized: true });
+    const waiting = progressOf(steps.slice(0, 1), T0); // OrderCreated sent at T0, handled, nothing since
+    const p99 = model.expectationsAfter('OrderCreated', T0).next!.latency.p99Ms!;
+
+    const early = judgeFlow(waiting, model, T0 + 500);
+    assert.equal(early.state, 'running');
+    assert.equal(early.nextCheckMs, T0 + p99 * 1.5, 'looked at again when it would become late');
+    assert.ok(early.expectedCompletionMs! > T0 + 900 && early.expectedCompletionMs! < T0 + 1_300, `${early.expectedCompletionMs! - T0}`);
+
+    const late = judgeFlow(waiting, model, T0 + p99 * 1.5 + 1);
+    assert.equal(late.state, 'late');
+    const explanation = late.explanation!;
+    assert.equal(explanation.kind, 'next-event');
+    if (explanation.kind !== 'next-event') return;
+    assert.deepEqual(explanation.awaitedEventTypes, ['PaymentAuthorized', 'PaymentFailed']);
+    assert.equal(explanation.awaitedService, 'payment');
+    assert.equal(explanation.afterEventType, 'OrderCreated');
+    assert.equal(explanation.sinceMs, T0);
+    assert.equal(explanation.learned, true);
+    assert.equal(late.nextCheckMs, T0 + p99 * 3);
+    assert.match(explanation.message, /^waiting for PaymentAuthorized or PaymentFailed from payment since 2026-12-01T12:03:04\.000Z, usually within (79|80)\d ms; 1 ms overdue$/);
+
+    const stalled = judgeFlow(waiting, model, T0 + p99 * 3);
+    assert.equal(stalled.state, 'stalled');
+    assert.equal(stalled.explanation?.kind, 'next-event');
+    assert.equal(stalled.nextCheckMs, null, 'only a span can change it now');
+
+    // PaymentAuthorized arrives, late; it is handled at once: the flow runs again
+    const moved = progressOf([steps[0]!, { ...steps[1]!, nextMs: 250 }, steps[2]!].slice(0, 2), T0);
+    moved.events[1]!.atMs = T0 + p99 * 3 + 10;
+    moved.transitions[0]!.latencyMs = p99 * 3 + 10;
+    moved.consumptions[1]!.atMs = T0 + p99 * 3 + 30;
+    assert.equal(judgeFlow(moved, model, T0 + p99 * 3 + 40).state, 'running');
+  });
+
+  test('a consumer group that never handled the event: stalled at its own learned wait, naming the group', () => {
+    const p = progressOf(order(next, { authorized: true }).slice(0, 1), T0);
+    p.consumptions = []; // payment never picked OrderCreated up
+    const wait = model.expectationsAfter('OrderCreated', T0).consumers[0]!.wait;
+    const verdict = judgeFlow(p, model, T0 + wait.p99Ms! * 3);
+    assert.equal(verdict.state, 'stalled');
+    assert.equal(verdict.explanation?.kind, 'consumer');
+    if (verdict.explanation?.kind !== 'consumer') return;
+    assert.equal(verdict.explanation.consumerGroup, 'payments');
+    assert.equal(verdict.explanation.awaitedService, 'payment');
+    assert.match(verdict.explanation.message, /^waiting for OrderCreated to be handled by payment \(group payments\) since /);
+  });
+
+  test('completed at its terminal event; a compensation path ends compensated, not stalled', () => {
+    const shipped = progressOf(order(next, { authorized: true }), T0);
+    assert.deepEqual(judgeFlow(shipped, model, T0 + 3_600_000), { state: 'completed', explanation: null, expectedCompletionMs: null, nextCheckMs: null });
+    const cancelled = progressOf(order(next, { authorized: false }), T0);
+    assert.equal(judgeFlow(cancelled, model, T0 + 3_600_000).state, 'compensated');
+  });
+
+  test('failed: a step whose every attempt failed, explained', () => {
+    const steps = order(next, { authorized: true }).slice(0, 2);
+    steps[1] = { ...steps[1]!, failed: true };
+    const verdict = judgeFlow(progressOf(steps, T0), model, T0 + 5_000);
+    assert.equal(verdict.state, 'failed');
+    assert.match(verdict.explanation!.message, /^inventory \(group inventory\) failed handling PaymentAuthorized at .* with no successful retry$/);
+  });
+
+  test('a step too young to trust uses the default deadline', () => {
+    const young = new ChoreographyModel({ minSamples: 20 });
+    for (let i = 0; i < 5; i += 1) young.learn(progressOf(order(next, { authorized: true }), T0 - 60_000 + i), T0);
+    const waiting = progressOf(order(next, { authorized: true }).slice(0, 2), T0);
+    const options = { defaultDeadlineMs: 30_000 };
+    assert.equal(judgeFlow(waiting, young, T0 + 29_999, options).state, 'running');
+    const late = judgeFlow(waiting, young, T0 + 30_000 + 1_000, options);
+    assert.equal(late.state, 'late', 'past the default, not the 250 ms these few took');
+    assert.equal(late.explanation?.kind === 'next-event' && late.explanation.learned, false);
+    assert.match(late.explanation!.message, /not learned yet, default deadline/);
+    assert.equal(judgeFlow(waiting, young, T0 + 60_000 + 1_000, options).state, 'stalled');
+  });
+
+  test('a slow but healthy step with a long tail: its slow flows stay running', () => {
+    // payment latency log-normal: a median of 700 ms and a tail past 10 s
+    const tailModel = new ChoreographyModel();
+    const r = random(5);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const latencies: number[] = [];
+    for (let i = 0; i < 5_000; i += 1) {
+      const paymentMs = 700 * Math.exp(1.0 * normal());
+      latencies.push(paymentMs);
+      tailModel.learn(progressOf(order(r, { paymentMs, authorized: true }), T0 - 3_000_000 + i * 100), T0);
+    }
+    latencies.sort((a, b) => a - b);
+    const slowHealthy = latencies[Math.floor(latencies.length * 0.995)]!; // slower than 99.5 % of flows, and healthy
+    const p = progressOf(order(r, { paymentMs: slowHealthy, authorized: true }).slice(0, 1), T0);
+    const verdict = judgeFlow(p, tailModel, T0 + slowHealthy - 1);
+    assert.notEqual(verdict.state, 'stalled', `${Math.round(slowHealthy)} ms is within the learned tail`);
+  });
+});
