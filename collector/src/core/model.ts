@@ -32,6 +32,8 @@ export interface LatencySummary {
   p50Ms: number | null;
   p90Ms: number | null;
   p99Ms: number | null;
+  /** The far tail, what stall detection waits out: a step slower than this is rare enough to call stuck. */
+  p999Ms: number | null;
 }
 
 export interface ConsumerExpectation {
@@ -60,6 +62,13 @@ export interface Expectations {
   /** Null when flows normally end here (or nothing was ever seen to follow). */
   next: NextExpectation | null;
   terminal: TerminalKind | null;
+}
+
+/** What stall detection asks of the model, as of one moment (ChoreographyModel.view). */
+export interface ModelView {
+  readonly nowMs: number;
+  expectationsAfter(eventType: string): Expectations;
+  medianLatency(eventType: string, next: string): number | null;
 }
 
 interface Follower {
@@ -176,6 +185,29 @@ export class ChoreographyModel {
     return { eventType, trusted, occurrences, consumers, next, terminal };
   }
 
+  /**
+   * The model as of `nowMs`, its answers kept: a detection pass asks the same few event types about
+   * every open flow, and nothing is learned meanwhile.
+   */
+  view(nowMs: number): ModelView {
+    const expectations = new Map<string, Expectations>();
+    const medians = new Map<string, number | null>();
+    return {
+      nowMs,
+      expectationsAfter: (eventType) => {
+        let answer = expectations.get(eventType);
+        if (answer === undefined) expectations.set(eventType, (answer = this.expectationsAfter(eventType, nowMs)));
+        return answer;
+      },
+      medianLatency: (eventType, next) => {
+        const id = `${eventType}\u0000${next}`;
+        let answer = medians.get(id);
+        if (answer === undefined) medians.set(id, (answer = this.medianLatency(eventType, next, nowMs)));
+        return answer;
+      },
+    };
+  }
+
   /** The typical time from `eventType` sent to `next` sent (the median), when learned. */
   medianLatency(eventType: string, next: string, nowMs: number): number | null {
     return this.#stats.get(eventType)?.next.get(next)?.latency.quantile(0.5, this.#window(nowMs)) ?? null;
@@ -237,5 +269,6 @@ function summary(sketch: LatencySketch, window: number): LatencySummary {
     p50Ms: sketch.quantile(0.5, window),
     p90Ms: sketch.quantile(0.9, window),
     p99Ms: sketch.quantile(0.99, window),
+    p999Ms: sketch.quantile(0.999, window),
   };
 }

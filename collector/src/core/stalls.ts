@@ -5,19 +5,23 @@
  * complete. Pure: the caller passes `nowMs`, and learns when the verdict can next change (`nextCheckMs`),
  * so detection looks at a flow again only then.
  */
-import type { FlowProgress } from './flow-progress.ts';
-import type { ChoreographyModel, LatencySummary } from './model.ts';
+import type { EventOccurrence, FlowProgress } from './flow-progress.ts';
+import type { ConsumerExpectation, Expectations, LatencySummary, ModelView, TerminalKind } from './model.ts';
 
 export type FlowState = 'running' | 'late' | 'stalled' | 'completed' | 'failed' | 'compensated';
 
 export const FLOW_STATES: readonly FlowState[] = ['running', 'late', 'stalled', 'completed', 'failed', 'compensated'];
 
 export interface StallOptions {
-  /** Late once an awaited step took its learned p99 × this. Default 1.5. */
+  /** Late once an awaited step took its learned p99 × this: slower than nearly all its peers. Default 1. */
   lateFactor?: number;
-  /** Stalled once it took its learned p99 × this. Default 3. */
+  /**
+   * Stalled once it took its learned p99.9 × this (and never before it is late). The far tail
+   * rather than a fixed multiple of the p99: a step with a long but healthy tail is waited out as long as
+   * its own slow flows take, a steady one is called stuck soon after its p99. Default 1.5.
+   */
   stallFactor?: number;
-  /** Until a step is trusted (model.ts, minSamples), late after this; stalled after it × stallFactor / lateFactor. Default 60_000. */
+  /** Until a step is trusted (model.ts, minSamples), late after this, stalled after twice this. Default 60_000. */
   defaultDeadlineMs?: number;
   /**
    * Added to every deadline: how late spans reach the collector and are assembled (export schedules,
@@ -26,8 +30,8 @@ export interface StallOptions {
   observationDelayMs?: number;
 }
 
-export const DEFAULT_LATE_FACTOR = 1.5;
-export const DEFAULT_STALL_FACTOR = 3;
+export const DEFAULT_LATE_FACTOR = 1;
+export const DEFAULT_STALL_FACTOR = 1.5;
 export const DEFAULT_DEADLINE_MS = 60_000;
 
 /** A step the flow waits for, past its deadline. */
@@ -75,12 +79,9 @@ export interface FlowVerdict {
   nextCheckMs: number | null;
 }
 
-interface Wait {
-  explanation: Omit<WaitExplanation, 'overdueMs' | 'message'>;
-  stalledAtMs: number;
-}
-
-export function judgeFlow(progress: FlowProgress, model: ChoreographyModel, nowMs: number, options: StallOptions = {}): FlowVerdict {
+/** The flow's verdict as of `model.nowMs` (ChoreographyModel.view). */
+export function judgeFlow(progress: FlowProgress, model: ModelView, options: StallOptions = {}): FlowVerdict {
+  const nowMs = model.nowMs;
   const lateFactor = options.lateFactor ?? DEFAULT_LATE_FACTOR;
   const stallFactor = options.stallFactor ?? DEFAULT_STALL_FACTOR;
   const defaultDeadlineMs = options.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS;
@@ -102,88 +103,140 @@ export function judgeFlow(progress: FlowProgress, model: ChoreographyModel, nowM
     };
   }
 
-  const deadlines = (sinceMs: number, usual: LatencySummary, learned: boolean) => {
-    const p99 = learned ? usual.p99Ms : null;
-    return p99 === null
-      ? { lateAtMs: sinceMs + defaultDeadlineMs + observationDelayMs, stalledAtMs: sinceMs + defaultDeadlineMs * (stallFactor / lateFactor) + observationDelayMs }
-      : { lateAtMs: sinceMs + p99 * lateFactor + observationDelayMs, stalledAtMs: sinceMs + p99 * stallFactor + observationDelayMs };
-  };
-
-  const sent = new Map(progress.events.map((event) => [event.eventType, event]));
-  const handled = new Set(progress.consumptions.map((c) => `${c.eventType}\u0000${c.group}`));
-  const followed = new Set(progress.transitions.map((t) => t.from));
-  const waits: Wait[] = [];
-  let terminal: { kind: 'completed' | 'compensated'; atMs: number } | null = null;
-  for (const event of progress.events) {
-    const expected = model.expectationsAfter(event.eventType, nowMs);
+  const settings: Settings = { lateFactor, stallFactor, defaultDeadlineMs, observationDelayMs };
+  // each awaited step's deadlines; the explanation is written for the one chosen only (a pass judges many flows)
+  let chosen: Wait | null = null;
+  let chosenStalled = false;
+  let anyWait = false;
+  let nextCheckMs = Infinity;
+  let terminal: TerminalKind | null = null;
+  let terminalAtMs = -Infinity;
+  const events = progress.events;
+  for (const event of events) {
+    const expected = model.expectationsAfter(event.eventType);
     for (const consumer of expected.consumers) {
-      if (handled.has(`${event.eventType}\u0000${consumer.group}`)) continue;
-      const learned = expected.trusted && consumer.wait.p99Ms !== null;
-      const { lateAtMs, stalledAtMs } = deadlines(event.atMs, consumer.wait, learned);
-      waits.push({
-        explanation: {
-          kind: 'consumer', afterEventType: event.eventType, afterService: event.service, awaitedEventTypes: [event.eventType],
-          awaitedService: consumer.service, consumerGroup: consumer.group, sinceMs: event.atMs, usual: consumer.wait, learned, lateAtMs,
-        },
-        stalledAtMs,
-      });
+      if (wasHandled(progress, event.eventType, consumer.group)) continue;
+      const wait = waitFor('consumer', event, expected, consumer.wait, consumer, settings);
+      anyWait = true;
+      nextCheckMs = Math.min(nextCheckMs, upcoming(wait, nowMs));
+      const stalled = wait.stalledAtMs <= nowMs;
+      if (wait.lateAtMs <= nowMs && (chosen === null || (stalled && !chosenStalled) || (stalled === chosenStalled && wait.lateAtMs < chosen.lateAtMs))) {
+        chosen = wait;
+        chosenStalled = stalled;
+      }
     }
     if (expected.terminal !== null) {
-      if (terminal === null || event.atMs >= terminal.atMs) terminal = { kind: expected.terminal, atMs: event.atMs };
+      if (event.atMs >= terminalAtMs) [terminal, terminalAtMs] = [expected.terminal, event.atMs];
       continue;
     }
-    if (followed.has(event.eventType)) continue;
-    // a next event present without its step hop (the context was lost on the way) still counts as followed
-    const candidates = expected.next?.candidates ?? [];
-    if (candidates.some((c) => (sent.get(c.eventType)?.atMs ?? -Infinity) >= event.atMs)) continue;
+    if (wasFollowed(progress, event, expected)) continue;
     if (expected.trusted && expected.next === null) continue; // flows often end here without being terminal: nothing is owed
-    const usual = expected.next?.latency ?? { count: 0, p50Ms: null, p90Ms: null, p99Ms: null };
-    const learned = expected.trusted && usual.p99Ms !== null;
-    const { lateAtMs, stalledAtMs } = deadlines(event.atMs, usual, learned);
-    waits.push({
-      explanation: {
-        kind: 'next-event', afterEventType: event.eventType, afterService: event.service,
-        awaitedEventTypes: candidates.map((c) => c.eventType), awaitedService: candidates[0]?.service ?? null, consumerGroup: null,
-        sinceMs: event.atMs, usual, learned, lateAtMs,
-      },
-      stalledAtMs,
-    });
+    const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings);
+    anyWait = true;
+    nextCheckMs = Math.min(nextCheckMs, upcoming(wait, nowMs));
+    const stalled = wait.stalledAtMs <= nowMs;
+    if (wait.lateAtMs <= nowMs && (chosen === null || (stalled && !chosenStalled) || (stalled === chosenStalled && wait.lateAtMs < chosen.lateAtMs))) {
+      chosen = wait;
+      chosenStalled = stalled;
+    }
   }
 
-  const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model, nowMs) : null;
-  if (waits.length === 0) {
-    return { state: terminal?.kind ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
+  const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
+  const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
+  if (!anyWait) return { state: terminal ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
+  if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next };
+  return { state: chosenStalled ? 'stalled' : 'late', explanation: explain(chosen, nowMs), expectedCompletionMs, nextCheckMs: next };
+}
+
+interface Settings {
+  lateFactor: number;
+  stallFactor: number;
+  defaultDeadlineMs: number;
+  observationDelayMs: number;
+}
+
+/** An awaited step and its deadlines. */
+interface Wait {
+  kind: 'consumer' | 'next-event';
+  event: EventOccurrence;
+  expected: Expectations;
+  usual: LatencySummary;
+  consumer: ConsumerExpectation | null;
+  learned: boolean;
+  lateAtMs: number;
+  stalledAtMs: number;
+}
+
+const NOT_LEARNED: LatencySummary = { count: 0, p50Ms: null, p90Ms: null, p99Ms: null, p999Ms: null };
+
+function waitFor(
+  kind: Wait['kind'], event: EventOccurrence, expected: Expectations, usual: LatencySummary, consumer: ConsumerExpectation | null, settings: Settings,
+): Wait {
+  const learned = expected.trusted && usual.p99Ms !== null;
+  const sinceMs = event.atMs + settings.observationDelayMs;
+  if (!learned) {
+    const lateAtMs = sinceMs + settings.defaultDeadlineMs;
+    return { kind, event, expected, usual, consumer, learned, lateAtMs, stalledAtMs: lateAtMs + settings.defaultDeadlineMs };
   }
-  // the step that has been overdue longest explains the flow
-  const stalled = waits.filter((w) => w.stalledAtMs <= nowMs);
-  const late = waits.filter((w) => w.explanation.lateAtMs <= nowMs);
-  const worst = (list: Wait[]) => list.reduce((a, b) => (b.explanation.lateAtMs < a.explanation.lateAtMs ? b : a));
-  const upcoming = waits.flatMap((w) => [w.explanation.lateAtMs, w.stalledAtMs]).filter((at) => at > nowMs);
-  const nextCheckMs = upcoming.length > 0 ? Math.min(...upcoming) : null;
-  if (late.length === 0) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs };
-  const chosen = worst(stalled.length > 0 ? stalled : late);
-  const overdueMs = nowMs - chosen.explanation.lateAtMs;
+  const p99 = usual.p99Ms!;
+  const lateAfterMs = p99 * settings.lateFactor;
   return {
-    state: stalled.length > 0 ? 'stalled' : 'late',
-    explanation: { ...chosen.explanation, overdueMs, message: waitMessage(chosen.explanation, overdueMs) },
-    expectedCompletionMs,
-    nextCheckMs,
+    kind, event, expected, usual, consumer, learned,
+    lateAtMs: sinceMs + lateAfterMs,
+    stalledAtMs: sinceMs + Math.max(lateAfterMs, (usual.p999Ms ?? p99) * settings.stallFactor),
   };
 }
 
+/** The next deadline of the wait still ahead of `nowMs`, else Infinity. */
+function upcoming(wait: Wait, nowMs: number): number {
+  if (wait.lateAtMs > nowMs) return wait.lateAtMs;
+  return wait.stalledAtMs > nowMs ? wait.stalledAtMs : Infinity;
+}
+
+function wasHandled(progress: FlowProgress, eventType: string, group: string): boolean {
+  for (const c of progress.consumptions) if (c.eventType === eventType && c.group === group) return true;
+  return false;
+}
+
+/** A next event was sent: by a step from it, or (the context lost on the way) one of its usual next events sent after it. */
+function wasFollowed(progress: FlowProgress, event: EventOccurrence, expected: Expectations): boolean {
+  for (const t of progress.transitions) if (t.from === event.eventType) return true;
+  for (const candidate of expected.next?.candidates ?? []) {
+    for (const other of progress.events) if (other.eventType === candidate.eventType && other.atMs >= event.atMs) return true;
+  }
+  return false;
+}
+
+function explain(wait: Wait, nowMs: number): WaitExplanation {
+  const candidates = wait.expected.next?.candidates ?? [];
+  const explanation: Omit<WaitExplanation, 'overdueMs' | 'message'> = wait.kind === 'consumer'
+    ? {
+      kind: 'consumer', afterEventType: wait.event.eventType, afterService: wait.event.service, awaitedEventTypes: [wait.event.eventType],
+      awaitedService: wait.consumer!.service, consumerGroup: wait.consumer!.group, sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned,
+      lateAtMs: wait.lateAtMs,
+    }
+    : {
+      kind: 'next-event', afterEventType: wait.event.eventType, afterService: wait.event.service,
+      awaitedEventTypes: candidates.map((c) => c.eventType), awaitedService: candidates[0]?.service ?? null, consumerGroup: null,
+      sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, lateAtMs: wait.lateAtMs,
+    };
+  const overdueMs = nowMs - wait.lateAtMs;
+  return { ...explanation, overdueMs, message: waitMessage(explanation, overdueMs) };
+}
+
 /** Following the likeliest next event from the latest event, summing the usual (median) latencies until a terminal event. */
-function expectedCompletion(progress: FlowProgress, model: ChoreographyModel, nowMs: number): number | null {
+function expectedCompletion(progress: FlowProgress, model: ModelView): number | null {
   const latest = progress.events.at(-1);
   if (latest === undefined) return null;
   let atMs = latest.atMs;
   let eventType = latest.eventType;
   const seen = new Set<string>([eventType]);
   for (let steps = 0; steps < 32; steps += 1) {
-    const expected = model.expectationsAfter(eventType, nowMs);
+    const expected = model.expectationsAfter(eventType);
     if (expected.terminal !== null) return atMs;
     const next = expected.next?.candidates[0];
     if (!expected.trusted || next === undefined || seen.has(next.eventType)) return null;
-    const median = model.medianLatency(eventType, next.eventType, nowMs);
+    const median = model.medianLatency(eventType, next.eventType);
     if (median === null) return null;
     atMs += median;
     eventType = next.eventType;
