@@ -129,3 +129,12 @@ export function progressAt(flow: SimulatedFlow, nowMs: number): FlowProgress {
   }
   return progress;
 }
+
+/** The same flow started `byMs` later. */
+export function shifted(flow: SimulatedFlow, byMs: number): SimulatedFlow {
+  return {
+    startMs: flow.startMs + byMs,
+    facts: flow.facts.map((fact) => ({ ...fact, atMs: fact.atMs + byMs })),
+    stall: flow.stall === null ? null : { ...flow.stall, sinceMs: flow.stall.sinceMs + byMs },
+  };
+}
