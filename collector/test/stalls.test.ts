@@ -175,6 +175,22 @@ describe('the learned model', () => {
     assert.equal(model.expectationsAfter('NeverSeen', T0).trusted, false);
   });
 
+  test('stored and read back (as the collector saves it), the model answers the same and goes on learning', () => {
+    const model = trainedModel(500);
+    const copy = ChoreographyModel.fromJSON(JSON.parse(JSON.stringify(model)));
+    // DDSketch's protobuf form keeps its buckets exactly; quantiles read back agree to many digits, not all
+    const rounded = (value: unknown) => JSON.parse(JSON.stringify(value, (_, v) => (typeof v === 'number' ? Number(v.toPrecision(9)) : v)));
+    assert.deepEqual(rounded(copy.snapshot(T0)), rounded(model.snapshot(T0)));
+    const created = copy.snapshot(T0).steps.find((step) => step.eventType === 'OrderCreated')!;
+    assert.deepEqual(created.consumers.map((c) => [c.group, c.awaited]), [['payments', true]]);
+    assert.deepEqual(created.transitions.map((t) => t.eventType), ['PaymentAuthorized', 'PaymentFailed']);
+    const next = random(2);
+    for (const m of [model, copy]) m.learn(progressOf(order(next, { authorized: true }), T0), T0);
+    assert.equal(copy.expectationsAfter('OrderCreated', T0).occurrences, 501);
+    assert.deepEqual(rounded(copy.expectationsAfter('OrderCreated', T0)), rounded(model.expectationsAfter('OrderCreated', T0)));
+    assert.equal(ChoreographyModel.fromJSON({ version: 2 } as never).eventTypes(T0).length, 0, 'a format it does not know: learned afresh');
+  });
+
   test('a changed topology is relearned: what stopped happening is forgotten within two windows', () => {
     const model = new ChoreographyModel({ windowMs: 60_000 });
     const next = random(3);

@@ -6,7 +6,7 @@
  * (latency-sketch.ts), so a changed topology is relearned. Pure: `nowMs` is passed in.
  */
 import type { FlowProgress } from './flow-progress.ts';
-import { LatencySketch, WindowedCount } from './latency-sketch.ts';
+import { LatencySketch, WindowedCount, type StoredCount, type StoredSketch } from './latency-sketch.ts';
 
 /** How a flow that ends at a terminal event ended. */
 export type TerminalKind = 'completed' | 'compensated';
@@ -62,6 +62,43 @@ export interface Expectations {
   /** Null when flows normally end here (or nothing was ever seen to follow). */
   next: NextExpectation | null;
   terminal: TerminalKind | null;
+}
+
+/** One event type as GET /api/model shows it. */
+export interface ModelStep {
+  eventType: string;
+  producers: { service: string; count: number }[];
+  occurrences: number;
+  /** Enough occurrences to trust what follows; before, the default deadline applies. */
+  trusted: boolean;
+  terminal: TerminalKind | null;
+  /** `awaited`: handled often enough (expectProbability) that a flow waits for it. */
+  consumers: { group: string; service: string; count: number; probability: number; awaited: boolean; wait: LatencySummary }[];
+  /** The events that follow it, most likely first: branches show as several. */
+  transitions: { eventType: string; count: number; probability: number; latency: LatencySummary }[];
+  /** Occurrences after which the flow sent nothing more from it. */
+  endedHere: number;
+}
+
+export interface ModelSnapshot {
+  windowMs: number;
+  minSamples: number;
+  expectProbability: number;
+  steps: ModelStep[];
+}
+
+/** The model as stored (toJSON): plain data. */
+export interface StoredModel {
+  version: 1;
+  stats: Record<string, {
+    occurrences: StoredCount;
+    producers: Record<string, StoredCount>;
+    ended: StoredCount;
+    endedOffPath: StoredCount;
+    firstNext: StoredSketch;
+    next: Record<string, { count: StoredCount; latency: StoredSketch }>;
+    consumers: Record<string, { service: string; count: StoredCount; wait: StoredSketch }>;
+  }>;
 }
 
 /** What stall detection asks of the model, as of one moment (ChoreographyModel.view). */
@@ -217,6 +254,72 @@ export class ChoreographyModel {
   eventTypes(nowMs: number): string[] {
     const window = this.#window(nowMs);
     return [...this.#stats].filter(([, stats]) => stats.occurrences.value(window) > 0).map(([eventType]) => eventType).sort();
+  }
+
+  /** Everything the model knows, as of `nowMs`: per event type what follows it (GET /api/model). */
+  snapshot(nowMs: number): ModelSnapshot {
+    const window = this.#window(nowMs);
+    const steps = this.eventTypes(nowMs).map((eventType): ModelStep => {
+      const stats = this.#stats.get(eventType)!;
+      const expected = this.expectationsAfter(eventType, nowMs);
+      const occurrences = expected.occurrences;
+      return {
+        eventType,
+        producers: [...stats.producers].map(([service, count]) => ({ service, count: count.value(window) })).filter((p) => p.count > 0)
+          .sort((a, b) => b.count - a.count),
+        occurrences,
+        trusted: expected.trusted,
+        terminal: expected.terminal,
+        consumers: [...stats.consumers].map(([group, handler]) => ({
+          group, service: handler.service, count: handler.count.value(window), probability: Math.min(1, handler.count.value(window) / occurrences),
+          awaited: expected.consumers.some((c) => c.group === group), wait: summary(handler.wait, window),
+        })).filter((c) => c.count > 0),
+        transitions: [...stats.next].map(([next, follower]) => ({
+          eventType: next, count: follower.count.value(window), probability: Math.min(1, follower.count.value(window) / occurrences),
+          latency: summary(follower.latency, window),
+        })).filter((t) => t.count > 0).sort((a, b) => b.probability - a.probability),
+        endedHere: stats.ended.value(window),
+      };
+    });
+    return { windowMs: this.#windowMs, minSamples: this.#minSamples, expectProbability: this.#expectProbability, steps };
+  }
+
+  /** As stored: every count and sketch, by event type. */
+  toJSON(): StoredModel {
+    const stats: StoredModel['stats'] = {};
+    for (const [eventType, s] of this.#stats) {
+      stats[eventType] = {
+        occurrences: s.occurrences.toJSON(),
+        producers: Object.fromEntries([...s.producers].map(([service, count]) => [service, count.toJSON()])),
+        ended: s.ended.toJSON(),
+        endedOffPath: s.endedOffPath.toJSON(),
+        firstNext: s.firstNext.toJSON(),
+        next: Object.fromEntries([...s.next].map(([next, f]) => [next, { count: f.count.toJSON(), latency: f.latency.toJSON() }])),
+        consumers: Object.fromEntries([...s.consumers].map(([group, h]) => [group, { service: h.service, count: h.count.toJSON(), wait: h.wait.toJSON() }])),
+      };
+    }
+    return { version: 1, stats };
+  }
+
+  /** A model from what toJSON stored, with these options (the stored counts and sketches, today's settings). */
+  static fromJSON(stored: StoredModel, options: ModelOptions = {}): ChoreographyModel {
+    const model = new ChoreographyModel(options);
+    if (stored.version !== 1) return model; // a format this version does not know: learn afresh
+    const counts = (map: Record<string, StoredCount>) => new Map(Object.entries(map).map(([key, count]) => [key, WindowedCount.fromJSON(count)]));
+    for (const [eventType, s] of Object.entries(stored.stats)) {
+      model.#stats.set(eventType, {
+        occurrences: WindowedCount.fromJSON(s.occurrences),
+        producers: counts(s.producers),
+        ended: WindowedCount.fromJSON(s.ended),
+        endedOffPath: WindowedCount.fromJSON(s.endedOffPath),
+        firstNext: LatencySketch.fromJSON(s.firstNext),
+        next: new Map(Object.entries(s.next).map(([next, f]) => [next, { count: WindowedCount.fromJSON(f.count), latency: LatencySketch.fromJSON(f.latency) }])),
+        consumers: new Map(Object.entries(s.consumers).map(([group, h]) => [group, {
+          service: h.service, count: WindowedCount.fromJSON(h.count), wait: LatencySketch.fromJSON(h.wait),
+        }])),
+      });
+    }
+    return model;
   }
 
   /** The service that usually sends `eventType`. */
