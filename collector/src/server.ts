@@ -174,7 +174,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     flowWorker,
     businessKeyAttributes: resolved.businessKeyAttributes,
   });
-  app.register(queryRoutes, { store: resolved.store, describeFlows: resolved.flows });
+  app.register(queryRoutes, { store: resolved.store, describeFlows: resolved.flows, flowModel: resolved.flows.model });
   app.register(healthRoutes, { store: resolved.store });
   app.register(metricsRoute, { metrics: resolved.metrics });
   return app;

@@ -14,6 +14,11 @@ import { forEachStore } from './stores.ts';
 
 const chain = readFlowFixtures().find((fixture) => fixture.name === 'clean-chain-parent')!;
 
+/** The same spans, `byMs` later. */
+const later = (records: SpanRecord[], byMs: number): SpanRecord[] => records.map((r) => ({
+  ...r, startTimeMs: r.startTimeMs + byMs, endTimeMs: r.endTimeMs + byMs, events: r.events.map((e) => ({ ...e, timeMs: e.timeMs + byMs })),
+}));
+
 forEachStore((kind) => {
   /** The chain's spans, by label. */
   function spans(): Map<string, SpanRecord> {
@@ -85,6 +90,67 @@ forEachStore((kind) => {
     }
   });
 
+  test('flow states: learned from settled flows, a flow goes late then stalled on time with what it waits for, the model saved for the next worker', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      const epochMs = Math.min(...fixtureRecords(chain, 'epoch:').map((r) => r.startTimeMs));
+      let clock = epochMs + 600_000;
+      const options = { now: () => clock, settleAfterMs: 60_000, saveModelEveryMs: 0, model: { minSamples: 20 } };
+      const worker = new FlowWorker(store.flows, options);
+      const session = (await store.flows.openAssembly())!;
+      // 25 whole chains, ten minutes old: settled, learned from as they are assembled
+      for (let i = 0; i < 25; i += 1) await store.writeSpans(fixtureRecords(chain, `${kind.name}:learn:${i}:${Math.random()}:`));
+      await worker.round(session);
+      const learned = await store.flows.searchFlows({ service: 'notification', limit: 100 });
+      assert.equal(learned.flows.length, 25);
+      // judged as they were learned from: stalled by the default deadline while the model knew too little, completed after
+      const early = learned.flows.filter((flow) => flow.state === 'stalled');
+      assert.ok(early.length > 0 && early.every((flow) => flow.explanation?.kind === 'next-event' && !flow.explanation.learned), JSON.stringify(early[0]));
+      assert.equal(learned.flows.filter((flow) => flow.state === 'completed').length, 25 - early.length);
+      const saved = await store.flows.storedModel();
+      assert.ok(saved !== null, 'saved with the round');
+
+      // a new order, later: OrderCreated handled by payment, then nothing
+      const stuck = new Map(later(fixtureRecords(chain, `${kind.name}:stuck:${Math.random()}:`), 700_000).map((r) => [r.name, r]));
+      const sentMs = stuck.get('order.send')!.endTimeMs;
+      clock = sentMs + 1; // just sent
+      await store.writeSpans([stuck.get('order.http')!, stuck.get('order.send')!, stuck.get('payment.process')!]);
+      await worker.round(session);
+      const [running] = (await store.flows.searchFlows({ service: 'payment', state: 'running', limit: 100 })).flows.filter((f) => f.spanCount === 3);
+      assert.ok(running !== undefined, 'running while its next step is not due');
+      assert.ok(running.expectedCompletionMs !== null && running.expectedCompletionMs > sentMs, 'with an expected completion');
+
+      clock = sentMs + 600_000; // long past the learned p99.9 of a step of milliseconds: described again at its deadline
+      await worker.round(session);
+      const settled = await store.flows.searchFlows({ service: 'notification', limit: 100 });
+      assert.deepEqual(settled.flows.map((flow) => flow.state), Array(25).fill('completed'), 'judged again once the model had learned');
+      const stalled = (await store.flows.searchFlows({ state: 'stalled', limit: 100 })).flows;
+      assert.deepEqual(stalled.map((f) => f.flowId), [running.flowId]);
+      const explanation = stalled[0]!.explanation!;
+      assert.equal(explanation.kind, 'next-event');
+      assert.match(explanation.message, /^waiting for PaymentAuthorized from payment since /);
+      assert.deepEqual(await store.flows.standingOf(running.flowId), {
+        state: 'stalled', explanation, expectedCompletionMs: stalled[0]!.expectedCompletionMs,
+      });
+      assert.equal((await store.flows.searchFlows({ state: 'stalled', service: 'inventory', limit: 10 })).flows.length, 0, 'filters combine');
+      await session.release();
+
+      // the next worker goes on from the saved model: the chain's steps are trusted at once
+      const next = new FlowWorker(store.flows, options);
+      const again = (await store.flows.openAssembly())!;
+      const late = new Map(later(fixtureRecords(chain, `${kind.name}:late:${Math.random()}:`), 1_400_000).map((r) => [r.name, r]));
+      clock = late.get('order.send')!.endTimeMs + 600_000;
+      await store.writeSpans([late.get('order.http')!, late.get('order.send')!, late.get('payment.process')!]);
+      await next.round(again);
+      const both = (await store.flows.searchFlows({ state: 'stalled', limit: 100 })).flows;
+      assert.equal(both.length, 2, 'judged stalled against the learned deadlines, not the default one');
+      assert.ok(both.every((f) => f.explanation?.kind === 'next-event' && f.explanation.learned));
+      await again.release();
+    } finally {
+      await dispose();
+    }
+  });
+
   test('a worker that stops describes what it held back; a due row that names no flow is removed, not due for ever', async () => {
     const { store, dispose } = await kind.open();
     try {
@@ -110,8 +176,11 @@ forEachStore((kind) => {
       const session = (await store.flows.openAssembly())!;
       await session.write({
         inboxIds: [], removed: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-        flows: [{ facts: { ...facts, flowId: orphanId }, gaps: [], recheckAtMs: Date.now() - 1 }],
-        catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: 0 }, pruneRatesBeforeMs: null,
+        flows: [{
+          facts: { ...facts, flowId: orphanId }, standing: { state: 'running', explanation: null, expectedCompletionMs: null }, gaps: [],
+          recheckAtMs: Date.now() - 1,
+        }],
+        catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: 0 }, pruneRatesBeforeMs: null, model: null, nowMs: Date.now(),
       });
       assert.deepEqual(await session.dueRechecks(Date.now(), 10), [{ flowId: orphanId, reload: false }]);
       const again = new FlowWorker(store.flows, {});

@@ -1,6 +1,6 @@
 /**
  * The flow routes: the list with its filters, one flow with its spans, hops and anomalies, the
- * consumers of a producer span, and where trace context is lost. A flow is described (core/describe-flow.ts)
+ * consumers of a producer span, where trace context is lost, and the learned choreography. A flow is described (core/describe-flow.ts)
  * from its stored spans when it is asked for, with the same function and options as assembly uses, so
  * its hops and anomalies are current to the request's time.
  */
@@ -8,28 +8,33 @@ import type { FastifyInstance } from 'fastify';
 import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
 import { anchorOf, type AnomalyType } from '../core/flow.ts';
 import { toFlowSpan } from '../core/flow-span.ts';
+import { ChoreographyModel, type ModelOptions } from '../core/model.ts';
 import { spanKey, type SpanRecord } from '../core/span.ts';
+import type { FlowState } from '../core/stalls.ts';
 import { cleanText } from '../core/stored-text.ts';
 import type { FlowSearch } from '../store/flow-store.ts';
 import type { SpanStore } from '../store/store.ts';
 import { ERRORS, chsError } from './errors.ts';
 import { decodeFlowCursor, encodeFlowCursor } from './flow-cursor.ts';
 import {
-  anomalyParameter, anomalySchema, consumerSchema, flowIdParameter, flowSummarySchema, hopSchema, propagationGapSchema, textFilterParameter,
+  anomalyParameter, anomalySchema, consumerSchema, explanationSchema, flowIdParameter, flowSummarySchema, hopSchema, modelStepSchema,
+  propagationGapSchema, stateParameter, textFilterParameter,
 } from './flow-schemas.ts';
 import {
   businessKeyParameter, cursorParameter, errorResponses, limitParameter, nextCursor, pathParameters, queryString, responseObject,
   serviceParameter, spanIdParameter, timeParameter, traceIdParameter,
 } from './schemas.ts';
 import { parseTime } from './search-query.ts';
-import { toApiAnomaly, toApiHop, toFlowSummary } from './to-api-flow.ts';
+import { toApiAnomaly, toApiHop, toFlowSummary, toModelResponse } from './to-api-flow.ts';
 import { toApiSpan } from './to-api-span.ts';
-import type { FlowResponse, FlowsResponse, PropagationDiagnosticsResponse, SpanConsumersResponse } from './types.ts';
+import type { FlowResponse, FlowsResponse, ModelResponse, PropagationDiagnosticsResponse, SpanConsumersResponse } from './types.ts';
 
 export interface FlowRoutesOptions {
   store: SpanStore;
   /** How flows are described: the flow worker's options. */
   describe: DescribeOptions;
+  /** How the choreography is learned: the flow worker's options. */
+  model?: ModelOptions;
 }
 
 export const FLOWS_DEFAULT_LIMIT = 100;
@@ -43,6 +48,7 @@ interface FlowsParameters {
   service?: string;
   eventType?: string;
   anomaly?: AnomalyType;
+  state?: FlowState;
   start?: string;
   end?: string;
   limit: number;
@@ -55,6 +61,7 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   const { store } = options;
   const flows = store.flows;
   const maxFlowSpans = options.describe.maxFlowSpans ?? 10_000;
+  app.addSchema(explanationSchema);
   app.addSchema(flowSummarySchema);
   app.addSchema(hopSchema);
   app.addSchema(anomalySchema);
@@ -71,6 +78,7 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
         service: serviceParameter,
         eventType: textFilterParameter('flows carrying this event type'),
         anomaly: anomalyParameter,
+        state: stateParameter,
         start: timeParameter('flows active at or after this'),
         end: timeParameter('flows active before this'),
         limit: limitParameter(FLOWS_MAX_LIMIT, FLOWS_DEFAULT_LIMIT),
@@ -107,12 +115,13 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     },
   }, async (request): Promise<FlowResponse> => {
     const anchor = anchorOf(request.params.flowId.toLowerCase())!; // the schema checked its form
-    const flowId = await flows.flowOfSpan(anchor.traceId, anchor.spanId);
-    const described = flowId === null ? null : await describeStored(flowId);
+    const described = await describeFlowOf(anchor.traceId, anchor.spanId);
     if (described === null) throw chsError(ERRORS.FLOW_NOT_FOUND, { flowId: request.params.flowId });
     const { description, records } = described;
+    // where it stands is judged by the collector that assembles, against the model it learned: as stored
+    const standing = await flows.standingOf(description.facts.flowId) ?? { state: 'running', explanation: null, expectedCompletionMs: null };
     return {
-      flow: toFlowSummary(description.facts),
+      flow: toFlowSummary({ ...description.facts, ...standing }),
       spans: description.spans.map((span) => toApiSpan(records.get(span.key)!)),
       hops: description.hops.map(toApiHop),
       anomalies: description.anomalies.map(toApiAnomaly),
@@ -139,8 +148,7 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
   }, async (request): Promise<SpanConsumersResponse> => {
     const traceId = request.params.traceId.toLowerCase();
     const spanId = request.params.spanId.toLowerCase();
-    const flowId = await flows.flowOfSpan(traceId, spanId);
-    const described = flowId === null ? null : await describeStored(flowId);
+    const described = await describeFlowOf(traceId, spanId);
     const key = `${traceId}/${spanId}`;
     const producer = described?.records.get(key) ?? (await store.spansOfTrace(traceId)).find((span) => span.spanId === spanId);
     if (producer === undefined) throw chsError(ERRORS.SPAN_NOT_FOUND, { traceId, spanId });
@@ -182,6 +190,44 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     };
   });
 
+  app.get('/api/model', {
+    schema: {
+      tags: ['flows'],
+      summary: 'The learned choreography',
+      description: 'Per event type, as learned from settled flows: who sends it, which consumer groups handle it (and which a flow '
+        + 'waits for), the events that follow it with their probability, count and latency quantiles (a branch shows as several), '
+        + 'and whether flows end there. `savedAtMs` is when the collector that assembles last saved it; null before anything was learned.',
+      response: {
+        200: responseObject({
+          savedAtMs: { type: ['number', 'null'] },
+          windowMs: { type: 'number' },
+          minSamples: { type: 'number' },
+          expectProbability: { type: 'number' },
+          steps: { type: 'array', items: modelStepSchema },
+        }, 'the model'),
+        ...errorResponses(),
+      },
+    },
+  }, async (): Promise<ModelResponse> => {
+    const stored = await flows.storedModel();
+    const model = stored === null ? new ChoreographyModel(options.model) : ChoreographyModel.fromJSON(stored.model, options.model);
+    return toModelResponse(model.snapshot(Date.now()), stored?.savedAtMs ?? null);
+  });
+
+  /**
+   * The flow holding a span, described now. The span's flow and that flow's spans are two reads: a round
+   * that merges flows between them leaves the first naming a flow that is gone, so it is asked again.
+   */
+  async function describeFlowOf(traceId: string, spanId: string) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const flowId = await flows.flowOfSpan(traceId, spanId);
+      if (flowId === null) return null;
+      const described = await describeStored(flowId);
+      if (described !== null) return described;
+    }
+    return null;
+  }
+
   /** A stored flow's spans (the earliest it describes), described now. */
   async function describeStored(flowId: string) {
     const { spans, total } = await flows.flowSpans(flowId, maxFlowSpans);
@@ -203,6 +249,7 @@ function toFlowSearch(query: FlowsParameters): FlowSearch {
     service: query.service === undefined ? undefined : cleanText(query.service),
     eventType: query.eventType === undefined ? undefined : cleanText(query.eventType),
     anomaly: query.anomaly,
+    state: query.state,
     activeFromMs: query.start === undefined ? undefined : parseTime('start', query.start),
     activeBeforeMs: query.end === undefined ? undefined : parseTime('end', query.end),
     after: query.cursor === undefined ? undefined : decodeFlowCursor(query.cursor),

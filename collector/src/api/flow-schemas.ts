@@ -3,6 +3,7 @@
  * they mirror the flow part of types.ts, and a test checks real answers against them.
  */
 import { ANOMALY_TYPES } from '../core/flow.ts';
+import { FLOW_STATES } from '../core/stalls.ts';
 import { responseObject } from './schemas.ts';
 
 export const FLOW_ID_PATTERN = '^[0-9a-fA-F]{32}-[0-9a-fA-F]{16}$';
@@ -12,6 +13,7 @@ export const flowIdParameter = {
   description: "a flow id: its anchor span's trace id and span id, `<32 hex digits>-<16 hex digits>`",
 };
 export const anomalyParameter = { type: 'string', enum: ANOMALY_TYPES, description: 'flows with an anomaly of this type' };
+export const stateParameter = { type: 'string', enum: FLOW_STATES, description: 'flows in this state (running, late, stalled, completed, failed, compensated)' };
 export const textFilterParameter = (description: string) => ({ type: 'string', minLength: 1, maxLength: 512, description });
 
 const string = { type: 'string' };
@@ -39,8 +41,58 @@ export const flowSummarySchema = {
     pendingHops: { type: 'integer' },
     anomalies: { type: 'array', items: { type: 'string', enum: ANOMALY_TYPES } },
     droppedSpans: { type: 'integer' },
+    state: { type: 'string', enum: FLOW_STATES },
+    explanation: { anyOf: [{ $ref: 'Explanation#' }, { type: 'null' }] },
+    expectedCompletionMs: { type: ['number', 'null'], description: 'when it should reach its end along the likeliest path' },
   }, 'one business flow'),
 };
+
+export const latencySchema = responseObject({
+  count: { type: 'integer' },
+  p50Ms: { type: ['number', 'null'] },
+  p90Ms: { type: ['number', 'null'] },
+  p99Ms: { type: ['number', 'null'] },
+  p999Ms: { type: ['number', 'null'] },
+}, 'a latency as learned, in milliseconds');
+
+/** Why a flow is late, stalled or failed: the fields depend on `kind` (types.ts, ApiExplanation). */
+export const explanationSchema = {
+  $id: 'Explanation',
+  type: 'object',
+  required: ['kind', 'message', 'sinceMs'],
+  properties: {
+    kind: { type: 'string', enum: ['consumer', 'next-event', 'failure'] },
+    message: { type: 'string', description: 'one sentence for a person' },
+    sinceMs: number,
+    afterEventType: string,
+    afterService: nullableString,
+    awaitedEventTypes: strings,
+    awaitedService: nullableString,
+    consumerGroup: nullableString,
+    usual: latencySchema,
+    learned: { type: 'boolean' },
+    lateAtMs: number,
+    overdueMs: number,
+    service: string,
+    eventType: nullableString,
+  },
+  additionalProperties: false,
+  description: 'what a late or stalled flow waits for, or where it failed',
+};
+
+export const modelStepSchema = responseObject({
+  eventType: string,
+  producers: { type: 'array', items: responseObject({ service: string, count: number }) },
+  occurrences: number,
+  trusted: { type: 'boolean' },
+  terminal: { type: ['string', 'null'], enum: ['completed', 'compensated', null] },
+  consumers: {
+    type: 'array',
+    items: responseObject({ group: string, service: string, count: number, probability: number, awaited: { type: 'boolean' }, wait: latencySchema }),
+  },
+  transitions: { type: 'array', items: responseObject({ eventType: string, count: number, probability: number, latency: latencySchema }) },
+  endedHere: number,
+}, 'one event type: who sends it, who handles it, what follows it');
 
 export const hopSchema = {
   $id: 'Hop',

@@ -12,6 +12,7 @@ import { flowRoutes } from './flow-routes.ts';
 import { linkRoutes } from './link-routes.ts';
 import { openApiOptions, openApiRoute } from './openapi.ts';
 import { nonFiniteParameterError, toParameterError } from './parameter-errors.ts';
+import type { ModelOptions } from '../core/model.ts';
 import { apiSpanSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { spanRoutes } from './span-routes.ts';
@@ -20,6 +21,8 @@ export interface QueryRoutesOptions {
   store: SpanStore;
   /** How flows are described: the flow worker's options. */
   describeFlows: DescribeOptions;
+  /** How the choreography is learned: the flow worker's options. */
+  flowModel?: ModelOptions;
 }
 
 export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOptions): Promise<void> {
@@ -39,7 +42,7 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   await app.register(spanRoutes, options);
   await app.register(serviceRoutes, options);
   await app.register(linkRoutes, options);
-  await app.register(flowRoutes, { store: options.store, describe: options.describeFlows });
+  await app.register(flowRoutes, { store: options.store, describe: options.describeFlows, model: options.flowModel });
   await app.register(catalogRoutes, options);
   await app.register(openApiRoute);
 }

@@ -3,9 +3,12 @@
  * holds them to it: a core type that stops fitting its API type fails to build here, so the contract
  * (types.ts, which the dashboard imports) cannot drift unnoticed.
  */
-import type { Anomaly, FlowFacts, Hop } from '../core/flow.ts';
-import type { ApiAnomaly, ApiHop, FlowSummary } from './types.ts';
+import type { Anomaly, Hop } from '../core/flow.ts';
+import type { ModelSnapshot } from '../core/model.ts';
+import type { StoredFlow } from '../store/flow-store.ts';
+import type { ApiAnomaly, ApiHop, FlowSummary, ModelResponse } from './types.ts';
 
-export const toFlowSummary = (facts: FlowFacts): FlowSummary => facts;
+export const toFlowSummary = (flow: StoredFlow): FlowSummary => flow;
+export const toModelResponse = (snapshot: ModelSnapshot, savedAtMs: number | null): ModelResponse => ({ savedAtMs, ...snapshot });
 export const toApiHop = (hop: Hop): ApiHop => hop;
 export const toApiAnomaly = (anomaly: Anomaly): ApiAnomaly => anomaly;

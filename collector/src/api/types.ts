@@ -154,6 +154,85 @@ export interface FlowSummary {
   anomalies: ApiAnomalyType[];
   /** Spans beyond the most a flow describes (10,000 by default), counted but left out of its hops. */
   droppedSpans: number;
+  /** Where it stands against the learned choreography (GET /api/model). */
+  state: ApiFlowState;
+  /** Why it is late, stalled or failed; null otherwise. */
+  explanation: ApiExplanation | null;
+  /** When it should reach its end along the likeliest path (epoch milliseconds); null when it has ended or nothing is learned yet. */
+  expectedCompletionMs: number | null;
+}
+
+/**
+ * `late`: an awaited step took longer than its learned p99; `stalled`: far longer (its p99.9 × 1.75), or a
+ * consumer group it waits for never handled its event; `failed`: a step whose every attempt failed;
+ * `completed` and `compensated`: it reached a terminal event, of the main path or of a compensation.
+ */
+export type ApiFlowState = 'running' | 'late' | 'stalled' | 'completed' | 'failed' | 'compensated';
+
+/** A latency as learned: how many samples, and its quantiles in milliseconds (null before any sample). */
+export interface ApiLatency {
+  count: number;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+}
+
+/** What a late or stalled flow waits for: "waiting for PaymentAuthorized from payment since 12:03:04, usually within 800 ms". */
+export interface ApiWaitExplanation {
+  /** consumer: a consumer group has not handled the event; next-event: nothing followed it. */
+  kind: 'consumer' | 'next-event';
+  afterEventType: string;
+  afterService: string | null;
+  /** consumer: the event itself; next-event: what may follow, most likely first. */
+  awaitedEventTypes: string[];
+  awaitedService: string | null;
+  consumerGroup: string | null;
+  /** When the unanswered event was sent (epoch milliseconds). */
+  sinceMs: number;
+  usual: ApiLatency;
+  /** false: too few samples yet, the default deadline applied. */
+  learned: boolean;
+  lateAtMs: number;
+  overdueMs: number;
+  message: string;
+}
+
+/** Why a flow failed: a step whose every attempt failed. */
+export interface ApiFailureExplanation {
+  kind: 'failure';
+  service: string;
+  eventType: string | null;
+  consumerGroup: string | null;
+  sinceMs: number;
+  message: string;
+}
+
+export type ApiExplanation = ApiWaitExplanation | ApiFailureExplanation;
+
+/** GET /api/model — the choreography as learned from settled flows, per event type; `savedAtMs` null before anything was learned. */
+export interface ModelResponse {
+  savedAtMs: number | null;
+  /** The model answers from the current and previous window of this length. */
+  windowMs: number;
+  /** Occurrences an event type needs before its learned latencies are trusted. */
+  minSamples: number;
+  /** A consumer group that handles an event at least this often is awaited for it. */
+  expectProbability: number;
+  steps: ApiModelStep[];
+}
+
+export interface ApiModelStep {
+  eventType: string;
+  producers: { service: string; count: number }[];
+  occurrences: number;
+  trusted: boolean;
+  terminal: 'completed' | 'compensated' | null;
+  consumers: { group: string; service: string; count: number; probability: number; awaited: boolean; wait: ApiLatency }[];
+  /** The events that follow, most likely first: a branch shows as several. */
+  transitions: { eventType: string; count: number; probability: number; latency: ApiLatency }[];
+  /** Occurrences after which the flow sent nothing more from it. */
+  endedHere: number;
 }
 
 /**
@@ -167,6 +246,7 @@ export interface FlowsQuery {
   service?: string;
   eventType?: string;
   anomaly?: ApiAnomalyType;
+  state?: ApiFlowState;
   start?: string;
   end?: string;
   /** 1 to 1000; default 100. */

@@ -7,7 +7,7 @@ import { findAnomalies } from './anomalies.ts';
 import { inCausalOrder } from './causal-order.ts';
 import { ANOMALY_TYPES, MAX_LISTED, type Anomaly, type AnomalyType, type FlowDescription, type FlowFacts, type FlowId } from './flow.ts';
 import type { FlowSpan } from './flow-span.ts';
-import { findHops } from './hops.ts';
+import { findHops, type FlowHops } from './hops.ts';
 import type { BusinessKey } from './span.ts';
 
 export interface DescribeOptions {
@@ -30,6 +30,8 @@ export const DEFAULT_ORPHAN_AFTER_MS = 300_000;
 export interface DescribedFlow extends FlowDescription {
   /** The spans described, in causal order (at most maxFlowSpans). */
   spans: FlowSpan[];
+  /** Its deliveries and steps with the spans behind them (for flow-progress.ts). */
+  found: FlowHops;
 }
 
 export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], nowMs: number, options: DescribeOptions = {}): DescribedFlow {
@@ -85,7 +87,7 @@ export function describeFlow(flowId: FlowId, flowSpans: readonly FlowSpan[], now
     anomalies: ANOMALY_TYPES.filter((type) => present.has(type)),
     droppedSpans,
   };
-  return { facts, hops, anomalies, recheckAtMs: found.recheckAtMs, spans };
+  return { facts, hops, anomalies, recheckAtMs: found.recheckAtMs, spans, found: { deliveries, steps } };
 }
 
 function distinct<T>(values: readonly (T | null)[]): T[] {

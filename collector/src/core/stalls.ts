@@ -143,6 +143,8 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
+  // a verdict on a step not learned yet is judged again as the model learns, not left standing
+  if (chosen !== null && !chosen.learned) nextCheckMs = Math.min(nextCheckMs, nowMs + defaultDeadlineMs);
   const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
   if (!anyWait) return { state: terminal ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
   if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next };

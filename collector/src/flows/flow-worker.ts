@@ -16,6 +16,9 @@ import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
 import { catalogDelta } from '../core/catalog.ts';
 import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
 import { lookupsFor } from '../core/flow-lookups.ts';
+import { flowProgress, type FlowProgress } from '../core/flow-progress.ts';
+import { ChoreographyModel, type ModelOptions, type ModelView, type StoredModel } from '../core/model.ts';
+import { judgeFlow, type StallOptions } from '../core/stalls.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { SpanRecord } from '../core/span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
@@ -45,6 +48,17 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
    * page (GET /api/flows/:flowId) is described when asked, and membership is stored every round. Default 250.
    */
   describeEveryMs?: number;
+  /** How the choreography is learned (core/model.ts). */
+  model?: ModelOptions;
+  /** When a flow is late or stalled (core/stalls.ts). */
+  stalls?: StallOptions;
+  /**
+   * A flow quiet this long has settled: the model learns from it then (or as soon as it completes), once.
+   * Default 300_000 (5 minutes).
+   */
+  settleAfterMs?: number;
+  /** The learned model is saved to the store at most this often, and when the worker stops. Default 60_000. */
+  saveModelEveryMs?: number;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
   retryAfterFailureMs?: number;
   metrics?: CollectorMetrics;
@@ -85,6 +99,14 @@ export class FlowWorker {
   #stopListening: (() => void) | null = null;
   /** Points this worker wrote, with their flow: while it assembles, the store has them so. */
   readonly #writtenPoints = new Map<string, string>();
+  /** The learned choreography, read from the store when this worker starts assembling. */
+  #model: ChoreographyModel | null = null;
+  #modelChanged = false;
+  #modelSavedAtMs = 0;
+  /** Flows the model learned from while this worker assembled: each is learned once. */
+  readonly #learned = new Set<string>();
+  /** The model's view for the round under way. */
+  #view: ModelView | null = null;
 
   constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
     this.#store = store;
@@ -152,6 +174,11 @@ export class FlowWorker {
    */
   async round(session: AssemblySession, flush = false): Promise<RoundOutcome> {
     const nowMs = this.#now();
+    if (this.#model === null) {
+      const stored = await session.loadModel();
+      this.#model = stored === null ? new ChoreographyModel(this.#options.model) : ChoreographyModel.fromJSON(stored, this.#options.model);
+    }
+    this.#view = this.#model.view(nowMs);
     const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
     const dueRows = await session.dueRechecks(nowMs, 1_000);
     const due = dueRows.map((row) => row.flowId);
@@ -179,7 +206,7 @@ export class FlowWorker {
       changes.removed.push(...stale.filter((flowId) => !changes.removed.includes(flowId)));
       const records = new Map<string, SpanRecord>();
       inbox.spans.forEach((record, i) => records.set(fresh[i]!.key, record));
-      const write = this.#toWrite(changes, inbox.ids, records, nowMs, describeEveryMs);
+      const write = this.#toWrite(changes, inbox.ids, records, nowMs, describeEveryMs, flush);
       await session.write(write);
       for (const inboxId of inbox.ids) this.#forgetHandedOver(inboxId);
       if (this.#writtenPoints.size > MAX_WRITTEN_POINTS) this.#writtenPoints.clear(); // then written again once
@@ -199,11 +226,14 @@ export class FlowWorker {
     } catch (error) {
       assembler.clear(); // the store did not take the changes: it is the truth, load from it again
       this.#writtenPoints.clear();
+      this.#forgetModel();
       throw error;
     }
   }
 
-  #toWrite(changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number, describeEveryMs: number): FlowWrite {
+  #toWrite(
+    changes: FlowChanges, inboxIds: string[], records: ReadonlyMap<string, SpanRecord>, nowMs: number, describeEveryMs: number, flush: boolean,
+  ): FlowWrite {
     // a point is written when the flow holding it changed, not again for every span carrying it
     const points = new Map<string, string>();
     const point = (name: string, flowId: string) => {
@@ -231,7 +261,25 @@ export class FlowWorker {
       }))),
       deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
+      model: this.#modelToSave(nowMs, flush),
+      nowMs,
     };
+  }
+
+  /** The model, when it learned something and was last saved long enough ago (or the worker stops). */
+  #modelToSave(nowMs: number, flush: boolean): StoredModel | null {
+    if (this.#model === null || !this.#modelChanged) return null;
+    if (!flush && nowMs - this.#modelSavedAtMs < (this.#options.saveModelEveryMs ?? 60_000)) return null;
+    this.#modelChanged = false;
+    this.#modelSavedAtMs = nowMs;
+    return this.#model.toJSON();
+  }
+
+  /** Forgets what was learned since the last save that the store took: the store's copy is the one to go on from. */
+  #forgetModel(): void {
+    this.#model = null;
+    this.#modelChanged = false;
+    this.#learned.clear();
   }
 
   /**
@@ -256,16 +304,38 @@ export class FlowWorker {
     return nowMs - 86_400_000;
   }
 
+  /**
+   * A flow's facts and where it stands. Judged against the learned model; learned from once it completes or
+   * settles. It is described again at its next deadline (its recheck time, kept in the store), so a flow
+   * goes late and stalled on time whichever collector assembles, and after a restart.
+   */
   #describe(flow: AssembledFlow, nowMs: number): FlowRow {
     const spans = flow.spans();
     const described = describeFlow(flow.id, spans, nowMs, { ...this.#options, isSharedKey: (key) => this.#assembler.isShared(key) });
     const gaps = described.anomalies.flatMap((anomaly) =>
       anomaly.type === 'propagation-gap' ? [{ service: anomaly.service, destination: anomaly.destination, joinedBy: anomaly.joinedBy }] : []);
+    const progress = flowProgress(described.spans, described.found);
+    const verdict = judgeFlow(progress, this.#view!, this.#options.stalls);
+    const ended = verdict.state === 'completed' || verdict.state === 'compensated' || verdict.state === 'failed';
+    const settleAtMs = progress.lastActivityMs + (this.#options.settleAfterMs ?? 300_000);
+    let settleRecheck: number | null = null;
+    if (!this.#learned.has(flow.id)) {
+      if (ended || nowMs >= settleAtMs) this.#learn(flow.id, progress, nowMs);
+      else settleRecheck = settleAtMs;
+    }
     return {
       facts: described.facts,
+      standing: { state: verdict.state, explanation: verdict.explanation, expectedCompletionMs: verdict.expectedCompletionMs },
       gaps,
-      recheckAtMs: described.recheckAtMs,
+      recheckAtMs: earliest(described.recheckAtMs, verdict.nextCheckMs, settleRecheck),
     };
+  }
+
+  #learn(flowId: string, progress: FlowProgress, nowMs: number): void {
+    if (this.#learned.size >= MAX_LEARNED_REMEMBERED) this.#learned.clear(); // flows that old do not come back
+    this.#learned.add(flowId);
+    this.#model!.learn(progress, nowMs);
+    this.#modelChanged = true;
   }
 
   #forgetHandedOver(inboxId: string): void {
@@ -282,6 +352,7 @@ export class FlowWorker {
     this.#handedOverSpans = 0;
     this.#writtenPoints.clear();
     this.#assembler.clear();
+    this.#forgetModel();
     this.#options.metrics?.flowAssembler(false);
     await session?.release().catch(() => {});
   }
@@ -315,6 +386,16 @@ export class FlowWorker {
     this.#wakeUp = null;
     this.#woken = false;
   }
+}
+
+/** Flows remembered as learned from, at most; a flow learned before and touched again after that is learned again. */
+const MAX_LEARNED_REMEMBERED = 200_000;
+
+/** The earliest of the times given, null when none is. */
+function earliest(...times: (number | null)[]): number | null {
+  let min: number | null = null;
+  for (const time of times) if (time !== null && (min === null || time < min)) min = time;
+  return min;
 }
 
 /** Points remembered as written, at most; past it they are forgotten and written again when next touched. */

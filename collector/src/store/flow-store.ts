@@ -5,7 +5,20 @@
  */
 import type { CatalogDelta, CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
+import type { StoredModel } from '../core/model.ts';
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+import type { Explanation, FlowState } from '../core/stalls.ts';
+
+/** Where a flow stands (core/stalls.ts), as stored beside its facts. */
+export interface FlowStanding {
+  state: FlowState;
+  /** Why it is late, stalled or failed; null otherwise. */
+  explanation: Explanation | null;
+  expectedCompletionMs: number | null;
+}
+
+/** A flow as lists answer it: its facts and where it stands. */
+export type StoredFlow = FlowFacts & FlowStanding;
 
 /** A stored span with the flow the store has it in (null: in none yet, or a batch span). */
 export interface StoredSpan {
@@ -26,6 +39,7 @@ export interface FlowSearch {
   service?: string;
   eventType?: string;
   anomaly?: AnomalyType;
+  state?: FlowState;
   /** Flows active at or after this (their last event), epoch milliseconds. */
   activeFromMs?: number;
   /** Flows active before this (their first event). */
@@ -36,7 +50,7 @@ export interface FlowSearch {
 }
 
 export interface FlowPage {
-  flows: FlowFacts[];
+  flows: StoredFlow[];
   next: FlowPosition | null;
 }
 
@@ -64,6 +78,10 @@ export interface FlowReads {
   /** The flow holding the span, or null when it is in none (not stored, not assembled yet, or a batch span). */
   flowOfSpan(traceId: TraceId, spanId: SpanId): Promise<FlowId | null>;
   flowSpans(flowId: FlowId, limit: number): Promise<FlowSpans>;
+  /** Where the flow stands, as last judged; null when it is not stored. */
+  standingOf(flowId: FlowId): Promise<FlowStanding | null>;
+  /** The learned choreography as last saved; null before any was. */
+  storedModel(): Promise<{ model: StoredModel; savedAtMs: number } | null>;
   searchFlows(search: FlowSearch): Promise<FlowPage>;
   /** Of these keys, those found shared (joining nothing). */
   sharedKeys(keys: readonly BusinessKey[]): Promise<BusinessKey[]>;
@@ -87,6 +105,7 @@ export type QueuedListener = (inboxId: string, spans: readonly SpanRecord[]) => 
 /** A flow as the flow tables hold it, described. */
 export interface FlowRow {
   facts: FlowFacts;
+  standing: FlowStanding;
   gaps: { service: string; destination: string | null; joinedBy: string | null }[];
   recheckAtMs: number | null;
 }
@@ -115,6 +134,9 @@ export interface FlowWrite {
   deferred: { flowIds: FlowId[]; describeAtMs: number };
   /** Forget catalogue minutes before this (epoch ms); null: keep them this round. */
   pruneRatesBeforeMs: number | null;
+  /** The learned choreography to save this round; null: not this round. */
+  model: StoredModel | null;
+  nowMs: number;
 }
 
 /** The lookups of core/flow-lookups.ts, answered: the stored flows to load. */
@@ -148,6 +170,8 @@ export interface AssemblySession {
   lookup(lookups: { spans: string[]; referrersOf: string[]; messages: string[]; keys: BusinessKey[] }): Promise<LookupResult>;
   /** Every span of these flows, and which of their keys are shared. */
   loadFlows(flowIds: readonly FlowId[]): Promise<{ spans: StoredSpan[]; sharedKeys: BusinessKey[] }>;
+  /** The learned choreography as last saved, to go on learning from; null before any was. */
+  loadModel(): Promise<StoredModel | null>;
   /** Spans committed and not yet assembled, and how long the oldest of them has waited. */
   backlog(): Promise<FlowBacklog>;
   /**

@@ -5,9 +5,12 @@
  */
 import { MAX_CATALOG_ATTRIBUTE_KEYS, type CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts } from '../core/flow.ts';
+import type { StoredModel } from '../core/model.ts';
+import type { Explanation, FlowState } from '../core/stalls.ts';
 import type { BusinessKey, SpanRecord } from '../core/span.ts';
 import type {
-  AssemblySession, FlowPage, FlowReads, FlowSearch, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredSpan,
+  AssemblySession, FlowPage, FlowReads, FlowSearch, FlowStanding, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredFlow,
+  StoredSpan,
 } from './flow-store.ts';
 import type { ReadRows } from './queries.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
@@ -50,11 +53,15 @@ const DUE_RECHECKS = 'SELECT flow_id, recheck_at_ms = 0 AS reload FROM flows WHE
 
 const DELETE_FLOWS = `DELETE FROM flows WHERE flow_id IN ${TEXTS('$1')}`;
 const UPSERT_FLOWS = `
-INSERT INTO flows (flow_id, first_event_ms, last_event_ms, facts, gaps, recheck_at_ms)
-SELECT r.facts->>'flowId', (r.facts->>'firstEventMs')::float8, (r.facts->>'lastEventMs')::float8, r.facts, r.gaps, r.recheck_at_ms
-FROM jsonb_to_recordset($1::text::jsonb) AS r(facts jsonb, gaps jsonb, recheck_at_ms float8)
+INSERT INTO flows (flow_id, first_event_ms, last_event_ms, facts, gaps, recheck_at_ms, state, explanation, expected_completion_ms)
+SELECT r.facts->>'flowId', (r.facts->>'firstEventMs')::float8, (r.facts->>'lastEventMs')::float8, r.facts, r.gaps, r.recheck_at_ms,
+  r.state, r.explanation, r.expected_completion_ms
+FROM jsonb_to_recordset($1::text::jsonb) AS r(facts jsonb, gaps jsonb, recheck_at_ms float8, state text, explanation jsonb, expected_completion_ms float8)
 ON CONFLICT (flow_id) DO UPDATE SET first_event_ms = EXCLUDED.first_event_ms, last_event_ms = EXCLUDED.last_event_ms,
-  facts = EXCLUDED.facts, gaps = EXCLUDED.gaps, recheck_at_ms = EXCLUDED.recheck_at_ms`;
+  facts = EXCLUDED.facts, gaps = EXCLUDED.gaps, recheck_at_ms = EXCLUDED.recheck_at_ms, state = EXCLUDED.state,
+  explanation = EXCLUDED.explanation, expected_completion_ms = EXCLUDED.expected_completion_ms`;
+const SAVE_MODEL = `INSERT INTO choreography_model (id, model, saved_at_ms) VALUES (1, $1::text::jsonb, $2)
+ON CONFLICT (id) DO UPDATE SET model = EXCLUDED.model, saved_at_ms = EXCLUDED.saved_at_ms`;
 const UPSERT_MEMBERS = `
 INSERT INTO flow_members (trace_id, span_id, flow_id)
 SELECT r.trace_id, r.span_id, r.flow_id FROM jsonb_to_recordset($1::text::jsonb) AS r(trace_id text, span_id text, flow_id text)
@@ -100,6 +107,8 @@ const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint F
 // ---- reads for the API ------------------------------------------------------------------------------
 
 const FLOW_OF_SPAN = 'SELECT flow_id FROM flow_members WHERE trace_id = $1 AND span_id = $2';
+const STANDING_OF = 'SELECT state, explanation, expected_completion_ms FROM flows WHERE flow_id = $1';
+const STORED_MODEL = 'SELECT model, saved_at_ms FROM choreography_model WHERE id = 1';
 const FLOW_SPANS = `SELECT s.record FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
   WHERE m.flow_id = $1 ORDER BY s.start_time, s.trace_id, s.span_id LIMIT $2`;
 const FLOW_SPAN_COUNT = `SELECT count(*)::float8 AS total FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
@@ -135,13 +144,21 @@ export function flowReads(read: ReadRows): FlowReads {
       ]);
       return { spans: spans.map((row) => row.record), total: count[0]?.total ?? 0 };
     },
+    async standingOf(flowId) {
+      const [row] = await read<StandingRow>('a flow\'s standing', STANDING_OF, [flowId]);
+      return row === undefined ? null : standingOf(row);
+    },
+    async storedModel() {
+      const [row] = await read<{ model: StoredModel; saved_at_ms: number }>('the learned model', STORED_MODEL, []);
+      return row === undefined ? null : { model: row.model, savedAtMs: row.saved_at_ms };
+    },
     async searchFlows(search) {
       const { text, values } = flowSearchStatement(search);
-      const rows = await read<{ facts: FlowFacts; last_event_ms: number; flow_id: string }>('a flow search', text, values);
+      const rows = await read<{ facts: FlowFacts; last_event_ms: number; flow_id: string } & StandingRow>('a flow search', text, values);
       const page = rows.slice(0, search.limit);
       const last = page.at(-1);
       return {
-        flows: page.map((row) => row.facts),
+        flows: page.map((row): StoredFlow => ({ ...row.facts, ...standingOf(row) })),
         next: rows.length > search.limit && last !== undefined ? { lastEventMs: last.last_event_ms, flowId: last.flow_id } : null,
       } satisfies FlowPage;
     },
@@ -196,6 +213,7 @@ export function flowSearchStatement(search: FlowSearch): { text: string; values:
     contains('anomalies', search.anomaly satisfies AnomalyType);
     where.push(`facts->'anomalies' <> '[]'::jsonb`); // lets the partial index serve it
   }
+  if (search.state !== undefined) where.push(`state = ${param(search.state satisfies FlowState)}`);
   if (search.businessKey !== undefined) {
     where.push(`flow_id IN (SELECT m.flow_id FROM spans s JOIN flow_members m ON m.trace_id = s.trace_id AND m.span_id = s.span_id
       WHERE s.business_key = ${param(search.businessKey)})`);
@@ -205,7 +223,7 @@ export function flowSearchStatement(search: FlowSearch): { text: string; values:
   if (search.activeBeforeMs !== undefined) where.push(`first_event_ms < ${param(search.activeBeforeMs)}`);
   if (search.after !== undefined) where.push(`(last_event_ms, flow_id) < (${param(search.after.lastEventMs)}::float8, ${param(search.after.flowId)})`);
   const text = [
-    'SELECT facts, last_event_ms, flow_id FROM flows',
+    'SELECT facts, last_event_ms, flow_id, state, explanation, expected_completion_ms FROM flows',
     where.length > 0 ? `WHERE ${where.join(' AND ')}` : '',
     `ORDER BY last_event_ms DESC, flow_id DESC LIMIT ${param(search.limit + 1)}`,
   ].join('\n');
@@ -277,6 +295,10 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       const [row] = await rows<{ spans: number; waited_ms: number }>('measure the flow backlog', BACKLOG, []);
       return { spans: row!.spans, oldestWaitMs: Math.max(0, row!.waited_ms) };
     },
+    async loadModel() {
+      const [row] = await rows<{ model: StoredModel }>('read the learned model', STORED_MODEL, []);
+      return row?.model ?? null;
+    },
     async dueRechecks(nowMs, limit) {
       return (await rows<{ flow_id: string; reload: boolean }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit]))
         .map((row) => ({ flowId: row.flow_id, reload: row.reload }));
@@ -303,6 +325,7 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
           }
           if (write.deferred.flowIds.length > 0) await tx.query(MARK_DEFERRED, [JSON.stringify(write.deferred.flowIds), write.deferred.describeAtMs]);
           if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
+          if (write.model !== null) await tx.query(SAVE_MODEL, [JSON.stringify(write.model), write.nowMs]);
           if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
         });
       } catch (error) {
@@ -321,6 +344,17 @@ function catalogRecord(entry: CatalogEntry): Record<string, unknown> {
 }
 
 function flowRecord(row: FlowWrite['flows'][number]): Record<string, unknown> {
-  return { facts: row.facts, gaps: row.gaps.length === 0 ? null : row.gaps, recheck_at_ms: row.recheckAtMs };
+  return {
+    facts: row.facts, gaps: row.gaps.length === 0 ? null : row.gaps, recheck_at_ms: row.recheckAtMs,
+    state: row.standing.state, explanation: row.standing.explanation, expected_completion_ms: row.standing.expectedCompletionMs,
+  };
 }
+
+interface StandingRow {
+  state: FlowState;
+  explanation: Explanation | null;
+  expected_completion_ms: number | null;
+}
+
+const standingOf = (row: StandingRow): FlowStanding => ({ state: row.state, explanation: row.explanation, expectedCompletionMs: row.expected_completion_ms });
 
