@@ -13,7 +13,6 @@ import { FlowAssembler } from '../src/core/assemble.ts';
 import { toFlowSpan } from '../src/core/flow-span.ts';
 import { flowProgress, type FlowProgress } from '../src/core/flow-progress.ts';
 import { ChoreographyModel } from '../src/core/model.ts';
-import { StallDetector } from '../src/core/stall-detector.ts';
 import { judgeFlow } from '../src/core/stalls.ts';
 import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
 
@@ -313,41 +312,5 @@ describe('flow states', () => {
     const p = progressOf(order(r, { paymentMs: slowHealthy, authorized: true }).slice(0, 1), T0);
     const verdict = judgeFlow(p, tailModel.view(T0 + slowHealthy - 1));
     assert.notEqual(verdict.state, 'stalled', `${Math.round(slowHealthy)} ms is within the learned tail`);
-  });
-});
-
-describe('the detector over open flows', () => {
-  const model = trainedModel();
-  const next = random(17);
-
-  test('a pass judges only the flows whose deadline passed, reports what changed, and lets ended flows go', () => {
-    const detector = new StallDetector();
-    const p99 = model.expectationsAfter('OrderCreated', T0).next!.latency.p99Ms!;
-    // a: waits for payment's answer since T0; b: since T0 + 10 s; c: already shipped
-    const a = progressOf(order(next, { authorized: true }).slice(0, 1), T0);
-    const b = progressOf(order(next, { authorized: true }).slice(0, 1), T0 + 10_000);
-    const c = progressOf(order(next, { authorized: true }), T0);
-    assert.equal(detector.update('a', a, model.view(T0 + 1)).verdict.state, 'running');
-    assert.equal(detector.update('b', b, model.view(T0 + 10_001)).verdict.state, 'running');
-    assert.equal(detector.update('c', c, model.view(T0 + 10_001)).verdict.state, 'completed');
-    assert.equal(detector.size, 2, 'a completed flow is not held');
-
-    assert.deepEqual(detector.pass(model.view(T0 + p99 - 1)), { judged: 0, changed: [] }, 'nothing due yet');
-    const late = detector.pass(model.view(T0 + p99 + 1));
-    assert.equal(late.judged, 1, 'only a was due');
-    assert.deepEqual(late.changed.map((c) => [c.flowId, c.from, c.verdict.state]), [['a', 'running', 'late']]);
-    assert.equal(detector.stateOf('a'), 'late');
-
-    const much = detector.pass(model.view(T0 + 20_000));
-    assert.deepEqual(much.changed.map((c) => [c.flowId, c.from, c.verdict.state]).sort(), [['a', 'late', 'stalled'], ['b', 'running', 'stalled']]);
-    assert.deepEqual([...detector.flowsIn('stalled')].map((f) => f.flowId).sort(), ['a', 'b']);
-    assert.deepEqual(detector.pass(model.view(T0 + 30_000)), { judged: 0, changed: [] }, 'a stalled flow waits for spans, not the clock');
-
-    // a's answer arrives and the rest of its chain: it completes and leaves; b is forgotten (merged away)
-    const moved = detector.update('a', progressOf(order(next, { authorized: true }), T0 + 25_000), model.view(T0 + 30_000));
-    assert.deepEqual([moved.from, moved.verdict.state], ['stalled', 'completed']);
-    detector.forget('b');
-    assert.equal(detector.size, 0);
-    assert.equal(detector.stateOf('a'), null);
   });
 });
