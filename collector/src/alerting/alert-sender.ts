@@ -1,0 +1,155 @@
+/**
+ * Delivers alert notifications to their receivers over HTTP: each receiver has a queue and a loop of its
+ * own, so one that answers 500 or never answers delays nothing but itself, and never stall detection or
+ * ingest (`send` only queues). Failed attempts are retried with an exponential backoff and jitter (the
+ * forwarder's policy), on 429, any 5xx and no answer, for at most `maxRetryElapsedMs`; another 4xx is the
+ * receiver refusing the format, not worth retrying. Each outcome is reported to `onSettled`, so the caller
+ * can record that a notification went out (once) or gave up.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AlertNotification } from '../core/alerts.ts';
+import { parseRetryAfterMs, retryDelayMs } from '../forwarding/retry-policy.ts';
+import { alertmanagerAlerts, slackMessage, webhookBody, type ReceiverKind } from './formats.ts';
+
+export interface Receiver {
+  kind: ReceiverKind;
+  url: string;
+}
+
+export interface AlertSenderOptions {
+  receivers: readonly Receiver[];
+  /** The dashboard's address, for links in notifications; null: none. */
+  publicUrl?: string | null;
+  /** One attempt's limit. Default 10_000. */
+  requestTimeoutMs?: number;
+  /** Backoff before the first retry, doubled each time up to maxBackoffMs. Defaults 1_000 and 60_000. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A notification is given up after retrying this long. Default 3_600_000 (an hour). */
+  maxRetryElapsedMs?: number;
+  /** Notifications waiting per receiver, at most; past it the oldest is given up. Default 10_000. */
+  maxQueued?: number;
+  onSettled?: (outcome: DeliveryOutcome) => void;
+}
+
+export interface DeliveryOutcome {
+  receiver: Receiver;
+  notification: AlertNotification;
+  delivered: boolean;
+  attempts: number;
+  /** Why it was given up (the last answer or error); null when delivered. */
+  problem: string | null;
+}
+
+/** One receiver's notifications, in order, and its delivery loop. */
+interface ReceiverQueue {
+  receiver: Receiver;
+  items: AlertNotification[];
+  /** Wakes the loop waiting for a notification. */
+  wake: (() => void) | null;
+  running: Promise<void>;
+}
+
+type Attempt = { kind: 'sent' } | { kind: 'refused' | 'retry'; problem: string; retryAfterMs: number | null };
+
+export class AlertSender {
+  readonly #options: AlertSenderOptions;
+  readonly #queues: ReceiverQueue[];
+  readonly #stop = new AbortController();
+
+  constructor(options: AlertSenderOptions) {
+    this.#options = options;
+    this.#queues = options.receivers.map((receiver) => {
+      const queue: ReceiverQueue = { receiver, items: [], wake: null, running: Promise.resolve() };
+      queue.running = this.#loop(queue);
+      return queue;
+    });
+  }
+
+  /** Queues the notification for every receiver; returns at once. */
+  send(notification: AlertNotification): void {
+    for (const queue of this.#queues) {
+      if (queue.items.length >= (this.#options.maxQueued ?? 10_000)) {
+        const dropped = queue.items.shift()!;
+        this.#settled({ receiver: queue.receiver, notification: dropped, delivered: false, attempts: 0, problem: 'the queue was full' });
+      }
+      queue.items.push(notification);
+      queue.wake?.();
+    }
+  }
+
+  /** Stops: attempts under way are cut, what is queued stays undelivered (the caller still holds it). */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    for (const queue of this.#queues) queue.wake?.();
+    await Promise.all(this.#queues.map((queue) => queue.running));
+  }
+
+  async #loop(queue: ReceiverQueue): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      const notification = queue.items[0];
+      if (notification === undefined) {
+        await new Promise<void>((resolve) => (queue.wake = resolve));
+        queue.wake = null;
+        continue;
+      }
+      const outcome = await this.#deliver(queue.receiver, notification);
+      if (outcome === null) return; // stopped
+      queue.items.shift();
+      this.#settled(outcome);
+    }
+  }
+
+  async #deliver(receiver: Receiver, notification: AlertNotification): Promise<DeliveryOutcome | null> {
+    const signal = this.#stop.signal;
+    const firstAt = Date.now();
+    const body = JSON.stringify(this.#body(receiver.kind, notification));
+    for (let attempts = 1; ; attempts += 1) {
+      const attempt = await this.#attempt(receiver.url, body);
+      if (signal.aborted) return null;
+      if (attempt.kind === 'sent') return { receiver, notification, delivered: true, attempts, problem: null };
+      if (attempt.kind === 'refused') return { receiver, notification, delivered: false, attempts, problem: attempt.problem };
+      const backoff = { initialBackoffMs: this.#options.initialBackoffMs ?? 1_000, maxBackoffMs: this.#options.maxBackoffMs ?? 60_000 };
+      const delayMs = retryDelayMs(attempts, attempt.retryAfterMs, backoff, Math.random());
+      if (Date.now() + delayMs - firstAt > (this.#options.maxRetryElapsedMs ?? 3_600_000)) {
+        return { receiver, notification, delivered: false, attempts, problem: attempt.problem };
+      }
+      await sleep(delayMs, undefined, { signal }).catch(() => {});
+      if (signal.aborted) return null;
+    }
+  }
+
+  #body(kind: ReceiverKind, notification: AlertNotification): unknown {
+    const publicUrl = this.#options.publicUrl ?? null;
+    if (kind === 'alertmanager') return alertmanagerAlerts(notification, publicUrl);
+    if (kind === 'slack') return slackMessage(notification, publicUrl);
+    return webhookBody(notification, publicUrl);
+  }
+
+  async #attempt(url: string, body: string): Promise<Attempt> {
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000)]),
+      });
+      await response.arrayBuffer(); // read to the end, so the connection can carry the next one
+      if (response.ok) return { kind: 'sent' };
+      const problem = `the receiver answered ${response.status}`;
+      if (response.status !== 429 && response.status < 500) return { kind: 'refused', problem, retryAfterMs: null };
+      return { kind: 'retry', problem, retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after'), Date.now()) };
+    } catch (error) {
+      return { kind: 'retry', problem: `no answer: ${(error as Error).message}`, retryAfterMs: null };
+    }
+  }
+
+  #settled(outcome: DeliveryOutcome): void {
+    try {
+      this.#options.onSettled?.(outcome);
+    } catch {
+      // the caller's bookkeeping failing must not stop delivery to this receiver
+    }
+  }
+}
