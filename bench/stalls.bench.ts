@@ -48,7 +48,7 @@ const model = new ChoreographyModel();
 const train = Number(values.train);
 for (let i = 0; i < train; i += 1) {
   const flow = simulateFlow(T0 + i * FLOW_GAP_MS, next, stallRate);
-  model.learn(progressAt(flow, Infinity), flow.facts.at(-1)!.atMs + SETTLE_MS);
+  learnSettled(flow, flow.facts.at(-1)!.atMs + SETTLE_MS);
 }
 const testStart = T0 + train * FLOW_GAP_MS;
 
@@ -66,7 +66,7 @@ function quality(): void {
   for (const flow of flows) {
     while (learnedUpTo < flows.length && settledAt(flows[learnedUpTo]!) <= flow.startMs) {
       const settled = flows[learnedUpTo++]!;
-      model.learn(progressAt(settled, Infinity), settledAt(settled));
+      learnSettled(settled, settledAt(settled));
     }
     verdicts.set(flow, learned(flow));
   }
@@ -105,6 +105,14 @@ function quality(): void {
       `${String(fp).padStart(6)}${String(fn).padStart(6)}${`${q(ratios, 0.5).toFixed(2)}×`.padStart(11)}${`${q(ratios, 0.9).toFixed(1)}×`.padStart(7)}` +
       `${`${q(ratios, 1).toFixed(0)}×`.padStart(7)}${`${(q(ratios, 0.5) - 1).toFixed(2)}×`.padStart(14)}${q(seconds, 0.5).toFixed(2).padStart(13)}`);
   }
+}
+
+/** Learns from a settled flow as the flow worker does: a step it is stuck on (as judged then) teaches nothing. */
+function learnSettled(flow: SimulatedFlow, atMs: number): void {
+  const progress = progressAt(flow, Infinity);
+  const { state, explanation } = judgeFlow(progress, model.view(atMs), stallOptions);
+  const stuck = (state === 'late' || state === 'stalled') && explanation !== null && explanation.kind !== 'failure' && explanation.learned;
+  model.learn(progress, atMs, stuck ? explanation.afterEventType : null);
 }
 
 /** The learned detector, as the collector runs it: judged again when a span arrives or a deadline passes. */

@@ -92,7 +92,8 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     },
   }, async (request): Promise<FlowsResponse> => {
     const page = await flows.searchFlows(toFlowSearch(request.query));
-    return { flows: page.flows.map(toFlowSummary), nextCursor: page.next === null ? null : encodeFlowCursor(page.next) };
+    const nowMs = Date.now();
+    return { flows: page.flows.map((flow) => toFlowSummary(flow, nowMs)), nextCursor: page.next === null ? null : encodeFlowCursor(page.next) };
   });
 
   app.get<{ Params: { flowId: string } }>('/api/flows/:flowId', {
@@ -121,7 +122,7 @@ export async function flowRoutes(app: FastifyInstance, options: FlowRoutesOption
     // where it stands is judged by the collector that assembles, against the model it learned: as stored
     const standing = await flows.standingOf(description.facts.flowId) ?? { state: 'running', explanation: null, expectedCompletionMs: null };
     return {
-      flow: toFlowSummary({ ...description.facts, ...standing }),
+      flow: toFlowSummary({ ...description.facts, ...standing }, Date.now()),
       spans: description.spans.map((span) => toApiSpan(records.get(span.key)!)),
       hops: description.hops.map(toApiHop),
       anomalies: description.anomalies.map(toApiAnomaly),

@@ -8,7 +8,12 @@ import type { ModelSnapshot } from '../core/model.ts';
 import type { StoredFlow } from '../store/flow-store.ts';
 import type { ApiAnomaly, ApiHop, FlowSummary, ModelResponse } from './types.ts';
 
-export const toFlowSummary = (flow: StoredFlow): FlowSummary => flow;
+/** A stored flow as the API answers it at `nowMs`: how overdue a late or stalled flow is, as of now. */
+export function toFlowSummary(flow: StoredFlow, nowMs: number): FlowSummary {
+  const explanation = flow.explanation;
+  if (explanation === null || explanation.kind === 'failure') return flow;
+  return { ...flow, explanation: { ...explanation, overdueMs: Math.max(0, nowMs - explanation.lateAtMs) } };
+}
 export const toModelResponse = (snapshot: ModelSnapshot, savedAtMs: number | null): ModelResponse => ({ savedAtMs, ...snapshot });
 export const toApiHop = (hop: Hop): ApiHop => hop;
 export const toApiAnomaly = (anomaly: Anomaly): ApiAnomaly => anomaly;

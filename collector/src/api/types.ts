@@ -163,9 +163,12 @@ export interface FlowSummary {
 }
 
 /**
- * `late`: an awaited step took longer than its learned p99; `stalled`: far longer (its p99.9 × 1.75), or a
- * consumer group it waits for never handled its event; `failed`: a step whose every attempt failed;
- * `completed` and `compensated`: it reached a terminal event, of the main path or of a compensation.
+ * `late`: an awaited step (the next event, or a consumer group that nearly always handles the event) took
+ * longer than its learned p99; `stalled`: far longer (its p99.9 × 1.75); both counted from when the event
+ * was sent plus the time spans take to reach the collector (10 s and the assembly backlog by default).
+ * Before an event type is learned (20 occurrences), late after 60 s and stalled after 120 s. `failed`: a step
+ * whose every attempt failed; `completed` and `compensated`: it reached a terminal event, of the main path
+ * or of a compensation.
  */
 export type ApiFlowState = 'running' | 'late' | 'stalled' | 'completed' | 'failed' | 'compensated';
 
@@ -194,6 +197,7 @@ export interface ApiWaitExplanation {
   /** false: too few samples yet, the default deadline applied. */
   learned: boolean;
   lateAtMs: number;
+  /** How far past `lateAtMs` it is, as of the request. */
   overdueMs: number;
   message: string;
 }

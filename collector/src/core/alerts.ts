@@ -160,7 +160,9 @@ export class AlertBook {
       if (changed) this.#refresh(group);
       if (alert.state === 'pending' && flows >= this.#options.minFlows) {
         alert.state = 'firing';
-        alert.startsAtMs = Math.min(...group.flows.values());
+        let earliest = nowMs;
+        for (const since of group.flows.values()) if (since < earliest) earliest = since;
+        alert.startsAtMs = earliest;
         alert.history.unshift({ atMs: nowMs, event: 'fired', flows });
         if (!this.#silenced(alert, nowMs)) notifications.push({ alertId: alert.id, kind: 'firing', alert: structuredClone(alert) });
       } else if (alert.state === 'firing' && changed && flows > (alert.history[0]?.flows ?? 0) && flows === alert.peakFlows) {
@@ -180,7 +182,7 @@ export class AlertBook {
     return notifications;
   }
 
-  /** Alerts firing now (and pending ones with `pending`), most flows first; then the resolved history with `resolved`. */
+  /** Alerts firing now, most flows first; or, with `resolved`, the history of resolved ones, newest first. */
   alerts(state: 'firing' | 'resolved'): Alert[] {
     if (state === 'resolved') return this.#resolved.map((alert) => structuredClone(alert));
     return [...this.#groups.values()].map((g) => g.alert).filter((a) => a.state === 'firing')

@@ -1,8 +1,8 @@
 /**
  * A latency distribution that forgets: DDSketch (relative-error quantiles, mergeable) kept per window of
  * time, the current window and the one before it answering together. What happened two windows ago is
- * gone, so a choreography that changed is relearned within two windows, while a quantile never rests on
- * less than a whole window of samples. Pure: the window a sample falls in is computed from the `nowMs`
+ * gone, so a choreography that changed is relearned within two windows, while a quantile rests on at least
+ * a whole window of samples whenever the previous window had any. Pure: the window a sample falls in is computed from the `nowMs`
  * given. Both classes turn into plain data to be stored (toJSON) and back (fromJSON).
  */
 import { DDSketch } from '@datadog/sketches-js';

@@ -61,6 +61,8 @@ export interface Expectations {
   consumers: ConsumerExpectation[];
   /** Null when flows normally end here (or nothing was ever seen to follow). */
   next: NextExpectation | null;
+  /** Flows nearly always go on from here (expectProbability): one of `next` is owed. */
+  nextAwaited: boolean;
   terminal: TerminalKind | null;
 }
 
@@ -148,8 +150,10 @@ export class ChoreographyModel {
   /**
    * Learns from a flow that has settled (ended, or quiet long enough that nothing more is expected of it),
    * once per flow. A failed flow teaches nothing: it ended where it broke, not where the choreography ends.
+   * `stuckAfter`: the event after which a late or stalled flow waits on a learned step; that event teaches
+   * nothing (the rest of the flow does).
    */
-  learn(progress: FlowProgress, nowMs: number): void {
+  learn(progress: FlowProgress, nowMs: number, stuckAfter: string | null = null): void {
     if (progress.failure !== null || progress.events.length === 0) return;
     const window = this.#window(nowMs);
     // judged against what was known before this flow: a branch less likely than even is off the main path
@@ -159,6 +163,8 @@ export class ChoreographyModel {
     });
     const at = new Map(progress.events.map((event) => [event.eventType, event.atMs]));
     for (const event of progress.events) {
+      // the step a stuck flow waits on is not what normally happens: counted, an outage would teach itself normal
+      if (event.eventType === stuckAfter) continue;
       const stats = this.#statsOf(event.eventType, window);
       stats.occurrences.add(window);
       if (event.service !== null) counter(stats.producers, event.service, window).add(window);
@@ -181,7 +187,7 @@ export class ChoreographyModel {
     }
     for (const consumption of progress.consumptions) {
       const sentAt = at.get(consumption.eventType);
-      if (sentAt === undefined) continue;
+      if (sentAt === undefined || consumption.eventType === stuckAfter) continue;
       const stats = this.#statsOf(consumption.eventType, window);
       let handler = stats.consumers.get(consumption.group);
       if (handler === undefined) {
@@ -201,7 +207,7 @@ export class ChoreographyModel {
     const occurrences = stats?.occurrences.value(window) ?? 0;
     const trusted = occurrences >= this.#minSamples;
     if (stats === undefined || occurrences === 0) {
-      return { eventType, trusted, occurrences, consumers: [], next: null, terminal: declared };
+      return { eventType, trusted, occurrences, consumers: [], next: null, nextAwaited: false, terminal: declared };
     }
     const consumers = [...stats.consumers].flatMap(([group, handler]): ConsumerExpectation[] => {
       const probability = Math.min(1, handler.count.value(window) / occurrences);
@@ -219,7 +225,9 @@ export class ChoreographyModel {
       .filter((candidate) => candidate.probability > 0)
       .sort((a, b) => b.probability - a.probability || (a.eventType < b.eventType ? -1 : 1));
     const next = terminal === null && candidates.length > 0 ? { candidates, latency: summary(stats.firstNext, window) } : null;
-    return { eventType, trusted, occurrences, consumers, next, terminal };
+    // a next event is owed only where flows nearly always go on; where some end (and it is no terminal), none is
+    const nextAwaited = next !== null && (!trusted || 1 - ended / occurrences >= this.#expectProbability);
+    return { eventType, trusted, occurrences, consumers, next, nextAwaited, terminal };
   }
 
   /**

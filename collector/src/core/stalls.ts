@@ -52,7 +52,7 @@ export interface WaitExplanation {
   /** The step's learned latency; null figures when it is not learned yet (`learned` false). */
   usual: LatencySummary;
   learned: boolean;
-  /** When the flow became late for this step, and how far past that it is now. */
+  /** When the flow became late for this step, and how far past that it was when judged (the API gives it as of the request). */
   lateAtMs: number;
   overdueMs: number;
   message: string;
@@ -131,7 +131,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
       continue;
     }
     if (wasFollowed(progress, event, expected)) continue;
-    if (expected.trusted && expected.next === null) continue; // flows often end here without being terminal: nothing is owed
+    if (expected.trusted && !expected.nextAwaited) continue; // flows sometimes end here without it being terminal: nothing is owed
     const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings);
     anyWait = true;
     nextCheckMs = Math.min(nextCheckMs, upcoming(wait, nowMs));
@@ -143,8 +143,8 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
-  // a verdict on a step not learned yet is judged again as the model learns, not left standing
-  if (chosen !== null && !chosen.learned) nextCheckMs = Math.min(nextCheckMs, nowMs + defaultDeadlineMs);
+  // a verdict on a step not learned yet is judged again as the model learns, less often the longer it stands
+  if (chosen !== null && !chosen.learned) nextCheckMs = Math.min(nextCheckMs, nowMs + Math.max(defaultDeadlineMs, nowMs - chosen.event.atMs));
   const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
   if (!anyWait) return { state: terminal ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
   if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next };
@@ -224,7 +224,7 @@ function explain(wait: Wait, nowMs: number): WaitExplanation {
       sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, lateAtMs: wait.lateAtMs,
     };
   const overdueMs = nowMs - wait.lateAtMs;
-  return { ...explanation, overdueMs, message: waitMessage(explanation, overdueMs) };
+  return { ...explanation, overdueMs, message: waitMessage(explanation) };
 }
 
 /** Following the likeliest next event from the latest event, summing the usual (median) latencies until a terminal event. */
@@ -248,12 +248,13 @@ function expectedCompletion(progress: FlowProgress, model: ModelView): number | 
   return null;
 }
 
-function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>, overdueMs: number): string {
+/** Said once and stored: nothing in it changes with time (how overdue it is does: `overdueMs`, from `lateAtMs`). */
+function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>): string {
   const who = wait.kind === 'consumer'
     ? `${wait.afterEventType} to be handled by ${wait.awaitedService ?? 'its consumer'} (group ${wait.consumerGroup})`
     : `${wait.awaitedEventTypes.length === 0 ? 'the next event' : wait.awaitedEventTypes.slice(0, 3).join(' or ')}${wait.awaitedService === null ? '' : ` from ${wait.awaitedService}`}`;
   const usual = wait.learned && wait.usual.p99Ms !== null ? `usually within ${duration(wait.usual.p99Ms)}` : 'not learned yet, default deadline';
-  return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}; ${duration(overdueMs)} overdue`;
+  return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}`;
 }
 
 function duration(ms: number): string {

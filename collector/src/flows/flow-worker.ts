@@ -22,7 +22,7 @@ import { judgeFlow, type StallOptions } from '../core/stalls.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { SpanRecord } from '../core/span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
-import type { AssemblySession, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
+import type { AssemblySession, FlowBacklog, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
 import { keyPoint, messagePoint } from '../store/flow-tables.ts';
 
 export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
@@ -57,8 +57,18 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
    * Default 300_000 (5 minutes).
    */
   settleAfterMs?: number;
-  /** The learned model is saved to the store at most this often, and when the worker stops. Default 60_000. */
+  /**
+   * The learned model is saved to the store at most this often, and when the worker stops. Default 0: with
+   * every round that learned something, in its transaction, so what the store says was learned from and
+   * the model it saved agree whatever is killed when.
+   */
   saveModelEveryMs?: number;
+  /**
+   * How late spans reach the collector after they end (export schedules: the OpenTelemetry SDK's batch
+   * processor sends every 5 s by default); the assembly backlog's wait is added to it. Every deadline moves
+   * by it, so a step whose spans are on their way is not called late. Default 10_000.
+   */
+  exportDelayMs?: number;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
   retryAfterFailureMs?: number;
   metrics?: CollectorMetrics;
@@ -93,6 +103,8 @@ export class FlowWorker {
   #ratesPrunedAtMs = 0;
   #evictedAtMs = 0;
   #backlogMeasuredAtMs = 0;
+  /** How long the oldest span not yet assembled had waited, when last measured. */
+  #backlogWaitMs = 0;
   /** Records this process committed, by inbox row, while it assembles: rounds need not read them back. */
   readonly #handedOver = new Map<string, readonly SpanRecord[]>();
   #handedOverSpans = 0;
@@ -269,7 +281,7 @@ export class FlowWorker {
   /** The model, when it learned something and was last saved long enough ago (or the worker stops). */
   #modelToSave(nowMs: number, flush: boolean): StoredModel | null {
     if (this.#model === null || !this.#modelChanged) return null;
-    if (!flush && nowMs - this.#modelSavedAtMs < (this.#options.saveModelEveryMs ?? 60_000)) return null;
+    if (!flush && nowMs - this.#modelSavedAtMs < (this.#options.saveModelEveryMs ?? 0)) return null;
     this.#modelChanged = false;
     this.#modelSavedAtMs = nowMs;
     return this.#model.toJSON();
@@ -283,18 +295,22 @@ export class FlowWorker {
   }
 
   /**
-   * The backlog metrics: nothing waits when a round found the inbox empty; otherwise they are measured
-   * at most once a second (counting the inbox is a scan, and a long one when assembly is far behind).
+   * The backlog, for its metrics and for stall detection: nothing waits when a round found the inbox
+   * empty; otherwise it is measured at most once a second (counting the inbox is a scan, and a long one
+   * when assembly is far behind).
    */
   async #measureBacklog(session: AssemblySession, nowMs: number, inboxEmpty: boolean): Promise<void> {
-    const metrics = this.#options.metrics;
-    if (metrics === undefined) return;
+    let backlog: FlowBacklog;
     if (inboxEmpty) {
-      metrics.flowBacklog({ spans: 0, oldestWaitMs: 0 });
+      backlog = { spans: 0, oldestWaitMs: 0 };
     } else if (nowMs - this.#backlogMeasuredAtMs >= 1_000) {
       this.#backlogMeasuredAtMs = nowMs;
-      metrics.flowBacklog(await session.backlog());
+      backlog = await session.backlog();
+    } else {
+      return;
     }
+    this.#backlogWaitMs = backlog.oldestWaitMs; // stall detection allows for it
+    this.#options.metrics?.flowBacklog(backlog);
   }
 
   /** A day of catalogue minutes is kept; older ones go, at most once a minute. */
@@ -315,13 +331,21 @@ export class FlowWorker {
     const gaps = described.anomalies.flatMap((anomaly) =>
       anomaly.type === 'propagation-gap' ? [{ service: anomaly.service, destination: anomaly.destination, joinedBy: anomaly.joinedBy }] : []);
     const progress = flowProgress(described.spans, described.found);
-    const verdict = judgeFlow(progress, this.#view!, this.#options.stalls);
+    const stalls = { ...this.#options.stalls, observationDelayMs: this.#observationDelayMs() };
+    let verdict = judgeFlow(progress, this.#view!, stalls);
     const ended = verdict.state === 'completed' || verdict.state === 'compensated' || verdict.state === 'failed';
-    const settleAtMs = progress.lastActivityMs + (this.#options.settleAfterMs ?? 300_000);
+    // settled by the collector's view: its spans would have arrived by now
+    const settleAtMs = progress.lastActivityMs + (this.#options.settleAfterMs ?? 300_000) + stalls.observationDelayMs;
     let settleRecheck: number | null = null;
     if (!this.#learned.has(flow.id)) {
-      if (ended || nowMs >= settleAtMs) this.#learn(flow.id, progress, nowMs);
-      else settleRecheck = settleAtMs;
+      if (ended || nowMs >= settleAtMs) {
+        const explanation = verdict.explanation;
+        const stuck = (verdict.state === 'late' || verdict.state === 'stalled') && explanation !== null && explanation.kind !== 'failure' && explanation.learned;
+        this.#learn(flow.id, progress, nowMs, stuck ? explanation.afterEventType : null);
+        verdict = judgeFlow(progress, this.#view!, stalls); // as the model now stands, itself included
+      } else {
+        settleRecheck = settleAtMs;
+      }
     }
     return {
       facts: described.facts,
@@ -331,11 +355,17 @@ export class FlowWorker {
     };
   }
 
-  #learn(flowId: string, progress: FlowProgress, nowMs: number): void {
+  #learn(flowId: string, progress: FlowProgress, nowMs: number, stuckAfter: string | null): void {
     if (this.#learned.size >= MAX_LEARNED_REMEMBERED) this.#learned.clear(); // flows that old do not come back
     this.#learned.add(flowId);
-    this.#model!.learn(progress, nowMs);
+    this.#model!.learn(progress, nowMs, stuckAfter);
+    this.#view = this.#model!.view(nowMs); // the round's later judgements see what was just learned
     this.#modelChanged = true;
+  }
+
+  /** How late the spans of a step may still arrive: the export schedule, and how far assembly is behind. */
+  #observationDelayMs(): number {
+    return (this.#options.exportDelayMs ?? 10_000) + this.#backlogWaitMs;
   }
 
   #forgetHandedOver(inboxId: string): void {
