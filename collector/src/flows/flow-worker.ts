@@ -58,9 +58,10 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
    */
   settleAfterMs?: number;
   /**
-   * The learned model is saved to the store at most this often, and when the worker stops. Default 0: with
-   * every round that learned something, in its transaction, so what the store says was learned from and
-   * the model it saved agree whatever is killed when.
+   * The learned model is saved to the store, in a round's transaction, at most this often, and when the
+   * worker stops. Default 5_000: a model of ten event types is some 100 KB, too much for every round under
+   * load; a kill loses at most these seconds of samples (their flows are not learned again), which moves no
+   * quantile worth speaking of.
    */
   saveModelEveryMs?: number;
   /**
@@ -281,7 +282,7 @@ export class FlowWorker {
   /** The model, when it learned something and was last saved long enough ago (or the worker stops). */
   #modelToSave(nowMs: number, flush: boolean): StoredModel | null {
     if (this.#model === null || !this.#modelChanged) return null;
-    if (!flush && nowMs - this.#modelSavedAtMs < (this.#options.saveModelEveryMs ?? 0)) return null;
+    if (!flush && nowMs - this.#modelSavedAtMs < (this.#options.saveModelEveryMs ?? 5_000)) return null;
     this.#modelChanged = false;
     this.#modelSavedAtMs = nowMs;
     return this.#model.toJSON();
