@@ -106,10 +106,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
 
   const settings: Settings = { lateFactor, stallFactor, defaultDeadlineMs, observationDelayMs };
   // each awaited step's deadlines; the explanation is written for the one chosen only (a pass judges many flows)
-  let chosen: Wait | null = null;
-  let chosenStalled = false;
-  let anyWait = false;
-  let nextCheckMs = Infinity;
+  const judged: Judged = { chosen: null, chosenStalled: false, anyWait: false, nextCheckMs: Infinity };
   let terminal: TerminalKind | null = null;
   let terminalAtMs = -Infinity;
   const events = progress.events;
@@ -117,14 +114,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     const expected = model.expectationsAfter(event.eventType);
     for (const consumer of expected.consumers) {
       if (wasHandled(progress, event.eventType, consumer.group)) continue;
-      const wait = waitFor('consumer', event, expected, consumer.wait, consumer, settings);
-      anyWait = true;
-      nextCheckMs = Math.min(nextCheckMs, upcoming(wait, nowMs));
-      const stalled = wait.stalledAtMs <= nowMs;
-      if (wait.lateAtMs <= nowMs && (chosen === null || (stalled && !chosenStalled) || (stalled === chosenStalled && wait.lateAtMs < chosen.lateAtMs))) {
-        chosen = wait;
-        chosenStalled = stalled;
-      }
+      consider(judged, waitFor('consumer', event, expected, consumer.wait, consumer, settings), nowMs);
     }
     if (expected.terminal !== null) {
       if (event.atMs >= terminalAtMs) [terminal, terminalAtMs] = [expected.terminal, event.atMs];
@@ -132,17 +122,12 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     }
     if (wasFollowed(progress, event, expected)) continue;
     if (expected.trusted && !expected.nextAwaited) continue; // flows sometimes end here without it being terminal: nothing is owed
-    const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings);
-    anyWait = true;
-    nextCheckMs = Math.min(nextCheckMs, upcoming(wait, nowMs));
-    const stalled = wait.stalledAtMs <= nowMs;
-    if (wait.lateAtMs <= nowMs && (chosen === null || (stalled && !chosenStalled) || (stalled === chosenStalled && wait.lateAtMs < chosen.lateAtMs))) {
-      chosen = wait;
-      chosenStalled = stalled;
-    }
+    consider(judged, waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings), nowMs);
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
+  const { chosen, chosenStalled, anyWait } = judged;
+  let nextCheckMs = judged.nextCheckMs;
   // a verdict on a step not learned yet is judged again as the model learns, less often the longer it stands
   if (chosen !== null && !chosen.learned) nextCheckMs = Math.min(nextCheckMs, nowMs + Math.max(defaultDeadlineMs, nowMs - chosen.event.atMs));
   const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
@@ -188,6 +173,26 @@ function waitFor(
     lateAtMs: sinceMs + lateAfterMs,
     stalledAtMs: sinceMs + Math.max(lateAfterMs, (usual.p999Ms ?? p99) * settings.stallFactor),
   };
+}
+
+/** The awaited steps seen so far: the one that explains the flow (stalled before late, then the longest overdue), and the next deadline. */
+interface Judged {
+  chosen: Wait | null;
+  chosenStalled: boolean;
+  anyWait: boolean;
+  nextCheckMs: number;
+}
+
+function consider(judged: Judged, wait: Wait, nowMs: number): void {
+  judged.anyWait = true;
+  judged.nextCheckMs = Math.min(judged.nextCheckMs, upcoming(wait, nowMs));
+  if (wait.lateAtMs > nowMs) return;
+  const stalled = wait.stalledAtMs <= nowMs;
+  const chosen = judged.chosen;
+  if (chosen === null || (stalled && !judged.chosenStalled) || (stalled === judged.chosenStalled && wait.lateAtMs < chosen.lateAtMs)) {
+    judged.chosen = wait;
+    judged.chosenStalled = stalled;
+  }
 }
 
 /** The next deadline of the wait still ahead of `nowMs`, else Infinity. */
