@@ -97,6 +97,8 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
 
 /** Longest URL parameter routed (a percent-encoded business key of 512 characters fits). */
 const MAX_PARAM_LENGTH = 8 * 1024;
+/** /metrics counts the flows active this recently by state: an hour. */
+const FLOW_STATES_WINDOW_MS = 3_600_000;
 
 export function buildServer(options: ServerOptions): FastifyInstance {
   const resolved = resolveServerOptions(options);
@@ -153,6 +155,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     app.addHook('onClose', () => forwarder.close());
   } else {
     app.addHook('onReady', async () => warnOfUnforwardedExports(resolved.store, app.log));
+  }
+  if (resolved.flows.assemble !== false) {
+    resolved.metrics.countFlowStatesWith(() => resolved.store.flows.countByState(Date.now() - FLOW_STATES_WINDOW_MS));
   }
   const assemble = resolved.store.assemblesFlows && resolved.flows.assemble !== false;
   const flowWorker = assemble ? new FlowWorker(resolved.store.flows, { ...resolved.flows, metrics: resolved.metrics, log: app.log }) : undefined;

@@ -146,6 +146,15 @@ forEachStore((kind) => {
       assert.equal(both.length, 2, 'judged stalled against the learned deadlines, not the default one');
       assert.ok(both.every((f) => f.explanation?.kind === 'next-event' && f.explanation.learned));
       await again.release();
+
+      // /metrics counts them by state, from the store
+      const metrics = new CollectorMetrics();
+      metrics.countFlowStatesWith(() => store.flows.countByState(epochMs - 1));
+      const { text } = await metrics.render();
+      const count = (state: string) => Number(new RegExp(`^choreoscope_flows\\{state="${state}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      assert.deepEqual(['running', 'late', 'stalled', 'completed', 'failed', 'compensated'].map(count), [0, 0, 2, 25, 0, 0]);
+      metrics.countFlowStatesWith(() => store.flows.countByState(clock + 3_600_000));
+      assert.equal(Number(/^choreoscope_flows\{state="completed"\} (\S+)$/m.exec((await metrics.render()).text)?.[1]), 0, 'none active then');
     } finally {
       await dispose();
     }

@@ -7,7 +7,9 @@
  * Spans add up: received = stored + duplicate + rejected (every reason), except that spans of an
  * export answered 503 for a slow commit and committed afterwards count both as rejected and as stored.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FLOW_STATES } from '../core/stalls.ts';
 
 /** Why spans were not stored: a span of its own (`invalid`) or its whole export refused. */
 export type SpanRejectionReason = 'invalid' | 'overloaded' | 'store_unavailable' | 'commit_timeout' | 'unstorable';
@@ -53,6 +55,26 @@ export class CollectorMetrics {
   readonly #spanProblems = this.#counter('choreoscope_flow_span_problems_total', 'Spans whose references could not be followed (their own parent, an oversized key).');
   readonly #flowWorkingSet = new Gauge({ name: 'choreoscope_flow_working_set_flows', help: 'Flows held in memory by the assembler.', registers: [this.registry] });
   readonly #assembling = new Gauge({ name: 'choreoscope_flow_assembler', help: '1 while this collector assembles flows (one per database).', registers: [this.registry] });
+  /** Set by the server: how to count flows by state when /metrics is read. */
+  #countFlowStates: (() => Promise<Record<string, number>>) | null = null;
+  #counting: Promise<void> | null = null;
+  readonly #flowStates = new Gauge({
+    name: 'choreoscope_flows',
+    help: 'Flows active in the last hour (their last event), by state: running, late, stalled, completed, failed, compensated.',
+    labelNames: ['state'],
+    registers: [this.registry],
+    // counted from the store when read; a store slow to answer (or held) leaves the last counts, and a scrape waits 500 ms at most
+    collect: async () => {
+      const count = this.#countFlowStates;
+      if (count === null) return;
+      this.#counting ??= count().then((counts) => {
+        for (const state of FLOW_STATES) this.#flowStates.set({ state }, counts[state] ?? 0);
+      }, () => {}).finally(() => {
+        this.#counting = null;
+      });
+      await Promise.race([this.#counting, sleep(500, undefined, { ref: false })]);
+    },
+  });
   readonly #backlogSpans = new Gauge({
     name: 'choreoscope_flow_backlog_spans',
     help: 'Spans committed (by any collector on the database) and not yet assembled into flows; set by the collector that assembles.',
@@ -146,6 +168,11 @@ export class CollectorMetrics {
 
   flowWorkingSet(flows: number): void {
     this.#flowWorkingSet.set(flows);
+  }
+
+  /** How /metrics counts flows by state (the store, at scrape time). */
+  countFlowStatesWith(count: () => Promise<Record<string, number>>): void {
+    this.#countFlowStates = count;
   }
 
   /** How far behind assembly is, as the assembling collector last measured it. */

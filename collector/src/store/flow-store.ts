@@ -80,6 +80,8 @@ export interface FlowReads {
   flowSpans(flowId: FlowId, limit: number): Promise<FlowSpans>;
   /** Where the flow stands, as last judged; null when it is not stored. */
   standingOf(flowId: FlowId): Promise<FlowStanding | null>;
+  /** Flows active since `sinceMs` (their last event), by state. */
+  countByState(sinceMs: number): Promise<Partial<Record<FlowState, number>>>;
   /** The learned choreography as last saved; null before any was. */
   storedModel(): Promise<{ model: StoredModel; savedAtMs: number } | null>;
   searchFlows(search: FlowSearch): Promise<FlowPage>;

@@ -109,6 +109,7 @@ const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint F
 const FLOW_OF_SPAN = 'SELECT flow_id FROM flow_members WHERE trace_id = $1 AND span_id = $2';
 const STANDING_OF = 'SELECT state, explanation, expected_completion_ms FROM flows WHERE flow_id = $1';
 const STORED_MODEL = 'SELECT model, saved_at_ms FROM choreography_model WHERE id = 1';
+const COUNT_BY_STATE = 'SELECT state, count(*)::float8 AS flows FROM flows WHERE last_event_ms >= $1 GROUP BY state';
 const FLOW_SPANS = `SELECT s.record FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
   WHERE m.flow_id = $1 ORDER BY s.start_time, s.trace_id, s.span_id LIMIT $2`;
 const FLOW_SPAN_COUNT = `SELECT count(*)::float8 AS total FROM flow_members m JOIN spans s ON s.trace_id = m.trace_id AND s.span_id = m.span_id
@@ -147,6 +148,10 @@ export function flowReads(read: ReadRows): FlowReads {
     async standingOf(flowId) {
       const [row] = await read<StandingRow>('a flow\'s standing', STANDING_OF, [flowId]);
       return row === undefined ? null : standingOf(row);
+    },
+    async countByState(sinceMs) {
+      const rows = await read<{ state: FlowState; flows: number }>('flows by state', COUNT_BY_STATE, [sinceMs]);
+      return Object.fromEntries(rows.map((row) => [row.state, row.flows]));
     },
     async storedModel() {
       const [row] = await read<{ model: StoredModel; saved_at_ms: number }>('the learned model', STORED_MODEL, []);
