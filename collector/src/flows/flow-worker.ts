@@ -50,8 +50,8 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   describeEveryMs?: number;
   /** How the choreography is learned (core/model.ts). */
   model?: ModelOptions;
-  /** When a flow is late or stalled (core/stalls.ts). */
-  stalls?: StallOptions;
+  /** When a flow is late or stalled (core/stalls.ts); its observation delay is `exportDelayMs` and the backlog's. */
+  stalls?: Omit<StallOptions, 'observationDelayMs'>;
   /**
    * A flow quiet this long has settled: the model learns from it then (or as soon as it completes), once.
    * Default 300_000 (5 minutes).
@@ -116,7 +116,7 @@ export class FlowWorker {
   #model: ChoreographyModel | null = null;
   #modelChanged = false;
   #modelSavedAtMs = 0;
-  /** Flows the model learned from while this worker assembled: each is learned once. */
+  /** Flows the model learned from while this worker assembled, not learned again by it (memory only: a restart forgets). */
   readonly #learned = new Set<string>();
   /** The model's view for the round under way. */
   #view: ModelView | null = null;
