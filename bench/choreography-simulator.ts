@@ -54,16 +54,6 @@ export interface SimulatedFlow {
   stall: Stall | null;
 }
 
-export function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
-
 /** Simulates one flow from `startMs`; stalled with probability `stallRate`. */
 export function simulateFlow(startMs: number, next: () => number, stallRate: number): SimulatedFlow {
   const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());

@@ -12,7 +12,8 @@ import type { FlowProgress } from '../collector/src/core/flow-progress.ts';
 import { judgeFlow } from '../collector/src/core/stalls.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteStore } from '../collector/src/store/pglite-store.ts';
-import { TERMINAL_EVENTS, progressAt, random, shifted, simulateFlow, type SimulatedFlow } from './choreography-simulator.ts';
+import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow } from './choreography-simulator.ts';
+import { random } from './flow-workload.ts';
 
 const { values } = parseArgs({
   options: {

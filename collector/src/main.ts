@@ -65,6 +65,8 @@ const address = await app.listen({ host: config.host, port: config.port });
 retention?.start();
 void retention?.sweep(); // at start too: a collector restarted after a long pause catches up at once
 console.log(`choreoscope collector listening on ${address} (data in ${where})`);
+// nothing answers at the root yet: say where to go
+console.log(`  spans: POST ${address}/v1/traces · flows: ${address}/api/flows · the API described: ${address}/api/openapi.json`);
 
 /** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -9,6 +9,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { seededRandom } from '@choreoscope/test-support';
 import { FlowAssembler } from '../src/core/assemble.ts';
 import { toFlowSpan } from '../src/core/flow-span.ts';
 import { flowProgress, type FlowProgress } from '../src/core/flow-progress.ts';
@@ -18,16 +19,8 @@ import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 3, 4);
 
-/** A seeded random stream (xorshift), so every run draws the same flows. */
-function random(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
-}
+/** A seeded random stream, so every run draws the same flows. */
+const random = (seed: number) => seededRandom(`stalls-${seed}`);
 
 /** One step of a simulated order: an event sent, then handled by a group that may send the next. */
 interface Step {
