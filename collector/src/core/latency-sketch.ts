@@ -28,6 +28,8 @@ export class LatencySketch {
   #previous: DDSketch | null = null;
   /** Quantiles answered since the last change: detection asks the same ones for many flows. */
   readonly #answers = new Map<number, number | null>();
+  /** Both windows merged, while nothing changes. */
+  #both: DDSketch | null = null;
 
   constructor(window: number) {
     this.#window = window;
@@ -38,6 +40,7 @@ export class LatencySketch {
     this.#roll(window);
     this.#current.accept(Math.max(0, latencyMs));
     this.#answers.clear();
+    this.#both = null;
   }
 
   /** Samples in the current and previous window, as of window `window`. */
@@ -61,10 +64,13 @@ export class LatencySketch {
     const previous = this.#previous;
     if (previous === null || previous.count === 0) return this.#current.count === 0 ? null : this.#current.getValueAtQuantile(q);
     if (this.#current.count === 0) return previous.getValueAtQuantile(q);
-    const both = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-    both.merge(this.#current);
-    both.merge(previous);
-    return both.getValueAtQuantile(q);
+    if (this.#both === null) {
+      // merged once per change, whatever quantiles are asked of it
+      this.#both = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+      this.#both.merge(this.#current);
+      this.#both.merge(previous);
+    }
+    return this.#both.getValueAtQuantile(q);
   }
 
   /** As stored: each window's sketch in DDSketch's own protobuf form, base64. */
@@ -87,6 +93,7 @@ export class LatencySketch {
     this.#current = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
     this.#window = window;
     this.#answers.clear();
+    this.#both = null;
   }
 }
 
