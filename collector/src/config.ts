@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Receiver } from './alerting/alert-sender.ts';
 import { isValidToken } from './ops/auth.ts';
 import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
 import { DEFAULT_BUSINESS_KEY_ATTRIBUTES } from './core/business-key.ts';
@@ -43,6 +44,18 @@ export interface CollectorConfig {
   flows: boolean;
   orphanAfterMs: number | undefined;
   maxFlowSpans: number | undefined;
+  /** Where alert notifications go: each --alert-webhook, --alertmanager-url and --slack-webhook given. */
+  alertReceivers: Receiver[];
+  /** The dashboard's address as people reach it, for links in notifications. */
+  publicUrl: string | undefined;
+  /** How late spans reach the collector after they end; every stall deadline allows for it. */
+  exportDelayMs: number | undefined;
+  /** The deadline of a step not learned yet (late after it, stalled after twice it). */
+  defaultDeadlineMs: number | undefined;
+  /** A flow quiet this long has settled: the model learns from it then. */
+  settleAfterMs: number | undefined;
+  /** An alert resolves this long after its last stuck flow moved on. */
+  alertResolveAfterMs: number | undefined;
 }
 
 export type ConfigResult = { kind: 'config'; config: CollectorConfig } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -59,6 +72,8 @@ interface Setting {
   env: string;
   shown: string;
   help: string;
+  /** The flag may be given several times; its variable holds the values separated by spaces. */
+  multiple?: true;
 }
 
 const SETTINGS = {
@@ -89,20 +104,28 @@ const SETTINGS = {
   flows: { flag: 'flows', env: 'CHOREOSCOPE_FLOWS', shown: 'on', help: 'assemble business flows: on or off (all collectors on a database alike)' },
   orphanAfterMs: { flag: 'orphan-after-ms', env: 'CHOREOSCOPE_ORPHAN_AFTER_MS', shown: String(DEFAULT_ORPHAN_AFTER_MS), help: 'an event no consumer handled this long after it was sent is an orphan' },
   maxFlowSpans: { flag: 'max-flow-spans', env: 'CHOREOSCOPE_MAX_FLOW_SPANS', shown: String(DEFAULT_MAX_FLOW_SPANS), help: 'most spans of a flow described; more are counted' },
+  exportDelayMs: { flag: 'export-delay-ms', env: 'CHOREOSCOPE_EXPORT_DELAY_MS', shown: '10000', help: 'how late spans arrive after they end; stall deadlines allow for it' },
+  defaultDeadlineMs: { flag: 'default-deadline-ms', env: 'CHOREOSCOPE_DEFAULT_DEADLINE_MS', shown: '60000', help: 'a step not learned yet is late after it, stalled after twice it' },
+  settleAfterMs: { flag: 'settle-after-ms', env: 'CHOREOSCOPE_SETTLE_AFTER_MS', shown: '300000', help: 'a flow quiet this long has settled: the model learns from it' },
+  alertWebhook: { flag: 'alert-webhook', env: 'CHOREOSCOPE_ALERT_WEBHOOK', shown: 'none', help: 'URL alerts are POSTed to as JSON (repeatable)', multiple: true },
+  alertmanagerUrl: { flag: 'alertmanager-url', env: 'CHOREOSCOPE_ALERTMANAGER_URL', shown: 'none', help: 'Alertmanager (http://host:9093) alerts are sent to (repeatable)', multiple: true },
+  slackWebhook: { flag: 'slack-webhook', env: 'CHOREOSCOPE_SLACK_WEBHOOK', shown: 'none', help: 'Slack incoming-webhook URL alerts are posted to (repeatable)', multiple: true },
+  publicUrl: { flag: 'public-url', env: 'CHOREOSCOPE_PUBLIC_URL', shown: 'none', help: 'the dashboard\'s address as people reach it, for links in alerts' },
+  alertResolveAfterMs: { flag: 'alert-resolve-after-ms', env: 'CHOREOSCOPE_ALERT_RESOLVE_AFTER_MS', shown: '60000', help: 'an alert resolves this long after its last stuck flow moved on' },
 } satisfies Record<string, Setting>;
 
 export const USAGE = [
   'Usage: choreoscope [--port 4318] [--host 127.0.0.1] [--data-dir DIR] [options]',
   '',
   'Runs the Choreoscope collector: OTLP/HTTP traces in on POST /v1/traces, the query API on /api.',
-  ...Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(22)}${s.env.padEnd(34)}${s.help} (default ${s.shown})`),
-  `  --${'help'.padEnd(22)}${''.padEnd(34)}this text`,
+  ...Object.values(SETTINGS).map((s) => `  --${s.flag.padEnd(24)}${s.env.padEnd(36)}${s.help} (default ${s.shown})`),
+  `  --${'help'.padEnd(24)}${''.padEnd(36)}this text`,
 ].join('\n');
 
 export function readConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigResult {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | string[] | boolean | undefined>;
   try {
-    const options = Object.fromEntries(Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]));
+    const options = Object.fromEntries(Object.values(SETTINGS).map((s: Setting) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]));
     ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (error) {
     return { kind: 'error', message: (error as Error).message };
@@ -112,6 +135,11 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
   const raw = (setting: Setting): string | undefined => {
     const flag = values[setting.flag];
     return typeof flag === 'string' ? flag : env[setting.env] || undefined;
+  };
+  const all = (setting: Setting): string[] => {
+    const flags = values[setting.flag];
+    if (Array.isArray(flags)) return flags;
+    return (env[setting.env] ?? '').split(/\s+/).filter((value) => value !== '');
   };
   try {
     const logLevel = raw(SETTINGS.logLevel);
@@ -151,6 +179,16 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         flows: flows !== 'off',
         orphanAfterMs: integer(SETTINGS.orphanAfterMs, raw(SETTINGS.orphanAfterMs), 1),
         maxFlowSpans: integer(SETTINGS.maxFlowSpans, raw(SETTINGS.maxFlowSpans), 1, 1_000_000),
+        alertReceivers: [
+          ...all(SETTINGS.alertWebhook).map((url) => ({ kind: 'webhook' as const, url: httpUrl(SETTINGS.alertWebhook, url) })),
+          ...all(SETTINGS.alertmanagerUrl).map((url) => ({ kind: 'alertmanager' as const, url: alertmanagerAlertsUrl(httpUrl(SETTINGS.alertmanagerUrl, url)) })),
+          ...all(SETTINGS.slackWebhook).map((url) => ({ kind: 'slack' as const, url: httpUrl(SETTINGS.slackWebhook, url) })),
+        ],
+        publicUrl: optional(raw(SETTINGS.publicUrl), (url) => httpUrl(SETTINGS.publicUrl, url)),
+        exportDelayMs: integer(SETTINGS.exportDelayMs, raw(SETTINGS.exportDelayMs), 0, 86_400_000),
+        defaultDeadlineMs: integer(SETTINGS.defaultDeadlineMs, raw(SETTINGS.defaultDeadlineMs), 1, 30 * 86_400_000),
+        settleAfterMs: integer(SETTINGS.settleAfterMs, raw(SETTINGS.settleAfterMs), 0, 7 * 86_400_000),
+        alertResolveAfterMs: integer(SETTINGS.alertResolveAfterMs, raw(SETTINGS.alertResolveAfterMs), 0, 86_400_000),
       },
     };
   } catch (error) {
@@ -200,6 +238,27 @@ function attributeList(text: string | undefined): string[] | undefined {
     throw new Error('--business-key-attributes (CHOREOSCOPE_BUSINESS_KEY_ATTRIBUTES) must be attribute names separated by commas, e.g. order.id,messaging.kafka.message.key');
   }
   return names;
+}
+
+function optional<T>(text: string | undefined, parse: (text: string) => T): T | undefined {
+  return text === undefined ? undefined : parse(text);
+}
+
+/** An http(s) URL, as given; the flag is named when it is not one. */
+function httpUrl(setting: Setting, text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !/^https?:$/.test(url.protocol)) throw new Error(`--${setting.flag} (${setting.env}) must be an http:// or https:// URL, not ${text.slice(0, 80)}`);
+  return text;
+}
+
+/** Alertmanager's address, or its alerts endpoint: the endpoint alerts are POSTed to. */
+function alertmanagerAlertsUrl(text: string): string {
+  return /\/api\/v2\/alerts\/?$/.test(text) ? text : `${text.replace(/\/+$/, '')}/api/v2/alerts`;
 }
 
 function checkForwardUrl(text: string): void {

@@ -49,7 +49,15 @@ const app = buildServer({
   apiTokens: config.apiTokens,
   forward: config.forwardUrl === undefined ? undefined : { url: config.forwardUrl, headers: config.forwardHeaders, requestTimeoutMs: config.forwardTimeoutMs },
   businessKeyAttributes: config.businessKeyAttributes,
-  flows: { orphanAfterMs: config.orphanAfterMs, maxFlowSpans: config.maxFlowSpans },
+  flows: {
+    orphanAfterMs: config.orphanAfterMs,
+    maxFlowSpans: config.maxFlowSpans,
+    exportDelayMs: config.exportDelayMs,
+    settleAfterMs: config.settleAfterMs,
+    stalls: { defaultDeadlineMs: config.defaultDeadlineMs },
+    alerts: { resolveAfterMs: config.alertResolveAfterMs },
+  },
+  alerting: { receivers: config.alertReceivers, publicUrl: config.publicUrl ?? null },
 });
 const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper(store, {
   retentionMs: config.retentionHours * 3_600_000,
@@ -66,7 +74,8 @@ retention?.start();
 void retention?.sweep(); // at start too: a collector restarted after a long pause catches up at once
 console.log(`choreoscope collector listening on ${address} (data in ${where})`);
 // nothing answers at the root yet: say where to go
-console.log(`  spans: POST ${address}/v1/traces · flows: ${address}/api/flows · the API described: ${address}/api/openapi.json`);
+console.log(`  spans: POST ${address}/v1/traces · flows: ${address}/api/flows · alerts: ${address}/api/alerts · the API described: ${address}/api/openapi.json`);
+if (config.alertReceivers.length > 0) console.log(`  alert notifications go to ${config.alertReceivers.map((r) => r.kind).join(', ')}`);
 
 /** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;

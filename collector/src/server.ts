@@ -3,6 +3,7 @@
  * does, and tests listen on port 0. The only module that knows every part.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { AlertDelivery, type AlertDeliveryOptions } from './alerting/alert-delivery.ts';
 import { ChsError, ERRORS, chsError } from './api/errors.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
@@ -51,7 +52,13 @@ export interface ServerOptions {
    * false` runs no flow worker here; flows are then assembled only by another collector on the same
    * database. Default: assemble when the store queues spans for it.
    */
-  flows?: Omit<FlowWorkerOptions, 'metrics' | 'log'> & { assemble?: boolean };
+  flows?: Omit<FlowWorkerOptions, 'metrics' | 'log' | 'notifier'> & { assemble?: boolean };
+  /**
+   * Where alert notifications go (alerting/alert-delivery.ts): webhook, Alertmanager and Slack receivers,
+   * the dashboard's public address for links, retry settings. Default: no receiver; alerts are kept and
+   * served by the API. How alerts fire and resolve is `flows.alerts`.
+   */
+  alerting?: Omit<AlertDeliveryOptions, 'store' | 'metrics' | 'log'>;
   /** Log lines (pino JSON on stdout) at this level and above. Default: no logger at all. */
   logLevel?: LogLevel;
   /** Where log lines go instead of stdout. */
@@ -71,7 +78,7 @@ export const DEFAULT_MAX_SPANS_PER_REQUEST = 50_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
-type UnsetByDefault = 'logLevel' | 'logDestination' | 'forward';
+type UnsetByDefault = 'logLevel' | 'logDestination' | 'forward' | 'alerting';
 export type ResolvedServerOptions = Required<Omit<ServerOptions, UnsetByDefault>> & Pick<ServerOptions, UnsetByDefault>;
 
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
@@ -92,6 +99,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     apiTokens: options.apiTokens ?? [],
     metrics: options.metrics ?? new CollectorMetrics(),
     forward: options.forward,
+    alerting: options.alerting,
   };
 }
 
@@ -156,15 +164,23 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   } else {
     app.addHook('onReady', async () => warnOfUnforwardedExports(resolved.store, app.log));
   }
-  if (resolved.flows.assemble !== false) {
+  // counted from the store: every collector on the database answers the same, whichever assembles
+  if (resolved.store.assemblesFlows) {
     resolved.metrics.countFlowStatesWith(() => resolved.store.flows.countByState(Date.now() - FLOW_STATES_WINDOW_MS));
+    resolved.metrics.countAlertsFiringWith(() => resolved.store.alerts.countFiring());
   }
   const assemble = resolved.store.assemblesFlows && resolved.flows.assemble !== false;
-  const flowWorker = assemble ? new FlowWorker(resolved.store.flows, { ...resolved.flows, metrics: resolved.metrics, log: app.log }) : undefined;
+  const notifier = assemble && resolved.alerting !== undefined && resolved.alerting.receivers.length > 0
+    ? new AlertDelivery({ ...resolved.alerting, store: resolved.store.alerts, metrics: resolved.metrics, log: app.log })
+    : undefined;
+  const flowWorker = assemble ? new FlowWorker(resolved.store.flows, { ...resolved.flows, notifier, metrics: resolved.metrics, log: app.log }) : undefined;
   if (flowWorker) {
     app.addHook('onReady', async () => flowWorker.start());
     // after the requests in flight: their spans are committed, and stay queued for the next start if unassembled
-    app.addHook('onClose', () => flowWorker.close());
+    app.addHook('onClose', async () => {
+      await flowWorker.close();
+      await notifier?.close(); // what it had not delivered stays owed in the store
+    });
   }
 
   app.register(tracesRoute, {

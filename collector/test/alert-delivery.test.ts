@@ -19,6 +19,7 @@ const T0 = Date.UTC(2026, 11, 1, 12, 3, 4);
 /** A receiver on loopback: what it was sent, answered by `answer` (which may never answer). */
 async function receiver(answer: (attempt: number, response: ServerResponse) => void = (_, r) => r.end('ok')) {
   const bodies: unknown[] = [];
+  const keys: (string | undefined)[] = [];
   let attempts = 0;
   const server: Server = createServer((request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
@@ -26,13 +27,14 @@ async function receiver(answer: (attempt: number, response: ServerResponse) => v
     request.on('end', () => {
       attempts += 1;
       bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      keys.push(request.headers['idempotency-key'] as string | undefined);
       answer(attempts, response);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return {
-    url, bodies, attempts: () => attempts,
+    url, bodies, keys, attempts: () => attempts,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -48,9 +50,9 @@ function notifications(title = 'PaymentAuthorized'): AlertNotification[] {
     lateAtMs: T0 + 798, overdueMs: 5_000, message: '…',
   };
   for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, 'stalled', explanation, T0 + i);
-  const fired = book.evaluate(T0 + 100);
+  const fired = book.evaluate(T0 + 100).notifications;
   for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, 'running', null, T0 + 200);
-  return [...fired, ...book.evaluate(T0 + 300)];
+  return [...fired, ...book.evaluate(T0 + 300).notifications];
 }
 
 test('each kind of receiver gets each notification once, in its own format, with links to the dashboard', async () => {
@@ -67,6 +69,7 @@ test('each kind of receiver gets each notification once, in its own format, with
 
     const [first, second] = webhook.bodies as WebhookBody[];
     assert.deepEqual([first!.version, first!.kind, second!.kind], ['choreoscope.alert/v1', 'firing', 'resolved']);
+    assert.deepEqual([first!.id, second!.id], [`${firing!.alertId}:firing`, `${firing!.alertId}:resolved`], 'ids a receiver can deduplicate by');
     assert.equal(first!.alert.title, '10 flows waiting for PaymentAuthorized from payment');
     assert.equal(first!.links!.alert, `https://choreoscope.example/#/alerts/${encodeURIComponent(firing!.alertId)}`);
     assert.equal(first!.links!.flows.length, 10);
@@ -77,7 +80,7 @@ test('each kind of receiver gets each notification once, in its own format, with
     });
     assert.deepEqual(fired!.labels, { alertname: 'ChoreoscopeFlowsStalled', severity: 'critical', awaited_event_types: 'PaymentAuthorized', service: 'payment' });
     assert.equal(fired!.annotations.summary, '10 flows waiting for PaymentAuthorized from payment');
-    assert.equal(fired!.startsAt, new Date(T0).toISOString());
+    assert.equal(fired!.startsAt, new Date(T0 + 100).toISOString());
     assert.equal(fired!.endsAt, undefined, 'a firing alert has no end');
     assert.equal(ended!.endsAt, new Date(T0 + 200).toISOString(), 'the resolved one ends when its flows moved on');
     assert.deepEqual(ended!.labels, fired!.labels, 'Alertmanager matches the two by their labels');
@@ -112,6 +115,8 @@ test('a receiver that answers 500 is retried until it takes the notification; on
     const byUrl = new Map(settled.map((o) => [o.receiver.url, o]));
     assert.deepEqual([byUrl.get(flaky.url)!.delivered, byUrl.get(flaky.url)!.attempts], [true, 3]);
     assert.equal(flaky.attempts(), 3);
+    assert.equal(new Set(flaky.keys).size, 1, 'every attempt carries the same idempotency key');
+    assert.match(flaky.keys[0]!, /^[0-9a-f]{8}-[0-9a-z]+:firing$/);
     assert.deepEqual([byUrl.get(refusing.url)!.delivered, byUrl.get(refusing.url)!.attempts, byUrl.get(refusing.url)!.problem],
       [false, 1, 'the receiver answered 400']);
   } finally {

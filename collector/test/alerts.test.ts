@@ -1,7 +1,7 @@
 /**
  * The alert lifecycle (core/alerts.ts), pure, on a fake clock: flows stuck the same way make one alert,
  * which fires once, grows without notifying again, and resolves by itself once they have all moved on
- * for a while; a new episode is a new alert; silenced alerts do not notify; acknowledging is recorded.
+ * for a while; a new episode is a new alert; failures count for a window; a restart goes on from the stored alerts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,48 +32,58 @@ test('what a flow is stuck on: the awaited step for a stalled flow, the failed s
     key: 'failed|inventory|PaymentAuthorized|inventory', severity: 'warning', what: 'inventory (group inventory) failed handling PaymentAuthorized',
   });
   assert.equal(stuckOn('late', waiting()), null, 'late is not stuck yet');
+  assert.equal(stuckOn('stalled', waiting({ learned: false }))!.key, 'stalled|PaymentAuthorized,PaymentFailed|payment|', 'a step seen too few times still alerts');
+  assert.equal(stuckOn('stalled', waiting({ learned: false, awaitedEventTypes: [], awaitedService: null })), null,
+    'after an event never seen followed, the flow may have ended: no alert');
   assert.equal(stuckOn('running', null), null);
 });
 
 test('37 stuck flows make one alert that fires once, grows quietly, and resolves once they have all moved on', () => {
   const book = new AlertBook({ resolveAfterMs: 60_000 });
-  for (let i = 0; i < 37; i += 1) book.observe(`flow-${i}`, 'stalled', waiting(), T0 + i);
+  for (let i = 0; i < 37; i += 1) book.observe(`flow-${i}`, 'stalled', waiting({ sinceMs: T0 + i }), T0 + 50);
   book.observe('other', 'failed', failure, T0);
   const fired = book.evaluate(T0 + 100);
-  assert.deepEqual(fired.map((n) => [n.kind, n.alert.title, n.alert.severity]), [
+  assert.deepEqual(fired.notifications.map((n) => [n.kind, n.alert.title, n.alert.severity]), [
     ['firing', '37 flows waiting for PaymentAuthorized or PaymentFailed from payment', 'critical'],
     ['firing', '1 flow inventory (group inventory) failed handling PaymentAuthorized', 'warning'],
   ]);
-  const alert = fired[0]!.alert;
+  assert.deepEqual(fired.alerts.map((a) => a.state), ['firing', 'firing'], 'what fired is stored');
+  const alert = fired.notifications[0]!.alert;
   assert.equal(alert.flowIds.length, 20, 'a sample of the flows');
   assert.deepEqual(alert.flowIds.slice(0, 3), ['flow-0', 'flow-1', 'flow-2'], 'the longest stuck first');
-  assert.equal(alert.startsAtMs, T0);
+  assert.equal(alert.startsAtMs, T0 + 100);
+  assert.equal(alert.subject, 'waiting for PaymentAuthorized or PaymentFailed from payment');
   assert.match(alert.id, /^[0-9a-f]{8}-[0-9a-z]+$/);
+  assert.equal(fired.notifications[0]!.id, `${alert.id}:firing`);
 
-  assert.deepEqual(book.evaluate(T0 + 200), [], 'no second notification');
+  assert.deepEqual(book.evaluate(T0 + 200), { alerts: [], notifications: [] }, 'nothing changed: nothing to store or send');
   for (let i = 37; i < 40; i += 1) book.observe(`flow-${i}`, 'stalled', waiting(), T0 + 300);
   book.observe('flow-0', 'stalled', waiting(), T0 + 300); // judged again, still stuck the same way: no change
-  assert.deepEqual(book.evaluate(T0 + 400), [], 'growing does not notify again');
-  const [growing] = book.alerts('firing');
-  assert.equal(growing!.flowCount, 40);
-  assert.deepEqual(growing!.history.map((h) => h.event), ['grew', 'fired']);
+  const grown = book.evaluate(T0 + 400);
+  assert.deepEqual(grown.notifications, [], 'growing does not notify again');
+  assert.deepEqual(grown.alerts.map((a) => a.flowCount), [40], 'the new count is stored');
+  for (let i = 40; i < 80; i += 1) book.observe(`flow-${i}`, 'stalled', waiting(), T0 + 500);
+  book.evaluate(T0 + 600);
+  const [growing] = book.firing();
+  assert.equal(growing!.flowCount, 80);
+  assert.deepEqual(growing!.history.map((h) => [h.event, h.flows]), [['grew', 80], ['fired', 37]], 'recorded when it doubled, not for every flow');
 
   // all move on; one comes back within the quiet time: the same episode goes on
-  for (let i = 0; i < 40; i += 1) book.observe(`flow-${i}`, 'running', null, T0 + 1_000);
-  assert.deepEqual(book.evaluate(T0 + 30_000), []);
+  for (let i = 0; i < 80; i += 1) book.observe(`flow-${i}`, 'running', null, T0 + 1_000);
+  assert.equal(book.evaluate(T0 + 30_000).notifications.length, 0);
   book.observe('flow-7', 'stalled', waiting(), T0 + 40_000);
-  assert.deepEqual(book.evaluate(T0 + 100_000), [], 'back within the quiet time: not resolved, not fired again');
+  assert.deepEqual(book.evaluate(T0 + 100_000).notifications, [], 'back within the quiet time: not resolved, not fired again');
   book.observe('flow-7', 'completed', null, T0 + 110_000);
-  assert.deepEqual(book.evaluate(T0 + 169_999), []);
+  assert.deepEqual(book.evaluate(T0 + 169_999).notifications, []);
   const resolved = book.evaluate(T0 + 170_000);
-  assert.deepEqual(resolved.map((n) => [n.kind, n.alertId, n.alert.endsAtMs, n.alert.peakFlows]), [['resolved', alert.id, T0 + 110_000, 40]]);
-  assert.equal(resolved[0]!.alert.title, '1 flow waiting for PaymentAuthorized or PaymentFailed from payment', 'its last count');
-  assert.deepEqual(book.alerts('resolved').map((a) => a.id), [alert.id]);
-  assert.deepEqual(book.alerts('firing').map((a) => a.key), ['failed|inventory|PaymentAuthorized|inventory']);
+  assert.deepEqual(resolved.notifications.map((n) => [n.kind, n.alertId, n.alert.endsAtMs, n.alert.peakFlows]), [['resolved', alert.id, T0 + 110_000, 80]]);
+  assert.equal(resolved.notifications[0]!.alert.title, '1 flow waiting for PaymentAuthorized or PaymentFailed from payment', 'its last count');
+  assert.deepEqual(resolved.alerts.map((a) => [a.id, a.state]), [[alert.id, 'resolved']]);
+  assert.deepEqual(book.firing().map((a) => a.key), ['failed|inventory|PaymentAuthorized|inventory']);
 
   // the next time it happens is a new episode
-  book.observe('flow-99', 'stalled', waiting(), T0 + 200_000);
-  const again = book.evaluate(T0 + 200_001);
+  book.observe('flow-99', 'stalled', waiting({ sinceMs: T0 + 199_000 }), T0 + 200_000);
+  const again = book.evaluate(T0 + 200_001).notifications;
   assert.equal(again.length, 1);
   assert.notEqual(again[0]!.alertId, alert.id);
 });
@@ -82,33 +92,53 @@ test('an alert needing several flows waits for them; a merged-away flow leaves i
   const book = new AlertBook({ minFlows: 3, resolveAfterMs: 0 });
   book.observe('a', 'stalled', waiting(), T0);
   book.observe('b', 'stalled', waiting(), T0 + 1);
-  assert.deepEqual(book.evaluate(T0 + 2), [], 'two flows: pending');
-  assert.deepEqual(book.alerts('firing'), []);
+  assert.deepEqual(book.evaluate(T0 + 2), { alerts: [], notifications: [] }, 'two flows: pending, neither stored nor sent');
+  assert.deepEqual(book.firing(), []);
   book.forget('b', T0 + 3);
   book.observe('c', 'stalled', waiting(), T0 + 4);
-  assert.deepEqual(book.evaluate(T0 + 5), []);
+  assert.deepEqual(book.evaluate(T0 + 5).notifications, []);
   book.observe('d', 'stalled', waiting(), T0 + 6);
-  assert.deepEqual(book.evaluate(T0 + 7).map((n) => [n.kind, n.alert.flowCount]), [['firing', 3]]);
+  assert.deepEqual(book.evaluate(T0 + 7).notifications.map((n) => [n.kind, n.alert.flowCount]), [['firing', 3]]);
   for (const flow of ['a', 'c', 'd']) book.forget(flow, T0 + 8);
-  assert.deepEqual(book.evaluate(T0 + 8).map((n) => n.kind), ['resolved']);
+  assert.deepEqual(book.evaluate(T0 + 8).notifications.map((n) => n.kind), ['resolved']);
   // a pending alert whose flows moved on goes without a word
   book.observe('e', 'stalled', waiting(), T0 + 9);
   book.observe('e', 'running', null, T0 + 10);
-  assert.deepEqual(book.evaluate(T0 + 11), []);
-  assert.equal(book.alerts('resolved').length, 1);
+  assert.deepEqual(book.evaluate(T0 + 11), { alerts: [], notifications: [] });
 });
 
-test('silenced: no notification until the silence ends; acknowledged: recorded with who', () => {
-  const book = new AlertBook({ resolveAfterMs: 0 });
-  book.observe('a', 'stalled', waiting(), T0);
-  const [fired] = book.evaluate(T0);
-  assert.equal(book.acknowledge(fired!.alertId, 'dana', T0 + 10), true);
-  assert.equal(book.silence(fired!.alertId, T0 + 3_600_000, 'dana', T0 + 20), true);
-  assert.equal(book.acknowledge('no-such-alert', 'dana', T0), false);
-  const [firing] = book.alerts('firing');
-  assert.deepEqual(firing!.acknowledged, { atMs: T0 + 10, by: 'dana' });
-  assert.deepEqual(firing!.history.map((h) => [h.event, h.by]), [['silenced', 'dana'], ['acknowledged', 'dana'], ['fired', undefined]]);
-  book.observe('a', 'running', null, T0 + 30);
-  assert.deepEqual(book.evaluate(T0 + 40), [], 'resolved while silenced: not notified');
-  assert.equal(book.alerts('resolved')[0]!.state, 'resolved');
+test('failures count toward their alert for a window, so it resolves once they stop; a flow stalled past a day is given up on', () => {
+  const book = new AlertBook({ resolveAfterMs: 0, failedWindowMs: 900_000, maxStuckMs: 86_400_000 });
+  book.observe('f1', 'failed', failure, T0);
+  book.observe('f2', 'failed', { ...failure, sinceMs: T0 + 600_000 }, T0 + 600_000);
+  book.observe('s1', 'stalled', waiting(), T0 + 60_000);
+  assert.equal(book.evaluate(T0 + 600_000).notifications.length, 2);
+  const afterFirst = book.evaluate(T0 + 900_000);
+  assert.deepEqual(afterFirst.alerts.map((a) => [a.key.split('|')[0], a.flowCount]), [['failed', 1]], 'the first failure left its window');
+  assert.deepEqual(book.evaluate(T0 + 1_500_000).notifications.map((n) => [n.kind, n.alert.severity]), [['resolved', 'warning']],
+    'failures stopped: resolved although the flows stay failed');
+  book.observe('f3', 'failed', failure, T0 + 1_600_000);
+  assert.deepEqual(book.evaluate(T0 + 1_600_000).notifications, [], 'a failure long past is not news');
+  assert.equal(book.firing()[0]!.flowCount, 1, 'the stalled flow is still waited for');
+  assert.deepEqual(book.evaluate(T0 + 86_400_000).notifications.map((n) => n.kind), ['resolved'], 'stalled a day: given up on');
+});
+
+test('after a restart the stored firing alerts go on: no second firing, and they resolve when their flows are gone', () => {
+  const first = new AlertBook({ resolveAfterMs: 60_000 });
+  for (const flow of ['a', 'b']) first.observe(flow, 'stalled', waiting(), T0);
+  first.observe('x', 'failed', failure, T0);
+  const stored = first.evaluate(T0 + 10).alerts;
+  assert.equal(stored.length, 2);
+
+  const restarted = new AlertBook({ resolveAfterMs: 60_000 });
+  restarted.restore(stored, T0 + 5_000);
+  for (const flow of ['a', 'b']) restarted.observe(flow, 'stalled', waiting(), T0 + 5_000); // the stored verdicts
+  const resumed = restarted.evaluate(T0 + 5_000);
+  assert.deepEqual(resumed.notifications, [], 'not fired again');
+  assert.deepEqual(restarted.firing().map((a) => [a.id, a.flowCount, a.startsAtMs]), stored.map((a) => [a.id, a.key.startsWith('stalled') ? 2 : 0, a.startsAtMs]),
+    'the same episodes, their flows found again');
+  // the failed flow was not found stuck after the restart: its alert resolves after the quiet time
+  const later = restarted.evaluate(T0 + 65_000).notifications;
+  assert.deepEqual(later.map((n) => [n.kind, n.alertId]), [['resolved', stored.find((a) => a.key.startsWith('failed'))!.id]]);
+  assert.equal(later[0]!.alert.endsAtMs, T0 + 5_000, 'quiet since the restart found none');
 });

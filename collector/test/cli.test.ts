@@ -16,6 +16,7 @@ test('configuration: defaults, environment variables, and flags that win over th
       maxQueuedSpans: undefined, maxSpansPerCommit: undefined, commitTimeoutMs: undefined, retentionHours: 168, logLevel: 'info',
       ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
       businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
+      alertReceivers: [], publicUrl: undefined, exportDelayMs: undefined, defaultDeadlineMs: undefined, settleAfterMs: undefined, alertResolveAfterMs: undefined,
     },
   });
   const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000', CHOREOSCOPE_COMMIT_TIMEOUT_MS: '2500' };
@@ -26,12 +27,25 @@ test('configuration: defaults, environment variables, and flags that win over th
     maxSpansPerRequest: 10, requestTimeoutMs: 2000, headersTimeoutMs: 500, maxQueuedSpans: 50, maxSpansPerCommit: undefined, commitTimeoutMs: 2500, retentionHours: 168, logLevel: 'warn',
     ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
     businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
+    alertReceivers: [], publicUrl: undefined, exportDelayMs: undefined, defaultDeadlineMs: undefined, settleAfterMs: undefined, alertResolveAfterMs: undefined,
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
   const flows = readConfig(['--business-key-attributes', 'order.id, messaging.kafka.message.key', '--orphan-after-ms', '60000'],
     { CHOREOSCOPE_FLOWS: 'off', CHOREOSCOPE_MAX_FLOW_SPANS: '500' });
   assert.deepEqual(flows.kind === 'config' && [flows.config.businessKeyAttributes, flows.config.flows, flows.config.orphanAfterMs, flows.config.maxFlowSpans],
     [['order.id', 'messaging.kafka.message.key'], false, 60_000, 500]);
+
+  // alert receivers: each flag repeatable, or several in its variable separated by spaces
+  const alerting = readConfig(['--alert-webhook', 'https://hooks.example/a', '--alert-webhook', 'http://127.0.0.1:9000/b', '--alertmanager-url', 'http://am:9093/',
+    '--public-url', 'https://choreoscope.example', '--default-deadline-ms', '5000', '--export-delay-ms', '0', '--alert-resolve-after-ms', '1000', '--settle-after-ms', '2000'],
+  { CHOREOSCOPE_SLACK_WEBHOOK: 'https://hooks.slack.com/services/T/B/x  https://hooks.slack.com/services/T/B/y', CHOREOSCOPE_ALERT_WEBHOOK: 'https://ignored.example' });
+  assert.deepEqual(alerting.kind === 'config' && alerting.config.alertReceivers, [
+    { kind: 'webhook', url: 'https://hooks.example/a' }, { kind: 'webhook', url: 'http://127.0.0.1:9000/b' },
+    { kind: 'alertmanager', url: 'http://am:9093/api/v2/alerts' },
+    { kind: 'slack', url: 'https://hooks.slack.com/services/T/B/x' }, { kind: 'slack', url: 'https://hooks.slack.com/services/T/B/y' },
+  ], 'flags win over the variable; Alertmanager\'s alerts endpoint is found from its address');
+  assert.deepEqual(alerting.kind === 'config' && [alerting.config.publicUrl, alerting.config.defaultDeadlineMs, alerting.config.exportDelayMs, alerting.config.alertResolveAfterMs, alerting.config.settleAfterMs],
+    ['https://choreoscope.example', 5_000, 0, 1_000, 2_000]);
 });
 
 test('configuration: a bad value or an unknown flag is an error naming the flag and its variable', () => {
@@ -50,6 +64,9 @@ test('configuration: a bad value or an unknown flag is an error naming the flag 
   assert.match(bad(['--log-level', 'loud']), /--log-level must be one of/);
   assert.match(bad(['--colour']), /Unknown option '--colour'/);
   assert.match(bad([], { CHOREOSCOPE_DATABASE_URL: 'mysql://db/spans' }), /--database-url \(CHOREOSCOPE_DATABASE_URL\) must be a postgres:\/\//);
+  assert.match(bad(['--alert-webhook', 'hooks.example/a']), /--alert-webhook \(CHOREOSCOPE_ALERT_WEBHOOK\) must be an http:\/\/ or https:\/\/ URL, not hooks.example\/a/);
+  assert.match(bad([], { CHOREOSCOPE_ALERTMANAGER_URL: 'ftp://am' }), /--alertmanager-url \(CHOREOSCOPE_ALERTMANAGER_URL\) must be an http/);
+  assert.match(bad(['--default-deadline-ms', '0']), /--default-deadline-ms \(CHOREOSCOPE_DEFAULT_DEADLINE_MS\) must be an integer from 1/);
 });
 
 test('configuration: a database URL, from the flag or the environment, selects PostgreSQL', () => {

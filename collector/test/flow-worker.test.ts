@@ -160,6 +160,30 @@ forEachStore((kind) => {
     }
   });
 
+  test('what the model learned in a round too soon after its last save is saved by a later round, idle or not', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      const epochMs = Math.min(...fixtureRecords(chain, 'epoch:').map((r) => r.startTimeMs));
+      let clock = epochMs + 600_000;
+      const worker = new FlowWorker(store.flows, { now: () => clock, settleAfterMs: 60_000, saveModelEveryMs: 5_000 });
+      const session = (await store.flows.openAssembly())!;
+      await store.writeSpans(fixtureRecords(chain, `${kind.name}:save:first:${Math.random()}:`));
+      await worker.round(session);
+      assert.ok((await store.flows.storedModel())?.model.stats.OrderCreated !== undefined, 'the first learning is saved at once');
+      const first = JSON.stringify((await store.flows.storedModel())!.model);
+      clock += 1_000;
+      for (let i = 0; i < 3; i += 1) await store.writeSpans(fixtureRecords(chain, `${kind.name}:save:${i}:${Math.random()}:`));
+      await worker.round(session);
+      assert.equal(JSON.stringify((await store.flows.storedModel())!.model), first, 'learned a second after the save: not saved yet');
+      clock += 5_000;
+      assert.deepEqual(await worker.round(session), { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 }, 'an idle round');
+      assert.notEqual(JSON.stringify((await store.flows.storedModel())!.model), first, 'the idle round saved what was learned');
+      await session.release();
+    } finally {
+      await dispose();
+    }
+  });
+
   test('a worker that stops describes what it held back; a due row that names no flow is removed, not due for ever', async () => {
     const { store, dispose } = await kind.open();
     try {
@@ -184,7 +208,7 @@ forEachStore((kind) => {
       const orphanId = `${'e'.repeat(32)}-${'f'.repeat(16)}`;
       const session = (await store.flows.openAssembly())!;
       await session.write({
-        inboxIds: [], removed: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
+        inboxIds: [], removed: [], alerts: [], notifications: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
         flows: [{
           facts: { ...facts, flowId: orphanId }, standing: { state: 'running', explanation: null, expectedCompletionMs: null }, gaps: [],
           recheckAtMs: Date.now() - 1,

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AlertBook } from '../src/core/alerts.ts';
+import type { Explanation } from '../src/core/stalls.ts';
 import { RetentionSweeper } from '../src/store/retention.ts';
 import { spawnCollector, startCollector, waitFor } from './helpers.ts';
 import { postSeeds } from './seed-spans.ts';
@@ -61,6 +63,46 @@ forEachStore((kind) => {
       await sweeper.stop();
     } finally {
       await collector.close();
+    }
+  });
+
+  test('a sweep deletes resolved alerts that ended before the retention, with their notifications; a firing one stays, whatever its age', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      const now = Date.UTC(2026, 10, 25, 12);
+      const stuck = (service: string, sinceMs: number): Explanation => ({
+        kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: ['PaymentAuthorized'], awaitedService: service,
+        consumerGroup: null, sinceMs, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, lateAtMs: sinceMs + 3, overdueMs: 0, message: '…',
+      });
+      // one episode ended 30 hours ago, one 2 hours ago; one has fired for 30 hours
+      const book = new AlertBook({ resolveAfterMs: 0, maxStuckMs: 100 * HOUR_MS });
+      const at = (hoursAgo: number) => now - hoursAgo * HOUR_MS;
+      book.observe('old', 'stalled', stuck('payment', at(31)), at(31));
+      book.observe('still', 'stalled', stuck('billing', at(30)), at(30));
+      const first = book.evaluate(at(30));
+      book.observe('old', 'completed', null, at(30));
+      const resolvedLong = book.evaluate(at(30));
+      book.observe('recent', 'stalled', stuck('payment', at(3)), at(3));
+      const second = book.evaluate(at(3));
+      book.observe('recent', 'completed', null, at(2));
+      const resolvedLately = book.evaluate(at(2));
+      const session = (await store.flows.openAssembly())!;
+      await session.write({
+        inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
+        catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: now }, pruneRatesBeforeMs: null, model: null,
+        alerts: [...first.alerts, ...resolvedLong.alerts, ...second.alerts, ...resolvedLately.alerts],
+        notifications: [...first.notifications, ...resolvedLong.notifications].map((notification) => ({ notification, receivers: ['webhook:0123456789abcdef'] })),
+        nowMs: now,
+      });
+      await session.release();
+      assert.equal((await store.alerts.owedNotifications(10)).length, 3);
+
+      await new RetentionSweeper(store, { retentionMs: 24 * HOUR_MS, now: () => now }).sweep();
+      assert.deepEqual((await store.alerts.listAlerts('resolved', 10)).map((a) => a.endsAtMs), [at(2)], 'the one that ended 30 hours ago is gone');
+      assert.deepEqual((await store.alerts.listAlerts('firing', 10)).map((a) => a.startsAtMs), [at(30)], 'firing for 30 hours: kept');
+      assert.deepEqual((await store.alerts.owedNotifications(10)).map((row) => row.notification.alert.startsAtMs), [at(30)], 'the gone alert\'s notifications went with it');
+    } finally {
+      await dispose();
     }
   });
 

@@ -6,6 +6,7 @@
  * receiver refusing the format, not worth retrying. Each outcome is reported to `onSettled`, so the caller
  * can record that a notification went out (once) or gave up.
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertNotification } from '../core/alerts.ts';
 import { parseRetryAfterMs, retryDelayMs } from '../forwarding/retry-policy.ts';
@@ -14,6 +15,20 @@ import { alertmanagerAlerts, slackMessage, webhookBody, type ReceiverKind } from
 export interface Receiver {
   kind: ReceiverKind;
   url: string;
+}
+
+/**
+ * A receiver's name in the store's outbox: a digest of its kind and address, since a Slack or webhook
+ * URL is itself a secret and the store is read by more people than the collector's configuration.
+ */
+export function receiverId(receiver: Receiver): string {
+  return `${receiver.kind}:${createHash('sha256').update(`${receiver.kind} ${receiver.url}`).digest('hex').slice(0, 16)}`;
+}
+
+/** Who a notification goes to: one receiver, and the outbox row to settle (null: not from the outbox). */
+export interface Addressee {
+  receiverId: string;
+  outboxId: string | null;
 }
 
 export interface AlertSenderOptions {
@@ -35,6 +50,8 @@ export interface AlertSenderOptions {
 export interface DeliveryOutcome {
   receiver: Receiver;
   notification: AlertNotification;
+  /** The outbox row it came from; null when it was sent to every receiver or re-sent. */
+  outboxId: string | null;
   delivered: boolean;
   attempts: number;
   /** Why it was given up (the last answer or error); null when delivered. */
@@ -44,10 +61,16 @@ export interface DeliveryOutcome {
 /** One receiver's notifications, in order, and its delivery loop. */
 interface ReceiverQueue {
   receiver: Receiver;
-  items: AlertNotification[];
+  id: string;
+  items: QueuedNotification[];
   /** Wakes the loop waiting for a notification. */
   wake: (() => void) | null;
   running: Promise<void>;
+}
+
+interface QueuedNotification {
+  notification: AlertNotification;
+  outboxId: string | null;
 }
 
 type Attempt = { kind: 'sent' } | { kind: 'refused' | 'retry'; problem: string; retryAfterMs: number | null };
@@ -60,22 +83,29 @@ export class AlertSender {
   constructor(options: AlertSenderOptions) {
     this.#options = options;
     this.#queues = options.receivers.map((receiver) => {
-      const queue: ReceiverQueue = { receiver, items: [], wake: null, running: Promise.resolve() };
+      const queue: ReceiverQueue = { receiver, id: receiverId(receiver), items: [], wake: null, running: Promise.resolve() };
       queue.running = this.#loop(queue);
       return queue;
     });
   }
 
-  /** Queues the notification for every receiver; returns at once. */
-  send(notification: AlertNotification): void {
-    for (const queue of this.#queues) {
+  /** The receivers' names (receiverId) and kinds, in the order given. */
+  get receivers(): { id: string; kind: ReceiverKind }[] {
+    return this.#queues.map((queue) => ({ id: queue.id, kind: queue.receiver.kind }));
+  }
+
+  /** Queues the notification for one receiver, or for every one; returns at once. False when no receiver has that name. */
+  send(notification: AlertNotification, to: Addressee | null = null): boolean {
+    const queues = to === null ? this.#queues : this.#queues.filter((queue) => queue.id === to.receiverId);
+    for (const queue of queues) {
       if (queue.items.length >= (this.#options.maxQueued ?? 10_000)) {
         const dropped = queue.items.shift()!;
-        this.#settled({ receiver: queue.receiver, notification: dropped, delivered: false, attempts: 0, problem: 'the queue was full' });
+        this.#settled({ receiver: queue.receiver, ...dropped, delivered: false, attempts: 0, problem: 'the queue was full' });
       }
-      queue.items.push(notification);
+      queue.items.push({ notification, outboxId: to?.outboxId ?? null });
       queue.wake?.();
     }
+    return queues.length > 0;
   }
 
   /** Stops: attempts under way are cut, what is queued stays undelivered (the caller still holds it). */
@@ -88,32 +118,33 @@ export class AlertSender {
   async #loop(queue: ReceiverQueue): Promise<void> {
     const signal = this.#stop.signal;
     while (!signal.aborted) {
-      const notification = queue.items[0];
-      if (notification === undefined) {
+      const item = queue.items[0];
+      if (item === undefined) {
         await new Promise<void>((resolve) => (queue.wake = resolve));
         queue.wake = null;
         continue;
       }
-      const outcome = await this.#deliver(queue.receiver, notification);
+      const outcome = await this.#deliver(queue.receiver, item);
       if (outcome === null) return; // stopped
       queue.items.shift();
       this.#settled(outcome);
     }
   }
 
-  async #deliver(receiver: Receiver, notification: AlertNotification): Promise<DeliveryOutcome | null> {
+  async #deliver(receiver: Receiver, item: QueuedNotification): Promise<DeliveryOutcome | null> {
     const signal = this.#stop.signal;
     const firstAt = Date.now();
+    const { notification, outboxId } = item;
     const body = JSON.stringify(this.#body(receiver.kind, notification));
     for (let attempts = 1; ; attempts += 1) {
-      const attempt = await this.#attempt(receiver.url, body);
+      const attempt = await this.#attempt(receiver.url, body, notification.id);
       if (signal.aborted) return null;
-      if (attempt.kind === 'sent') return { receiver, notification, delivered: true, attempts, problem: null };
-      if (attempt.kind === 'refused') return { receiver, notification, delivered: false, attempts, problem: attempt.problem };
+      if (attempt.kind === 'sent') return { receiver, notification, outboxId, delivered: true, attempts, problem: null };
+      if (attempt.kind === 'refused') return { receiver, notification, outboxId, delivered: false, attempts, problem: attempt.problem };
       const backoff = { initialBackoffMs: this.#options.initialBackoffMs ?? 1_000, maxBackoffMs: this.#options.maxBackoffMs ?? 60_000 };
       const delayMs = retryDelayMs(attempts, attempt.retryAfterMs, backoff, Math.random());
       if (Date.now() + delayMs - firstAt > (this.#options.maxRetryElapsedMs ?? 3_600_000)) {
-        return { receiver, notification, delivered: false, attempts, problem: attempt.problem };
+        return { receiver, notification, outboxId, delivered: false, attempts, problem: attempt.problem };
       }
       await sleep(delayMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) return null;
@@ -127,11 +158,12 @@ export class AlertSender {
     return webhookBody(notification, publicUrl);
   }
 
-  async #attempt(url: string, body: string): Promise<Attempt> {
+  async #attempt(url: string, body: string, notificationId: string): Promise<Attempt> {
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        // the same key on every attempt and after a restart: a receiver that saw it may drop the repeat
+        headers: { 'content-type': 'application/json', 'idempotency-key': notificationId },
         body,
         signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000)]),
       });

@@ -13,6 +13,8 @@ export type ReceiverKind = 'webhook' | 'alertmanager' | 'slack';
 export interface WebhookBody {
   /** `choreoscope.alert/v1`, so receivers can tell the format. */
   version: string;
+  /** The notification's id, the same on every attempt: a receiver may drop one it has seen. */
+  id: string;
   kind: AlertNotification['kind'];
   alert: Alert;
   /** The dashboard's view of the alert and of each listed flow; null without `--public-url`. */
@@ -30,7 +32,7 @@ export interface AlertmanagerAlert {
 }
 
 export function webhookBody(notification: AlertNotification, publicUrl: string | null): WebhookBody {
-  return { version: 'choreoscope.alert/v1', kind: notification.kind, alert: notification.alert, links: links(notification.alert, publicUrl) };
+  return { version: 'choreoscope.alert/v1', id: notification.id, kind: notification.kind, alert: notification.alert, links: links(notification.alert, publicUrl) };
 }
 
 /**

@@ -43,6 +43,8 @@ export const ERRORS = {
   QUERY_TIME_INVALID: define('CHS_ERR_QUERY_TIME_INVALID', 400, 'the time range is invalid: {detail}'),
   QUERY_CURSOR_INVALID: define('CHS_ERR_QUERY_CURSOR_INVALID', 400, 'cursor "{cursor}" is not one this API gave out: pass a nextCursor back unchanged'),
   ATTRIBUTE_FILTER_INVALID: define('CHS_ERR_ATTRIBUTE_FILTER_INVALID', 400, 'attr "{filter}" is not key:value (the key is what comes before the first colon, and is not empty)'),
+  ALERT_ID_INVALID: define('CHS_ERR_ALERT_ID_INVALID', 400, 'alert id "{alertId}" is not <8 hex digits>-<base-36 time>, as GET /api/alerts gives it'),
+  ALERT_NOT_FOUND: define('CHS_ERR_ALERT_NOT_FOUND', 404, 'no alert {alertId} is stored (a pending alert has no id yet; resolved ones go after the retention time)'),
   // any route but /healthz, /readyz and /metrics, when the collector is given tokens
   AUTH_TOKEN_MISSING: define('CHS_ERR_AUTH_TOKEN_MISSING', 401, 'this route needs the {realm} token: send Authorization: Bearer <token>'),
   AUTH_TOKEN_INVALID: define('CHS_ERR_AUTH_TOKEN_INVALID', 401, 'the bearer token sent is not the {realm} token (or the Authorization header is not "Bearer <token>")'),

@@ -24,6 +24,7 @@ export const openApiOptions: SwaggerOptions = {
       { name: 'spans', description: 'spans by trace, by business key, and by search, paged with an opaque cursor' },
       { name: 'services', description: 'what has been seen: services and their operations' },
       { name: 'links', description: 'span links both ways: who consumed a producer span, which producers a consumer read' },
+      { name: 'alerts', description: 'alerts on stuck flows: firing and resolved, acknowledge, silence' },
       { name: 'meta', description: 'this document' },
     ],
     // a bearer token is asked for only when the collector is given API tokens (--api-token)

@@ -26,18 +26,24 @@ export function toParameterError(error: FastifyError, request: FastifyRequest): 
   const first = error.validation?.[0] as SchemaError | undefined;
   if (first === undefined) return undefined;
   const queryProperties = (request.routeOptions.schema as RouteSchema | undefined)?.querystring?.properties ?? {};
+  if (first.propertyName !== undefined && error.validationContext === 'body') {
+    const known = Object.keys((request.routeOptions.schema as { body?: { properties?: object } } | undefined)?.body?.properties ?? {});
+    return chsError(ERRORS.REQUEST_INVALID, { detail: `unknown field "${show(first.propertyName)}" in the body: it takes ${known.join(', ')}` });
+  }
   if (first.propertyName !== undefined) {
     return chsError(ERRORS.QUERY_PARAMETER_UNKNOWN, { parameter: show(first.propertyName), known: Object.keys(queryProperties).join(', ') });
   }
   const [, parameter, index] = first.instancePath.split('/');
   if (parameter === undefined) return chsError(ERRORS.REQUEST_INVALID, { detail: `${error.validationContext} ${first.message ?? 'is invalid'}` });
-  const given = ((error.validationContext === 'params' ? request.params : request.query) as Record<string, unknown>)[parameter];
+  const source = error.validationContext === 'params' ? request.params : error.validationContext === 'body' ? request.body : request.query;
+  const given = (source as Record<string, unknown>)[parameter];
   const value = show(index === undefined ? given : (given as unknown[])[Number(index)]);
 
   switch (parameter) {
     case 'traceId': return chsError(ERRORS.TRACE_ID_INVALID, { traceId: value });
     case 'spanId': return chsError(ERRORS.SPAN_ID_INVALID, { spanId: value });
     case 'flowId': return chsError(ERRORS.FLOW_ID_INVALID, { flowId: value });
+    case 'alertId': return chsError(ERRORS.ALERT_ID_INVALID, { alertId: value });
     case 'businessKey': return chsError(ERRORS.BUSINESS_KEY_INVALID, { maxChars: MAX_BUSINESS_KEY_CHARS, length: String(given).length });
     case 'limit': return chsError(ERRORS.QUERY_LIMIT_INVALID, { max: queryProperties.limit?.maximum ?? 0, limit: value });
     case 'cursor': return chsError(ERRORS.QUERY_CURSOR_INVALID, { cursor: value });

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { DescribeOptions } from '../core/describe-flow.ts';
 import type { SpanStore } from '../store/store.ts';
+import { alertRoutes } from './alert-routes.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { flowRoutes } from './flow-routes.ts';
 import { linkRoutes } from './link-routes.ts';
@@ -44,5 +45,6 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   await app.register(linkRoutes, options);
   await app.register(flowRoutes, { store: options.store, describe: options.describeFlows, model: options.flowModel });
   await app.register(catalogRoutes, options);
+  await app.register(alertRoutes, options);
   await app.register(openApiRoute);
 }

@@ -397,6 +397,86 @@ export interface ApiCatalogEvent {
   lastSeenMs: number;
 }
 
+/**
+ * An alert on stuck flows: flows stuck the same way ("waiting for PaymentAuthorized from payment") make one,
+ * which fires once, grows as more join, and resolves by itself a quiet minute after the last has moved on.
+ * Critical for stalled flows, warning for failures (counted for 15 minutes after each).
+ */
+export interface ApiAlert {
+  /** Stable for the episode; a new episode of the same trouble is a new alert. */
+  id: string;
+  /** What is stuck: `stalled|<awaited event types>|<service>|<consumer group>` or `failed|<service>|<event type>|<consumer group>`. */
+  key: string;
+  severity: 'critical' | 'warning';
+  state: ApiAlertState;
+  /** "37 flows waiting for PaymentAuthorized from payment". */
+  title: string;
+  /** The same of one flow: "waiting for PaymentAuthorized from payment". */
+  subject: string;
+  /** Flows stuck this way now (0 once resolved). */
+  flowCount: number;
+  /** The most at once during the episode. */
+  peakFlows: number;
+  /** Some of them (up to 20), the longest stuck first: GET /api/flows/:flowId for each. */
+  flowIds: ApiFlowId[];
+  startsAtMs: number;
+  endsAtMs: number | null;
+  /** Since when no flow is stuck this way (it resolves a minute later); null while some are. */
+  quietSinceMs: number | null;
+  acknowledged: { atMs: number; by: string } | null;
+  /** Webhook and Slack notifications are held back until then (Alertmanager applies its own silences); null: not silenced. */
+  silencedUntilMs: number | null;
+  /** Fired, grew (each time it doubled), acknowledged, silenced, resolved: newest first. */
+  history: ApiAlertEvent[];
+  /** Its notifications, one per receiver and kind. */
+  deliveries: ApiAlertDelivery[];
+}
+
+export type ApiAlertState = 'firing' | 'resolved';
+
+export interface ApiAlertEvent {
+  atMs: number;
+  event: 'fired' | 'grew' | 'acknowledged' | 'silenced' | 'resolved';
+  /** Flows stuck at that moment. */
+  flows: number;
+  /** Who acknowledged or silenced it, as they said. */
+  by?: string;
+}
+
+export interface ApiAlertDelivery {
+  kind: 'firing' | 'resolved';
+  /** The receiver: its kind, then a digest of its address (the address itself is a secret). */
+  receiver: string;
+  /** `delivered`, `given up: <why>` or `silenced`; null while it is still owed. */
+  outcome: string | null;
+  attempts: number;
+  createdAtMs: number;
+  settledAtMs: number | null;
+}
+
+/** GET /api/alerts?state=firing|resolved&limit= — firing alerts (the default), or the resolved ones, the latest to start first. */
+export interface AlertsResponse {
+  alerts: ApiAlert[];
+}
+
+/** GET /api/alerts/:alertId, and the answer of POST /api/alerts/:alertId/ack and …/silence. */
+export interface AlertResponse {
+  alert: ApiAlert;
+}
+
+/** POST /api/alerts/:alertId/ack — the body, optional. */
+export interface AcknowledgeAlertRequest {
+  /** Who looks at it; default "api". */
+  by?: string;
+}
+
+/** POST /api/alerts/:alertId/silence — the body, optional. */
+export interface SilenceAlertRequest {
+  /** For how long, from now; 0 lifts the silence. Default 3_600_000 (an hour), at most 30 days. */
+  forMs?: number;
+  by?: string;
+}
+
 /** GET /healthz: the process answers. */
 export interface HealthResponse {
   status: 'ok';

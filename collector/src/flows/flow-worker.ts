@@ -11,6 +11,7 @@
  * try to take over every `lockRetryMs`. Ingest wakes the worker after each commit, so a flow answers
  * within a round of its span's acknowledgement; spans other collectors commit are found by polling.
  */
+import { AlertBook, type AlertChanges, type AlertOptions } from '../core/alerts.ts';
 import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChanges } from '../core/assemble.ts';
 import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
 import { catalogDelta } from '../core/catalog.ts';
@@ -70,11 +71,28 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
    * by it, so a step whose spans are on their way is not called late. Default 10_000.
    */
   exportDelayMs?: number;
+  /** How stuck flows make alerts (core/alerts.ts). */
+  alerts?: AlertOptions;
+  /** Who is owed alert notifications and delivers them; none: alerts are kept and shown, not sent. */
+  notifier?: AlertNotifier;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
   retryAfterFailureMs?: number;
   metrics?: CollectorMetrics;
   log?: WorkerLog;
   now?: () => number;
+}
+
+/**
+ * Delivery of alert notifications (alerting/alert-delivery.ts), as the worker sees it: the rounds store
+ * what is owed, and only the collector that assembles delivers it, so two never send the same.
+ */
+export interface AlertNotifier {
+  /** The receivers (their receiverId) each notification is owed to. */
+  readonly receivers: readonly string[];
+  /** This collector starts (true) or stops (false) assembling: deliver the outbox, or stop. */
+  assembling(active: boolean): void;
+  /** A round stored notifications. */
+  owed(): void;
 }
 
 export interface WorkerLog {
@@ -120,6 +138,8 @@ export class FlowWorker {
   readonly #learned = new Set<string>();
   /** The model's view for the round under way. */
   #view: ModelView | null = null;
+  /** The alerts, from the store's firing alerts and stuck flows when this worker starts assembling. */
+  #book: AlertBook | null = null;
 
   constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
     this.#store = store;
@@ -165,6 +185,7 @@ export class FlowWorker {
             continue;
           }
           this.#options.log?.info({}, 'this collector assembles flows');
+          this.#options.notifier?.assembling(true);
         }
         const outcome = await this.round(this.#session);
         this.#recovered();
@@ -192,6 +213,7 @@ export class FlowWorker {
       this.#model = stored === null ? new ChoreographyModel(this.#options.model) : ChoreographyModel.fromJSON(stored, this.#options.model);
     }
     this.#view = this.#model.view(nowMs);
+    this.#book ??= await this.#loadAlerts(session, nowMs);
     const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
     const dueRows = await session.dueRechecks(nowMs, 1_000);
     const due = dueRows.map((row) => row.flowId);
@@ -199,6 +221,10 @@ export class FlowWorker {
     for (const row of dueRows) if (row.reload) this.#assembler.forgetFlow(row.flowId);
     if (inbox.ids.length === 0 && due.length === 0 && !this.#assembler.describing) {
       await this.#measureBacklog(session, nowMs, true);
+      // alerts resolve by time alone, and the model learned in a round too soon after its last save waits: both
+      // are stored when no flow changed
+      const idle = { ...this.#nothingToWrite(nowMs), model: this.#modelToSave(nowMs, false), ...this.#alertWrite(this.#book.evaluate(nowMs)) };
+      if (idle.model !== null || idle.alerts.length > 0) await this.#commit(session, idle);
       return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
     }
 
@@ -220,7 +246,7 @@ export class FlowWorker {
       const records = new Map<string, SpanRecord>();
       inbox.spans.forEach((record, i) => records.set(fresh[i]!.key, record));
       const write = this.#toWrite(changes, inbox.ids, records, nowMs, describeEveryMs, flush);
-      await session.write(write);
+      await this.#commit(session, write);
       for (const inboxId of inbox.ids) this.#forgetHandedOver(inboxId);
       if (this.#writtenPoints.size > MAX_WRITTEN_POINTS) this.#writtenPoints.clear(); // then written again once
       for (const { point, flowId } of write.points) this.#writtenPoints.set(point, flowId);
@@ -240,6 +266,7 @@ export class FlowWorker {
       assembler.clear(); // the store did not take the changes: it is the truth, load from it again
       this.#writtenPoints.clear();
       this.#forgetModel();
+      this.#book = null;
       throw error;
     }
   }
@@ -258,10 +285,12 @@ export class FlowWorker {
       const key = span.businessKey;
       if (key !== null && key.length <= MAX_BUSINESS_KEY_CHARS && !this.#assembler.isShared(key)) point(keyPoint(key), flowId);
     }
+    const flows = changes.flows.map((flow) => this.#describe(flow, nowMs));
+    for (const flowId of changes.removed) this.#book!.forget(flowId, nowMs);
     return {
       inboxIds,
       removed: changes.removed,
-      flows: changes.flows.map((flow) => this.#describe(flow, nowMs)),
+      flows,
       members: changes.moved.map(({ span, flowId }) => ({ traceId: span.traceId, spanId: span.spanId, flowId })),
       points: [...points].map(([point, flowId]) => ({ point, flowId })),
       sharedKeys: changes.sharedKeys,
@@ -275,8 +304,42 @@ export class FlowWorker {
       deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
       model: this.#modelToSave(nowMs, flush),
+      ...this.#alertWrite(this.#book!.evaluate(nowMs)),
       nowMs,
     };
+  }
+
+  /** Writes the round; once it committed, the notifications it owes are delivered. */
+  async #commit(session: AssemblySession, write: FlowWrite): Promise<void> {
+    await session.write(write);
+    if (write.notifications.length > 0) this.#options.notifier?.owed();
+  }
+
+  /** What evaluating the alerts changed, as the round writes it: each notification owed to every receiver. */
+  #alertWrite(changes: AlertChanges): Pick<FlowWrite, 'alerts' | 'notifications'> {
+    const receivers = this.#options.notifier?.receivers ?? [];
+    return { alerts: changes.alerts, notifications: changes.notifications.map((notification) => ({ notification, receivers: [...receivers] })) };
+  }
+
+  #nothingToWrite(nowMs: number): FlowWrite {
+    return {
+      inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
+      catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, pruneRatesBeforeMs: null, model: null,
+      alerts: [], notifications: [], nowMs,
+    };
+  }
+
+  /**
+   * The alert book as the store has it: the alerts that were firing go on (none fires twice across a
+   * restart or a takeover), and the flows stored as stuck join them again.
+   */
+  async #loadAlerts(session: AssemblySession, nowMs: number): Promise<AlertBook> {
+    const book = new AlertBook(this.#options.alerts);
+    const windowMs = Math.max(this.#options.alerts?.maxStuckMs ?? 86_400_000, this.#options.alerts?.failedWindowMs ?? 900_000);
+    const stored = await session.loadAlerts(nowMs - windowMs);
+    book.restore(stored.firing, nowMs);
+    for (const flow of stored.stuck) book.observe(flow.flowId, flow.state, flow.explanation, nowMs);
+    return book;
   }
 
   /** The model, when it learned something and was last saved long enough ago (or the worker stops). */
@@ -348,6 +411,7 @@ export class FlowWorker {
         settleRecheck = settleAtMs;
       }
     }
+    this.#book!.observe(flow.id, verdict.state, verdict.explanation, nowMs);
     return {
       facts: described.facts,
       standing: { state: verdict.state, explanation: verdict.explanation, expectedCompletionMs: verdict.expectedCompletionMs },
@@ -384,6 +448,8 @@ export class FlowWorker {
     this.#writtenPoints.clear();
     this.#assembler.clear();
     this.#forgetModel();
+    this.#book = null;
+    this.#options.notifier?.assembling(false);
     this.#options.metrics?.flowAssembler(false);
     await session?.release().catch(() => {});
   }

@@ -7,8 +7,8 @@
  * Spans add up: received = stored + duplicate + rejected (every reason), except that spans of an
  * export answered 503 for a slow commit and committed afterwards count both as rejected and as stored.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { StoreGauge, type CountByLabel } from './store-gauge.ts';
 import { FLOW_STATES } from '../core/stalls.ts';
 
 /** Why spans were not stored: a span of its own (`invalid`) or its whole export refused. */
@@ -55,26 +55,12 @@ export class CollectorMetrics {
   readonly #spanProblems = this.#counter('choreoscope_flow_span_problems_total', 'Spans whose references could not be followed (their own parent, an oversized key).');
   readonly #flowWorkingSet = new Gauge({ name: 'choreoscope_flow_working_set_flows', help: 'Flows held in memory by the assembler.', registers: [this.registry] });
   readonly #assembling = new Gauge({ name: 'choreoscope_flow_assembler', help: '1 while this collector assembles flows (one per database).', registers: [this.registry] });
-  /** Set by the server: how to count flows by state when /metrics is read. */
-  #countFlowStates: (() => Promise<Record<string, number>>) | null = null;
-  #counting: Promise<void> | null = null;
-  readonly #flowStates = new Gauge({
-    name: 'choreoscope_flows',
-    help: 'Flows active in the last hour (their last event), by state: running, late, stalled, completed, failed, compensated.',
-    labelNames: ['state'],
-    registers: [this.registry],
-    // counted from the store when read; a store slow to answer (or held) leaves the last counts, and a scrape waits 500 ms at most
-    collect: async () => {
-      const count = this.#countFlowStates;
-      if (count === null) return;
-      this.#counting ??= count().then((counts) => {
-        for (const state of FLOW_STATES) this.#flowStates.set({ state }, counts[state] ?? 0);
-      }, () => {}).finally(() => {
-        this.#counting = null;
-      });
-      await Promise.race([this.#counting, sleep(500, undefined, { ref: false })]);
-    },
-  });
+  readonly #flowStates = new StoreGauge(this.registry, 'choreoscope_flows',
+    'Flows active in the last hour (their last event), by state: running, late, stalled, completed, failed, compensated.', 'state', FLOW_STATES);
+  readonly #alertsFiring = new StoreGauge(this.registry, 'choreoscope_alerts_firing', 'Alerts on stuck flows firing now, by severity.', 'severity', ['critical', 'warning']);
+  readonly #notifications = this.#counter('choreoscope_alert_notifications_total',
+    'Alert notifications settled by this collector, by receiver kind (webhook, alertmanager, slack) and outcome (delivered, failed, silenced).',
+    ['receiver', 'outcome']);
   readonly #backlogSpans = new Gauge({
     name: 'choreoscope_flow_backlog_spans',
     help: 'Spans committed (by any collector on the database) and not yet assembled into flows; set by the collector that assembles.',
@@ -91,6 +77,9 @@ export class CollectorMetrics {
     for (const reason of ['invalid', 'overloaded', 'store_unavailable', 'commit_timeout', 'unstorable'] satisfies SpanRejectionReason[]) this.#spansRejected.inc({ reason }, 0);
     for (const kind of ['unavailable', 'rejected_data'] satisfies StoreErrorKind[]) this.#storeErrors.inc({ kind }, 0);
     for (const reason of ['queue_full', 'rejected', 'retries_exhausted'] satisfies ForwardDropReason[]) this.#forwardDropped.inc({ reason }, 0);
+    for (const receiver of ['webhook', 'alertmanager', 'slack']) {
+      for (const outcome of ['delivered', 'failed', 'silenced']) this.#notifications.inc({ receiver, outcome }, 0);
+    }
   }
 
   /** An export whose spans were committed: `rejected` of its spans were invalid on their own. */
@@ -171,8 +160,18 @@ export class CollectorMetrics {
   }
 
   /** How /metrics counts flows by state (the store, at scrape time). */
-  countFlowStatesWith(count: () => Promise<Record<string, number>>): void {
-    this.#countFlowStates = count;
+  countFlowStatesWith(count: CountByLabel): void {
+    this.#flowStates.countWith(count);
+  }
+
+  /** How /metrics counts firing alerts by severity (the store, at scrape time). */
+  countAlertsFiringWith(count: CountByLabel): void {
+    this.#alertsFiring.countWith(count);
+  }
+
+  /** A notification settled: delivered, given up (failed), or held back by a silence. */
+  alertNotification(receiver: string, outcome: 'delivered' | 'failed' | 'silenced'): void {
+    this.#notifications.inc({ receiver, outcome });
   }
 
   /** How far behind assembly is, as the assembling collector last measured it. */

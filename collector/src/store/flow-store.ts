@@ -3,11 +3,13 @@
  * flow assembly writes through (one collector per database at a time). Plain data in and out;
  * flow-tables.ts holds the statements, the same for PGlite and PostgreSQL.
  */
+import type { Alert } from '../core/alerts.ts';
 import type { CatalogDelta, CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
 import type { StoredModel } from '../core/model.ts';
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
 import type { Explanation, FlowState } from '../core/stalls.ts';
+import type { NotificationOwed, StoredAlertState } from './alert-store.ts';
 
 /** Where a flow stands (core/stalls.ts), as stored beside its facts. */
 export interface FlowStanding {
@@ -138,6 +140,9 @@ export interface FlowWrite {
   pruneRatesBeforeMs: number | null;
   /** The learned choreography to save this round; null: not this round. */
   model: StoredModel | null;
+  /** Alerts that fired, changed or resolved this round, and the notifications they owe. */
+  alerts: Alert[];
+  notifications: NotificationOwed[];
   nowMs: number;
 }
 
@@ -176,6 +181,8 @@ export interface AssemblySession {
   loadModel(): Promise<StoredModel | null>;
   /** Spans committed and not yet assembled, and how long the oldest of them has waited. */
   backlog(): Promise<FlowBacklog>;
+  /** The firing alerts, and the flows stored as stalled or failed with activity since `stuckSinceMs`. */
+  loadAlerts(stuckSinceMs: number): Promise<StoredAlertState>;
   /**
    * Flows to describe again by now (their recheck time passed). `reload`: retention deleted spans of it
    * (the store marks it due at 0), so a copy held in memory is out of date.

@@ -12,6 +12,7 @@ import type {
   AssemblySession, FlowPage, FlowReads, FlowSearch, FlowStanding, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredFlow,
   StoredSpan,
 } from './flow-store.ts';
+import { loadAlertState, writeAlerts } from './alert-tables.ts';
 import type { ReadRows } from './queries.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
 import { StoreUnavailableError } from './store.ts';
@@ -304,6 +305,9 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
       const [row] = await rows<{ model: StoredModel }>('read the learned model', STORED_MODEL, []);
       return row?.model ?? null;
     },
+    loadAlerts(stuckSinceMs) {
+      return loadAlertState(rows, stuckSinceMs);
+    },
     async dueRechecks(nowMs, limit) {
       return (await rows<{ flow_id: string; reload: boolean }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit]))
         .map((row) => ({ flowId: row.flow_id, reload: row.reload }));
@@ -331,6 +335,7 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
           if (write.deferred.flowIds.length > 0) await tx.query(MARK_DEFERRED, [JSON.stringify(write.deferred.flowIds), write.deferred.describeAtMs]);
           if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
           if (write.model !== null) await tx.query(SAVE_MODEL, [JSON.stringify(write.model), write.nowMs]);
+          await writeAlerts(tx, write.alerts, write.notifications, write.nowMs);
           if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
         });
       } catch (error) {

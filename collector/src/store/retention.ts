@@ -56,6 +56,8 @@ export class RetentionSweeper {
         flowsDeleted += round;
         if (round < this.batch) break;
       }
+      // a resolved alert goes with the flows it was about (a firing one stays, whatever its age)
+      await this.store.alerts.deleteAlertsEndedBefore(cutoffMs);
       this.options.onSweep?.({ deleted, flowsDeleted });
       return deleted;
     } catch (error) {

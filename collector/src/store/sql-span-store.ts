@@ -4,6 +4,7 @@
  * and close their database (pglite-store.ts, postgres-store.ts).
  */
 import { spanKey, type SpanRecord } from '../core/span.ts';
+import { alertTables } from './alert-tables.ts';
 import type { AssemblySession, QueuedListener } from './flow-store.ts';
 import { enqueueForAssembly, flowReads } from './flow-tables.ts';
 import { createForwardQueue, enqueueForwards, type ForwardBatch } from './forward-queue.ts';
@@ -138,6 +139,7 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
         return () => listeners.delete(listener);
       },
     },
+    alerts: alertTables(read),
     assemblesFlows: assembleFlows,
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {

@@ -5,6 +5,7 @@
  * (unavailable), or do not retry (rejected as data).
  */
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
+import type { AlertStore } from './alert-store.ts';
 import type { FlowStore } from './flow-store.ts';
 import type { ForwardBatch, ForwardQueue } from './forward-queue.ts';
 import type { OperationSummary, ServiceSummary, SpanPage, SpanSearch } from './span-search.ts';
@@ -23,6 +24,8 @@ export interface SpanStore {
   readonly forwardQueue: ForwardQueue;
   /** The flow tables: the API's reads, and flow assembly's session (flow-store.ts). */
   readonly flows: FlowStore;
+  /** Alerts on stuck flows, people's notes on them, and the notifications owed (alert-store.ts). */
+  readonly alerts: AlertStore;
   /** Whether committed spans are queued for flow assembly (every collector on a database must agree). */
   readonly assemblesFlows: boolean;
   /** The trace's spans by start time (then span id); empty when none is stored. */

@@ -16,6 +16,10 @@ import { Kafka, type Producer } from 'kafkajs';
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const role = process.env.ROLE!;
 const orders = Number(process.env.ORDERS);
+/** The first order's number (order-<n>): later runs of the choreography send new orders. */
+const firstOrder = Number(process.env.FIRST_ORDER ?? 1);
+/** Messages a consumer handles before it exits; by default what `orders` orders bring it. */
+const expected = (perOrder: number) => Number(process.env.EXPECTED ?? orders * perOrder);
 const tracing = startTracing({ serviceName: role, collectorUrl: process.env.COLLECTOR_URL });
 
 interface Event {
@@ -65,7 +69,7 @@ await producer.connect();
 switch (role) {
   case 'order': {
     const tracer = trace.getTracer('order-api');
-    for (let i = 1; i <= orders; i += 1) {
+    for (let i = firstOrder; i < firstOrder + orders; i += 1) {
       const orderId = `order-${i}`;
       // each order starts at the API, in a trace of its own
       await withBusinessKey(orderId, () => tracer.startActiveSpan('POST /orders', async (span) => {
@@ -76,16 +80,16 @@ switch (role) {
     break;
   }
   case 'payment':
-    await consume(kafka, 'payment', ['orders'], orders, (event) => emit(producer, 'payments', event.orderId, 'PaymentAuthorized'));
+    await consume(kafka, 'payment', ['orders'], expected(1), (event) => emit(producer, 'payments', event.orderId, 'PaymentAuthorized'));
     break;
   case 'inventory':
-    await consume(kafka, 'inventory', ['payments'], orders, (event) => emit(producer, 'stock', event.orderId, 'StockReserved'), true);
+    await consume(kafka, 'inventory', ['payments'], expected(1), (event) => emit(producer, 'stock', event.orderId, 'StockReserved'), true);
     break;
   case 'shipping':
-    await consume(kafka, 'shipping', ['stock'], orders, (event) => emit(producer, 'shipments', event.orderId, 'ShipmentScheduled'));
+    await consume(kafka, 'shipping', ['stock'], expected(1), (event) => emit(producer, 'shipments', event.orderId, 'ShipmentScheduled'));
     break;
   case 'notification':
-    await consume(kafka, 'notification', ['orders', 'shipments'], orders * 2, async () => {});
+    await consume(kafka, 'notification', ['orders', 'shipments'], expected(2), async () => {});
     break;
   default:
     throw new Error(`unknown role ${role}`);
