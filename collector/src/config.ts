@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Receiver } from './alerting/alert-sender.ts';
+import { readConfigFile, type FileConfig } from './config-file.ts';
 import { isValidToken } from './ops/auth.ts';
 import { LOG_LEVELS, type LogLevel } from './ops/logging.ts';
 import { DEFAULT_BUSINESS_KEY_ATTRIBUTES } from './core/business-key.ts';
@@ -56,6 +57,16 @@ export interface CollectorConfig {
   settleAfterMs: number | undefined;
   /** An alert resolves this long after its last stuck flow moved on. */
   alertResolveAfterMs: number | undefined;
+  /** What --config declares: terminal events, step deadlines, and the settings only the file gives. */
+  declared: Pick<FileConfig, 'terminals' | 'steps'>;
+  tuning: {
+    lateFactor: number | undefined;
+    stallFactor: number | undefined;
+    minSamples: number | undefined;
+    alertMinFlows: number | undefined;
+    failedWindowMs: number | undefined;
+    maxStuckMs: number | undefined;
+  };
 }
 
 export type ConfigResult = { kind: 'config'; config: CollectorConfig } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -77,6 +88,7 @@ interface Setting {
 }
 
 const SETTINGS = {
+  config: { flag: 'config', env: 'CHOREOSCOPE_CONFIG', shown: 'none', help: 'a choreoscope.yaml: declared steps and terminals, stall and alert settings' },
   host: { flag: 'host', env: 'CHOREOSCOPE_HOST', shown: DEFAULT_HOST, help: 'interface to listen on' },
   port: { flag: 'port', env: 'CHOREOSCOPE_PORT', shown: String(DEFAULT_PORT), help: 'TCP port; 0 picks a free one' },
   dataDir: { flag: 'data-dir', env: 'CHOREOSCOPE_DATA_DIR', shown: DEFAULT_DATA_DIR, help: 'where the span store keeps its files' },
@@ -154,6 +166,8 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
     const flows = raw(SETTINGS.flows);
     if (flows !== undefined && flows !== 'on' && flows !== 'off') throw new Error(`--flows (CHOREOSCOPE_FLOWS) must be on or off, not ${flows}`);
     if (forwardTimeoutMs !== undefined && forwardUrl === undefined) throw new Error('--forward-timeout-ms is given without --forward-url');
+    const configPath = raw(SETTINGS.config);
+    const file = configPath === undefined ? undefined : readConfigFile(configPath);
     return {
       kind: 'config',
       config: {
@@ -180,15 +194,21 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         orphanAfterMs: integer(SETTINGS.orphanAfterMs, raw(SETTINGS.orphanAfterMs), 1),
         maxFlowSpans: integer(SETTINGS.maxFlowSpans, raw(SETTINGS.maxFlowSpans), 1, 1_000_000),
         alertReceivers: [
+          ...(file?.alerts.receivers.map((r) => (r.kind === 'alertmanager' ? { ...r, url: alertmanagerAlertsUrl(r.url) } : r)) ?? []),
           ...all(SETTINGS.alertWebhook).map((url) => ({ kind: 'webhook' as const, url: httpUrl(SETTINGS.alertWebhook, url) })),
           ...all(SETTINGS.alertmanagerUrl).map((url) => ({ kind: 'alertmanager' as const, url: alertmanagerAlertsUrl(httpUrl(SETTINGS.alertmanagerUrl, url)) })),
           ...all(SETTINGS.slackWebhook).map((url) => ({ kind: 'slack' as const, url: httpUrl(SETTINGS.slackWebhook, url) })),
         ],
-        publicUrl: optional(raw(SETTINGS.publicUrl), (url) => httpUrl(SETTINGS.publicUrl, url)),
-        exportDelayMs: integer(SETTINGS.exportDelayMs, raw(SETTINGS.exportDelayMs), 0, 86_400_000),
-        defaultDeadlineMs: integer(SETTINGS.defaultDeadlineMs, raw(SETTINGS.defaultDeadlineMs), 1, 30 * 86_400_000),
-        settleAfterMs: integer(SETTINGS.settleAfterMs, raw(SETTINGS.settleAfterMs), 0, 7 * 86_400_000),
-        alertResolveAfterMs: integer(SETTINGS.alertResolveAfterMs, raw(SETTINGS.alertResolveAfterMs), 0, 86_400_000),
+        publicUrl: optional(raw(SETTINGS.publicUrl), (url) => httpUrl(SETTINGS.publicUrl, url)) ?? file?.alerts.publicUrl,
+        exportDelayMs: integer(SETTINGS.exportDelayMs, raw(SETTINGS.exportDelayMs), 0, 86_400_000) ?? file?.stalls.exportDelayMs,
+        defaultDeadlineMs: integer(SETTINGS.defaultDeadlineMs, raw(SETTINGS.defaultDeadlineMs), 1, 30 * 86_400_000) ?? file?.stalls.defaultDeadlineMs,
+        settleAfterMs: integer(SETTINGS.settleAfterMs, raw(SETTINGS.settleAfterMs), 0, 7 * 86_400_000) ?? file?.stalls.settleAfterMs,
+        alertResolveAfterMs: integer(SETTINGS.alertResolveAfterMs, raw(SETTINGS.alertResolveAfterMs), 0, 86_400_000) ?? file?.alerts.resolveAfterMs,
+        declared: { terminals: file?.terminals ?? {}, steps: file?.steps ?? [] },
+        tuning: {
+          lateFactor: file?.stalls.lateFactor, stallFactor: file?.stalls.stallFactor, minSamples: file?.stalls.minSamples,
+          alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
+        },
       },
     };
   } catch (error) {

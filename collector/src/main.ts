@@ -54,8 +54,14 @@ const app = buildServer({
     maxFlowSpans: config.maxFlowSpans,
     exportDelayMs: config.exportDelayMs,
     settleAfterMs: config.settleAfterMs,
-    stalls: { defaultDeadlineMs: config.defaultDeadlineMs },
-    alerts: { resolveAfterMs: config.alertResolveAfterMs },
+    model: { terminals: config.declared.terminals, minSamples: config.tuning.minSamples },
+    stalls: {
+      defaultDeadlineMs: config.defaultDeadlineMs, steps: config.declared.steps, lateFactor: config.tuning.lateFactor, stallFactor: config.tuning.stallFactor,
+    },
+    alerts: {
+      resolveAfterMs: config.alertResolveAfterMs, minFlows: config.tuning.alertMinFlows, failedWindowMs: config.tuning.failedWindowMs,
+      maxStuckMs: config.tuning.maxStuckMs,
+    },
   },
   alerting: { receivers: config.alertReceivers, publicUrl: config.publicUrl ?? null },
 });

@@ -46,7 +46,7 @@ function notifications(title = 'PaymentAuthorized'): AlertNotification[] {
   const book = new AlertBook({ resolveAfterMs: 0 });
   const explanation: Explanation = {
     kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: [title], awaitedService: 'payment',
-    consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true,
+    consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true, declared: false,
     lateAtMs: T0 + 798, overdueMs: 5_000, message: '…',
   };
   for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, 'stalled', explanation, T0 + i);

@@ -14,7 +14,7 @@ function waiting(overrides: Partial<WaitExplanation> = {}): Explanation {
   return {
     kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: ['PaymentAuthorized', 'PaymentFailed'],
     awaitedService: 'payment', consumerGroup: null, sinceMs: T0, usual: { count: 100, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 },
-    learned: true, lateAtMs: T0 + 798, overdueMs: 1_000, message: 'waiting for …', ...overrides,
+    learned: true, declared: false, lateAtMs: T0 + 798, overdueMs: 1_000, message: 'waiting for …', ...overrides,
   };
 }
 
@@ -35,6 +35,8 @@ test('what a flow is stuck on: the awaited step for a stalled flow, the failed s
   assert.equal(stuckOn('stalled', waiting({ learned: false }))!.key, 'stalled|PaymentAuthorized,PaymentFailed|payment|', 'a step seen too few times still alerts');
   assert.equal(stuckOn('stalled', waiting({ learned: false, awaitedEventTypes: [], awaitedService: null })), null,
     'after an event never seen followed, the flow may have ended: no alert');
+  assert.notEqual(stuckOn('stalled', waiting({ learned: false, declared: true, awaitedEventTypes: [], awaitedService: null })), null,
+    'unless its deadline was declared');
   assert.equal(stuckOn('running', null), null);
 });
 

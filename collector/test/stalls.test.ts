@@ -342,3 +342,52 @@ describe('flow states', () => {
     assert.deepEqual(naive.expectationsAfter('OrderCreated', T0).consumers, [], 'learned as it came, the outage would have taught itself normal');
   });
 });
+
+describe('declared steps', () => {
+  const steps = [
+    { afterEventType: 'OrderCreated', consumerGroup: null, expect: ['PaymentAuthorized', 'PaymentFailed'], lateAfterMs: 30_000, stalledAfterMs: 120_000 },
+    { afterEventType: 'OrderCreated', consumerGroup: 'audit', expect: [], lateAfterMs: 5_000, stalledAfterMs: 10_000 },
+  ];
+  const created = (): FlowProgress => ({
+    events: [{ eventType: 'OrderCreated', service: 'order', atMs: T0 }],
+    consumptions: [{ eventType: 'OrderCreated', group: 'payments', service: 'payment', atMs: T0 + 20, succeeded: true }],
+    transitions: [], failure: null, lastActivityMs: T0 + 20,
+  });
+  const judge = (progress: FlowProgress, model: ChoreographyModel, atMs: number) => judgeFlow(progress, model.view(atMs), { steps });
+
+  test('before anything is learned, a declared step is awaited at its deadlines, named as configured', () => {
+    const empty = new ChoreographyModel();
+    const audited = created();
+    audited.consumptions.push({ eventType: 'OrderCreated', group: 'audit', service: 'audit', atMs: T0 + 30, succeeded: true });
+    assert.deepEqual([judge(audited, empty, T0 + 29_999).state, judge(audited, empty, T0 + 30_000).state, judge(audited, empty, T0 + 120_000).state],
+      ['running', 'late', 'stalled'], 'at the declared deadlines, not the default 60 s and 120 s');
+    const verdict = judge(audited, empty, T0 + 120_000);
+    assert.equal(verdict.explanation?.kind, 'next-event');
+    if (verdict.explanation?.kind !== 'next-event') return;
+    assert.deepEqual([verdict.explanation.awaitedEventTypes, verdict.explanation.learned, verdict.explanation.declared],
+      [['PaymentAuthorized', 'PaymentFailed'], false, true]);
+    assert.match(verdict.explanation.message, /^waiting for PaymentAuthorized or PaymentFailed since .*, due within 30\.0 s as configured$/);
+    assert.equal(verdict.nextCheckMs, null, 'nothing more changes by time alone');
+
+    // a declared group never seen handling it is awaited too
+    const unaudited = judge(created(), empty, T0 + 10_000);
+    assert.equal(unaudited.state, 'stalled');
+    assert.deepEqual(unaudited.explanation?.kind === 'consumer' && [unaudited.explanation.consumerGroup, unaudited.explanation.awaitedService], ['audit', null]);
+    // one of the declared followers arrives: the next event is owed no more
+    const followed = created();
+    followed.consumptions.push({ eventType: 'OrderCreated', group: 'audit', service: 'audit', atMs: T0 + 30, succeeded: true });
+    followed.events.push({ eventType: 'PaymentFailed', service: 'payment', atMs: T0 + 900 });
+    assert.equal(judge(followed, empty, T0 + 40_000).state, 'running', 'past the declared step\'s deadline, within the default one of what followed');
+  });
+
+  test('a declared deadline replaces the learned one', () => {
+    const model = trainedModel(); // OrderCreated → PaymentAuthorized within about 800 ms
+    const audited = created();
+    audited.consumptions.push({ eventType: 'OrderCreated', group: 'audit', service: 'audit', atMs: T0 + 30, succeeded: true });
+    assert.equal(judgeFlow(audited, model.view(T0 + 5_000)).state, 'stalled', 'learned: stalled within seconds');
+    assert.equal(judge(audited, model, T0 + 5_000).state, 'running', 'declared: late only after 30 s');
+    const late = judge(audited, model, T0 + 30_000);
+    assert.equal(late.state, 'late');
+    assert.match(late.explanation!.message, /due within 30\.0 s as configured, usually within \d+ ms$/);
+  });
+});

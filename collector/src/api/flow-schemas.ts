@@ -71,6 +71,7 @@ export const explanationSchema = {
     consumerGroup: nullableString,
     usual: latencySchema,
     learned: { type: 'boolean' },
+    declared: { type: 'boolean' },
     lateAtMs: number,
     overdueMs: number,
     service: string,

@@ -194,8 +194,10 @@ export interface ApiWaitExplanation {
   /** When the unanswered event was sent (epoch milliseconds). */
   sinceMs: number;
   usual: ApiLatency;
-  /** false: too few samples yet, the default deadline applied. */
+  /** false: too few samples yet, the default deadline applied (unless declared). */
   learned: boolean;
+  /** Its deadlines are declared in the configuration file (`choreography.steps`). */
+  declared: boolean;
   lateAtMs: number;
   /** How far past `lateAtMs` it is, as of the request. */
   overdueMs: number;

@@ -103,7 +103,7 @@ export interface AlertChanges {
 export function stuckOn(state: FlowState, explanation: Explanation | null): StuckOn | null {
   if (explanation === null) return null;
   if (state === 'stalled' && explanation.kind !== 'failure') {
-    if (!explanation.learned && explanation.awaitedEventTypes.length === 0) return null;
+    if (!explanation.learned && !explanation.declared && explanation.awaitedEventTypes.length === 0) return null;
     const awaited = explanation.awaitedEventTypes.slice(0, 3).join(' or ') || 'the next event';
     const service = explanation.awaitedService ?? 'an unknown service';
     const what = explanation.kind === 'consumer'

@@ -38,7 +38,8 @@ export interface LatencySummary {
 
 export interface ConsumerExpectation {
   group: string;
-  service: string;
+  /** The group's service; null for a group declared (stalls.ts, DeclaredStep) and never seen. */
+  service: string | null;
   /** Of the event's occurrences, the share this group handled. */
   probability: number;
   /** From the event sent to the group's first attempt starting. */

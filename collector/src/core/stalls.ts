@@ -29,6 +29,22 @@ export interface StallOptions {
    * the assembly backlog), so a step whose spans are still on their way is not called late. Default 0.
    */
   observationDelayMs?: number;
+  /** Steps whose deadlines are declared (the configuration file): they replace what is learned, and apply before it is. */
+  steps?: readonly DeclaredStep[];
+}
+
+/**
+ * A step declared with its deadlines: after `afterEventType`, the consumer group `consumerGroup` handles
+ * it, or (consumerGroup null) one of `expect` follows it. Declared, the step is awaited whatever the model
+ * learned (a group never seen yet included), and late and stalled at the deadlines given.
+ */
+export interface DeclaredStep {
+  afterEventType: string;
+  consumerGroup: string | null;
+  /** The events that may follow (next-event steps); empty: whatever the model learned. */
+  expect: readonly string[];
+  lateAfterMs: number;
+  stalledAfterMs: number;
 }
 
 export const DEFAULT_LATE_FACTOR = 1;
@@ -52,6 +68,8 @@ export interface WaitExplanation {
   /** The step's learned latency; null figures when it is not learned yet (`learned` false). */
   usual: LatencySummary;
   learned: boolean;
+  /** Its deadlines were declared (DeclaredStep), not learned nor the default. */
+  declared: boolean;
   /** When the flow became late for this step, and how far past that it was when judged (the API gives it as of the request). */
   lateAtMs: number;
   overdueMs: number;
@@ -105,6 +123,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   }
 
   const settings: Settings = { lateFactor, stallFactor, defaultDeadlineMs, observationDelayMs };
+  const declaredSteps = indexed(options.steps);
   // each awaited step's deadlines; the explanation is written for the one chosen only (a pass judges many flows)
   const judged: Judged = { chosen: null, chosenStalled: false, anyWait: false, nextCheckMs: Infinity };
   let terminal: TerminalKind | null = null;
@@ -112,24 +131,27 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   const events = progress.events;
   for (const event of events) {
     const expected = model.expectationsAfter(event.eventType);
-    for (const consumer of expected.consumers) {
+    const declared = declaredSteps?.get(event.eventType);
+    for (const consumer of awaitedConsumers(expected, declared)) {
       if (wasHandled(progress, event.eventType, consumer.group)) continue;
-      consider(judged, waitFor('consumer', event, expected, consumer.wait, consumer, settings), nowMs);
+      consider(judged, waitFor('consumer', event, expected, consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null), nowMs);
     }
     if (expected.terminal !== null) {
       if (event.atMs >= terminalAtMs) [terminal, terminalAtMs] = [expected.terminal, event.atMs];
       continue;
     }
-    if (wasFollowed(progress, event, expected)) continue;
-    if (expected.trusted && !expected.nextAwaited) continue; // flows sometimes end here without it being terminal: nothing is owed
-    consider(judged, waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings), nowMs);
+    const declaredNext = declared?.get(NEXT_EVENT) ?? null;
+    if (wasFollowed(progress, event, expected, declaredNext)) continue;
+    // flows sometimes end here without it being terminal: nothing is owed, unless declared
+    if (expected.trusted && !expected.nextAwaited && declaredNext === null) continue;
+    consider(judged, waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings, declaredNext), nowMs);
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
   const { chosen, chosenStalled, anyWait } = judged;
   let nextCheckMs = judged.nextCheckMs;
   // a verdict on a step not learned yet is judged again as the model learns, less often the longer it stands
-  if (chosen !== null && !chosen.learned) nextCheckMs = Math.min(nextCheckMs, nowMs + Math.max(defaultDeadlineMs, nowMs - chosen.event.atMs));
+  if (chosen !== null && !chosen.learned && chosen.declared === null) nextCheckMs = Math.min(nextCheckMs, nowMs + Math.max(defaultDeadlineMs, nowMs - chosen.event.atMs));
   const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
   if (!anyWait) return { state: terminal ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
   if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next };
@@ -151,25 +173,64 @@ interface Wait {
   usual: LatencySummary;
   consumer: ConsumerExpectation | null;
   learned: boolean;
+  /** The declared step whose deadlines apply; null: learned or default ones. */
+  declared: DeclaredStep | null;
   lateAtMs: number;
   stalledAtMs: number;
 }
 
 const NOT_LEARNED: LatencySummary = { count: 0, p50Ms: null, p90Ms: null, p99Ms: null, p999Ms: null };
+/** The key of a declared next-event step among an event's declared steps (a consumer group's is its name). */
+const NEXT_EVENT = '\u0000next';
+
+/** Declared steps by event type, then consumer group (or NEXT_EVENT); built once per list given. */
+type DeclaredIndex = Map<string, Map<string, DeclaredStep>>;
+const indexes = new WeakMap<readonly DeclaredStep[], DeclaredIndex>();
+
+function indexed(steps: readonly DeclaredStep[] | undefined): DeclaredIndex | undefined {
+  if (steps === undefined || steps.length === 0) return undefined;
+  let index = indexes.get(steps);
+  if (index === undefined) {
+    index = new Map();
+    for (const step of steps) {
+      const byGroup = index.get(step.afterEventType) ?? new Map<string, DeclaredStep>();
+      byGroup.set(step.consumerGroup ?? NEXT_EVENT, step);
+      index.set(step.afterEventType, byGroup);
+    }
+    indexes.set(steps, index);
+  }
+  return index;
+}
+
+/** The consumer groups awaited for an event: those the model expects, and those declared (seen or not). */
+function awaitedConsumers(expected: Expectations, declared: Map<string, DeclaredStep> | undefined): readonly ConsumerExpectation[] {
+  if (declared === undefined) return expected.consumers;
+  const consumers = [...expected.consumers];
+  for (const group of declared.keys()) {
+    if (group === NEXT_EVENT || consumers.some((consumer) => consumer.group === group)) continue;
+    consumers.push({ group, service: null, probability: 1, wait: NOT_LEARNED });
+  }
+  return consumers;
+}
 
 function waitFor(
   kind: Wait['kind'], event: EventOccurrence, expected: Expectations, usual: LatencySummary, consumer: ConsumerExpectation | null, settings: Settings,
+  declared: DeclaredStep | null,
 ): Wait {
   const learned = expected.trusted && usual.p99Ms !== null;
   const sinceMs = event.atMs + settings.observationDelayMs;
+  if (declared !== null) {
+    const lateAtMs = sinceMs + declared.lateAfterMs;
+    return { kind, event, expected, usual, consumer, learned, declared, lateAtMs, stalledAtMs: Math.max(lateAtMs, sinceMs + declared.stalledAfterMs) };
+  }
   if (!learned) {
     const lateAtMs = sinceMs + settings.defaultDeadlineMs;
-    return { kind, event, expected, usual, consumer, learned, lateAtMs, stalledAtMs: lateAtMs + settings.defaultDeadlineMs };
+    return { kind, event, expected, usual, consumer, learned, declared, lateAtMs, stalledAtMs: lateAtMs + settings.defaultDeadlineMs };
   }
   const p99 = usual.p99Ms!;
   const lateAfterMs = p99 * settings.lateFactor;
   return {
-    kind, event, expected, usual, consumer, learned,
+    kind, event, expected, usual, consumer, learned, declared,
     lateAtMs: sinceMs + lateAfterMs,
     stalledAtMs: sinceMs + Math.max(lateAfterMs, (usual.p999Ms ?? p99) * settings.stallFactor),
   };
@@ -207,29 +268,33 @@ function wasHandled(progress: FlowProgress, eventType: string, group: string): b
 }
 
 /** A next event was sent: by a step from it, or (the context lost on the way) one of its usual next events sent after it. */
-function wasFollowed(progress: FlowProgress, event: EventOccurrence, expected: Expectations): boolean {
+function wasFollowed(progress: FlowProgress, event: EventOccurrence, expected: Expectations, declared: DeclaredStep | null): boolean {
   for (const t of progress.transitions) if (t.from === event.eventType) return true;
-  for (const candidate of expected.next?.candidates ?? []) {
-    for (const other of progress.events) if (other.eventType === candidate.eventType && other.atMs >= event.atMs) return true;
+  const followers = [...(expected.next?.candidates ?? []).map((candidate) => candidate.eventType), ...(declared?.expect ?? [])];
+  for (const follower of followers) {
+    for (const other of progress.events) if (other.eventType === follower && other.atMs >= event.atMs) return true;
   }
   return false;
 }
 
 function explain(wait: Wait, nowMs: number): WaitExplanation {
   const candidates = wait.expected.next?.candidates ?? [];
+  const declared = wait.declared !== null;
+  // what the configuration says may follow, where the model knows nothing yet
+  const awaited = candidates.length > 0 ? candidates.map((c) => c.eventType) : [...(wait.declared?.expect ?? [])];
   const explanation: Omit<WaitExplanation, 'overdueMs' | 'message'> = wait.kind === 'consumer'
     ? {
       kind: 'consumer', afterEventType: wait.event.eventType, afterService: wait.event.service, awaitedEventTypes: [wait.event.eventType],
       awaitedService: wait.consumer!.service, consumerGroup: wait.consumer!.group, sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned,
-      lateAtMs: wait.lateAtMs,
+      declared, lateAtMs: wait.lateAtMs,
     }
     : {
       kind: 'next-event', afterEventType: wait.event.eventType, afterService: wait.event.service,
-      awaitedEventTypes: candidates.map((c) => c.eventType), awaitedService: candidates[0]?.service ?? null, consumerGroup: null,
-      sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, lateAtMs: wait.lateAtMs,
+      awaitedEventTypes: awaited, awaitedService: candidates[0]?.service ?? null, consumerGroup: null,
+      sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, declared, lateAtMs: wait.lateAtMs,
     };
   const overdueMs = nowMs - wait.lateAtMs;
-  return { ...explanation, overdueMs, message: waitMessage(explanation) };
+  return { ...explanation, overdueMs, message: waitMessage(explanation, wait.declared) };
 }
 
 /** Following the likeliest next event from the latest event, summing the usual (median) latencies until a terminal event. */
@@ -254,11 +319,12 @@ function expectedCompletion(progress: FlowProgress, model: ModelView): number | 
 }
 
 /** Said once and stored: nothing in it changes with time (how overdue it is does: `overdueMs`, from `lateAtMs`). */
-function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>): string {
+function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>, declared: DeclaredStep | null): string {
   const who = wait.kind === 'consumer'
     ? `${wait.afterEventType} to be handled by ${wait.awaitedService ?? 'its consumer'} (group ${wait.consumerGroup})`
     : `${wait.awaitedEventTypes.length === 0 ? 'the next event' : wait.awaitedEventTypes.slice(0, 3).join(' or ')}${wait.awaitedService === null ? '' : ` from ${wait.awaitedService}`}`;
-  const usual = wait.learned && wait.usual.p99Ms !== null ? `usually within ${duration(wait.usual.p99Ms)}` : 'not learned yet, default deadline';
+  let usual = wait.learned && wait.usual.p99Ms !== null ? `usually within ${duration(wait.usual.p99Ms)}` : 'not learned yet, default deadline';
+  if (declared !== null) usual = `due within ${duration(declared.lateAfterMs)} as configured${wait.learned && wait.usual.p99Ms !== null ? `, ${usual}` : ''}`;
   return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}`;
 }
 
