@@ -17,6 +17,7 @@ import type { ModelOptions } from '../core/model.ts';
 import { apiSpanSchema } from './schemas.ts';
 import { serviceRoutes } from './service-routes.ts';
 import { spanRoutes } from './span-routes.ts';
+import { statsRoutes } from './stats-routes.ts';
 
 export interface QueryRoutesOptions {
   store: SpanStore;
@@ -46,5 +47,6 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   await app.register(flowRoutes, { store: options.store, describe: options.describeFlows, model: options.flowModel });
   await app.register(catalogRoutes, options);
   await app.register(alertRoutes, options);
+  await app.register(statsRoutes, options);
   await app.register(openApiRoute);
 }

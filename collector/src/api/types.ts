@@ -400,6 +400,36 @@ export interface ApiCatalogEvent {
 }
 
 /**
+ * GET /api/stats/flows?start=&end= — flows active in the window (default the last hour): by state, the
+ * end-to-end duration of those that ended (completed or compensated), and the step funnel, across traces.
+ */
+export interface FlowStatsResponse {
+  startMs: number;
+  endMs: number;
+  /** Flows active in the window, by state (every state listed, 0 when none). */
+  byState: Record<ApiFlowState, number>;
+  duration: {
+    /** Flows that ended in the window; the quantiles are null when none did. */
+    count: number;
+    p50Ms: number | null;
+    p90Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+    /** How many took up to `upToMs` (a power of two of milliseconds) and more than half it: a log-scale histogram, shortest first. */
+    histogram: { upToMs: number; flows: number }[];
+  };
+  /** Per event type, the most reached first: how many flows reached it, and how many are stuck (late or stalled waiting after it) or failed there. */
+  funnel: ApiFunnelStep[];
+}
+
+export interface ApiFunnelStep {
+  eventType: string;
+  reached: number;
+  stuck: number;
+  failed: number;
+}
+
+/**
  * An alert on stuck flows: flows stuck the same way ("waiting for PaymentAuthorized from payment") make one,
  * which fires once, grows as more join, and resolves by itself a quiet minute after the last has moved on.
  * Critical for stalled flows, warning for failures (counted for 15 minutes after each).

@@ -10,6 +10,7 @@ import type { StoredModel } from '../core/model.ts';
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
 import type { Explanation, FlowState } from '../core/stalls.ts';
 import type { NotificationOwed, StoredAlertState } from './alert-store.ts';
+import type { FlowStats } from './flow-stats.ts';
 
 /** Where a flow stands (core/stalls.ts), as stored beside its facts. */
 export interface FlowStanding {
@@ -91,6 +92,8 @@ export interface FlowReads {
   sharedKeys(keys: readonly BusinessKey[]): Promise<BusinessKey[]>;
   /** Lost context per service and topic, in flows active from `sinceMs`, most lost first. */
   propagationGaps(sinceMs: number, limit: number): Promise<PropagationGapSummary[]>;
+  /** Flows active in [startMs, endMs): by state, how long the ended ones took, and the step funnel (flow-stats.ts). */
+  flowStats(startMs: number, endMs: number): Promise<FlowStats>;
   /** Every catalogue entry, and the events produced per event type and topic since `sinceMs`. */
   catalog(sinceMs: number): Promise<{ entries: CatalogEntry[]; producedSince: { eventType: string; destination: string; produced: number }[] }>;
 }

@@ -13,6 +13,7 @@ import type {
   StoredSpan,
 } from './flow-store.ts';
 import { loadAlertState, writeAlerts } from './alert-tables.ts';
+import { flowStats } from './flow-stats.ts';
 import type { ReadRows } from './queries.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
 import { StoreUnavailableError } from './store.ts';
@@ -150,6 +151,7 @@ export function flowReads(read: ReadRows): FlowReads {
       const [row] = await read<StandingRow>('a flow\'s standing', STANDING_OF, [flowId]);
       return row === undefined ? null : standingOf(row);
     },
+    flowStats: (startMs, endMs) => flowStats(read, startMs, endMs),
     async countByState(sinceMs) {
       const rows = await read<{ state: FlowState; flows: number }>('flows by state', COUNT_BY_STATE, [sinceMs]);
       return Object.fromEntries(rows.map((row) => [row.state, row.flows]));
