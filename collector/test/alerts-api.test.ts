@@ -10,6 +10,7 @@ import { AlertBook, type Alert } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
+import { emptyFlowWrite } from '../src/store/flow-store.ts';
 import { forEachStore } from './stores.ts';
 
 const nowMs = Date.now();
@@ -40,8 +41,7 @@ forEachStore((kind) => {
     // as the assembling collector's round stores them
     const session = (await collector.store.flows.openAssembly())!;
     await session.write({
-      inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-      catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, pruneRatesBeforeMs: null, model: null,
+      ...emptyFlowWrite(nowMs),
       alerts: stored, notifications: [], nowMs,
     });
     await session.release();

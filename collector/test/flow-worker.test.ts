@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowWorker } from '../src/flows/flow-worker.ts';
+import { emptyFlowWrite } from '../src/store/flow-store.ts';
 import { CollectorMetrics } from '../src/ops/metrics.ts';
 import type { SpanRecord } from '../src/core/span.ts';
 import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
@@ -208,12 +209,11 @@ forEachStore((kind) => {
       const orphanId = `${'e'.repeat(32)}-${'f'.repeat(16)}`;
       const session = (await store.flows.openAssembly())!;
       await session.write({
-        inboxIds: [], removed: [], alerts: [], notifications: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
+        ...emptyFlowWrite(Date.now()),
         flows: [{
           facts: { ...facts, flowId: orphanId }, standing: { state: 'running', explanation: null, expectedCompletionMs: null }, gaps: [],
           recheckAtMs: Date.now() - 1,
         }],
-        catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: 0 }, pruneRatesBeforeMs: null, model: null, nowMs: Date.now(),
       });
       assert.deepEqual(await session.dueRechecks(Date.now(), 10), [{ flowId: orphanId, reload: false }]);
       const again = new FlowWorker(store.flows, {});

@@ -54,6 +54,8 @@ export interface RunningCollector {
   url: string;
   app: FastifyInstance;
   store: SqlSpanStore;
+  /** The PostgreSQL store's database; undefined for PGlite. */
+  databaseUrl?: string;
   /** Closes the server, then the store, then deletes the store's data. */
   close(): Promise<void>;
 }
@@ -63,13 +65,14 @@ export async function startCollector(
   kind: StoreKind,
   options: { server?: Omit<ServerOptions, 'store'>; store?: SqlSpanStoreOptions } = {},
 ): Promise<RunningCollector> {
-  const { store, dispose } = await kind.open(options.store);
+  const { store, dispose, databaseUrl } = await kind.open(options.store);
   const app = buildServer({ ...options.server, store });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
     app,
     store,
+    databaseUrl,
     async close() {
       await app.close();
       await dispose();

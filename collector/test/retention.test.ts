@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AlertBook } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
+import { emptyFlowWrite } from '../src/store/flow-store.ts';
 import { RetentionSweeper } from '../src/store/retention.ts';
 import { spawnCollector, startCollector, waitFor } from './helpers.ts';
 import { postSeeds } from './seed-spans.ts';
@@ -88,11 +89,9 @@ forEachStore((kind) => {
       const resolvedLately = book.evaluate(at(2));
       const session = (await store.flows.openAssembly())!;
       await session.write({
-        inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-        catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: now }, pruneRatesBeforeMs: null, model: null,
+        ...emptyFlowWrite(now),
         alerts: [...first.alerts, ...resolvedLong.alerts, ...second.alerts, ...resolvedLately.alerts],
         notifications: [...first.notifications, ...resolvedLong.notifications].map((notification) => ({ notification, receivers: ['webhook:0123456789abcdef'] })),
-        nowMs: now,
       });
       await session.release();
       assert.equal((await store.alerts.owedNotifications(10)).length, 3);

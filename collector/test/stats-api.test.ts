@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { ApiErrorBody, FlowStatsResponse } from '../src/api/types.ts';
 import type { FlowFacts } from '../src/core/flow.ts';
 import type { Explanation, FlowState } from '../src/core/stalls.ts';
-import type { FlowRow } from '../src/store/flow-store.ts';
+import { emptyFlowWrite, type FlowRow } from '../src/store/flow-store.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
 import { forEachStore } from './stores.ts';
 
@@ -40,8 +40,7 @@ forEachStore((kind) => {
     collector = await startCollector(kind, { server: { flows: { assemble: false } } });
     const session = (await collector.store.flows.openAssembly())!;
     await session.write({
-      inboxIds: [], removed: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-      catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: T0 }, pruneRatesBeforeMs: null, model: null, alerts: [], notifications: [],
+      ...emptyFlowWrite(T0),
       flows: [
         ...[100, 200, 400, 3_000].map((durationMs) => flow({ steps: 4, durationMs, state: 'completed' })),
         flow({ steps: 2, durationMs: 50, state: 'stalled', explanation: stalledAfter('PaymentAuthorized') }),

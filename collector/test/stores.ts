@@ -26,6 +26,8 @@ export interface StoreKind {
 
 export interface TestStore {
   store: SqlSpanStore;
+  /** The PostgreSQL store's database, for a second collector on it; undefined for PGlite. */
+  databaseUrl?: string;
   /** Holds the store's writes back (another transaction locks `spans`) until the returned function is called. */
   blockWrites(): Promise<() => Promise<void>>;
   /** Closes the store (if the test has not) and deletes its data. */
@@ -63,6 +65,7 @@ export const postgresStores: StoreKind = {
     const store = await openPostgresStore({ ...options, databaseUrl, maxConnections: 4 });
     return {
       store,
+      databaseUrl,
       async blockWrites() {
         const client = new pg.Client(databaseUrl);
         await client.connect();

@@ -11,6 +11,7 @@ import { alertRoutes } from './alert-routes.ts';
 import { catalogRoutes } from './catalog-routes.ts';
 import { flowRoutes } from './flow-routes.ts';
 import { linkRoutes } from './link-routes.ts';
+import { liveRoutes } from './live-routes.ts';
 import { openApiOptions, openApiRoute } from './openapi.ts';
 import { nonFiniteParameterError, toParameterError } from './parameter-errors.ts';
 import type { ModelOptions } from '../core/model.ts';
@@ -48,5 +49,6 @@ export async function queryRoutes(app: FastifyInstance, options: QueryRoutesOpti
   await app.register(catalogRoutes, options);
   await app.register(alertRoutes, options);
   await app.register(statsRoutes, options);
+  await app.register(liveRoutes, options);
   await app.register(openApiRoute);
 }

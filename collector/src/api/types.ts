@@ -430,6 +430,48 @@ export interface ApiFunnelStep {
 }
 
 /**
+ * GET /api/live — server-sent events. Each event's `data` is JSON: `{ atMs, <event name>: … }`, `atMs` when
+ * the round that changed it committed (by the assembling collector's clock).
+ */
+export type LiveEvent =
+  | { event: 'hello'; data: { atMs: number; flowId: ApiFlowId | null } }
+  | { event: 'flows'; data: { atMs: number; flows: LiveFlow[] } }
+  | { event: 'removed'; data: { atMs: number; removed: ApiFlowId[] } }
+  | { event: 'alerts'; data: { atMs: number; alerts: LiveAlert[] } }
+  | { event: 'traffic'; data: { atMs: number; traffic: LiveTraffic[] } }
+  /** Changes may have been missed (the collector's listening connection was lost): read the API again. */
+  | { event: 'resync'; data: Record<string, never> };
+
+/** A flow written: enough to move it on a map or a list; GET /api/flows/:flowId has the rest. */
+export interface LiveFlow {
+  flowId: ApiFlowId;
+  state: ApiFlowState;
+  lastEventMs: number;
+  spanCount: number;
+  eventTypes: string[];
+}
+
+export interface LiveAlert {
+  id: string;
+  state: ApiAlertState;
+  severity: 'critical' | 'warning';
+  title: string;
+  flowCount: number;
+}
+
+/** Spans newly seen on one edge of the choreography: an event type sent (producer) or handled (consumer) by a service. */
+export interface LiveTraffic {
+  eventType: string;
+  /** The topic; '' when the spans named none. */
+  destination: string;
+  role: 'producer' | 'consumer';
+  service: string;
+  /** '' for producers, and consumers that named no group. */
+  consumerGroup: string;
+  spans: number;
+}
+
+/**
  * An alert on stuck flows: flows stuck the same way ("waiting for PaymentAuthorized from payment") make one,
  * which fires once, grows as more join, and resolves by itself a quiet minute after the last has moved on.
  * Critical for stalled flows, warning for failures (counted for 15 minutes after each).

@@ -23,8 +23,9 @@ import { judgeFlow, type StallOptions } from '../core/stalls.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { SpanRecord } from '../core/span.ts';
 import type { CollectorMetrics } from '../ops/metrics.ts';
-import type { AssemblySession, FlowBacklog, FlowRow, FlowStore, FlowWrite, StoredSpan } from '../store/flow-store.ts';
+import { emptyFlowWrite, type AssemblySession, type FlowBacklog, type FlowRow, type FlowStore, type FlowWrite, type StoredSpan } from '../store/flow-store.ts';
 import { keyPoint, messagePoint } from '../store/flow-tables.ts';
+import type { LiveChange } from '../store/live-channel.ts';
 
 export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   /** Spans taken from the inbox per round, about (whole committed groups). Default 5_000. */
@@ -223,7 +224,7 @@ export class FlowWorker {
       await this.#measureBacklog(session, nowMs, true);
       // alerts resolve by time alone, and the model learned in a round too soon after its last save waits: both
       // are stored when no flow changed
-      const idle = { ...this.#nothingToWrite(nowMs), model: this.#modelToSave(nowMs, false), ...this.#alertWrite(this.#book.evaluate(nowMs)) };
+      const idle = { ...emptyFlowWrite(nowMs), model: this.#modelToSave(nowMs, false), ...this.#alertWrite(this.#book.evaluate(nowMs)) };
       if (idle.model !== null || idle.alerts.length > 0) await this.#commit(session, idle);
       return { inboxRows: 0, spansAdded: 0, flowsWritten: 0, rechecked: 0 };
     }
@@ -305,12 +306,14 @@ export class FlowWorker {
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
       model: this.#modelToSave(nowMs, flush),
       ...this.#alertWrite(this.#book!.evaluate(nowMs)),
+      live: null,
       nowMs,
     };
   }
 
-  /** Writes the round; once it committed, the notifications it owes are delivered. */
+  /** Writes the round, announcing what it changed to the live feed; once it committed, the notifications it owes are delivered. */
   async #commit(session: AssemblySession, write: FlowWrite): Promise<void> {
+    write.live = liveChange(write);
     await session.write(write);
     if (write.notifications.length > 0) this.#options.notifier?.owed();
   }
@@ -321,13 +324,6 @@ export class FlowWorker {
     return { alerts: changes.alerts, notifications: changes.notifications.map((notification) => ({ notification, receivers: [...receivers] })) };
   }
 
-  #nothingToWrite(nowMs: number): FlowWrite {
-    return {
-      inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-      catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, pruneRatesBeforeMs: null, model: null,
-      alerts: [], notifications: [], nowMs,
-    };
-  }
 
   /**
    * The alert book as the store has it: the alerts that were firing go on (none fires twice across a
@@ -499,6 +495,22 @@ function earliest(...times: (number | null)[]): number | null {
 const MAX_WRITTEN_POINTS = 200_000;
 /** Records kept for the assembler between a commit and the round that takes its inbox row, at most. */
 const MAX_HANDED_OVER_SPANS = 100_000;
+
+/** What a round changed, as the live feed tells of it: flows written or gone, alerts changed, events newly seen on each edge. */
+function liveChange(write: FlowWrite): LiveChange | null {
+  if (write.flows.length === 0 && write.removed.length === 0 && write.alerts.length === 0 && write.catalog.entries.length === 0) return null;
+  return {
+    atMs: write.nowMs,
+    flows: write.flows.map(({ facts, standing }) => ({
+      flowId: facts.flowId, state: standing.state, lastEventMs: facts.lastEventMs, spanCount: facts.spanCount, eventTypes: facts.eventTypes,
+    })),
+    removed: write.removed,
+    alerts: write.alerts.flatMap((alert) => (alert.state === 'pending' ? [] : [{
+      id: alert.id, state: alert.state, severity: alert.severity, title: alert.title, flowCount: alert.flowCount,
+    }])),
+    traffic: write.catalog.entries.map(({ eventType, destination, role, service, consumerGroup, spans }) => ({ eventType, destination, role, service, consumerGroup, spans })),
+  };
+}
 
 function toStored(stored: StoredSpan): { span: FlowSpan; flowId: string | null } {
   return { span: toFlowSpan(stored.record), flowId: stored.flowId };

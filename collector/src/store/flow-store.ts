@@ -11,6 +11,7 @@ import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
 import type { Explanation, FlowState } from '../core/stalls.ts';
 import type { NotificationOwed, StoredAlertState } from './alert-store.ts';
 import type { FlowStats } from './flow-stats.ts';
+import type { LiveChange } from './live-channel.ts';
 
 /** Where a flow stands (core/stalls.ts), as stored beside its facts. */
 export interface FlowStanding {
@@ -146,7 +147,18 @@ export interface FlowWrite {
   /** Alerts that fired, changed or resolved this round, and the notifications they owe. */
   alerts: Alert[];
   notifications: NotificationOwed[];
+  /** What the live feed announces when this commits (live-channel.ts); null: nothing. */
+  live: LiveChange | null;
   nowMs: number;
+}
+
+/** A write that changes nothing, to fill in: what a round with only alerts or the model to store writes. */
+export function emptyFlowWrite(nowMs: number): FlowWrite {
+  return {
+    inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
+    catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, pruneRatesBeforeMs: null, model: null,
+    alerts: [], notifications: [], live: null, nowMs,
+  };
 }
 
 /** The lookups of core/flow-lookups.ts, answered: the stored flows to load. */

@@ -14,6 +14,7 @@ import type {
 } from './flow-store.ts';
 import { loadAlertState, writeAlerts } from './alert-tables.ts';
 import { flowStats } from './flow-stats.ts';
+import { notifyLive } from './live-channel.ts';
 import type { ReadRows } from './queries.ts';
 import type { SqlClient, SqlSession } from './sql-client.ts';
 import { StoreUnavailableError } from './store.ts';
@@ -338,6 +339,7 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
           if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
           if (write.model !== null) await tx.query(SAVE_MODEL, [JSON.stringify(write.model), write.nowMs]);
           await writeAlerts(tx, write.alerts, write.notifications, write.nowMs);
+          if (write.live !== null) await notifyLive(tx, write.live);
           if (write.inboxIds.length > 0) await tx.query(DELETE_INBOX, [JSON.stringify(write.inboxIds)]);
         });
       } catch (error) {

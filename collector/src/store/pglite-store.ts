@@ -53,6 +53,13 @@ export async function createPgliteStore(db: PGlite, options: Omit<PgliteStoreOpt
       afterClose();
     },
     exclusive: true, // a PGlite data directory is one process's
+    // one database in this process: nothing to reconnect, so no gap
+    async listen(channel, onPayload) {
+      const unlisten = await db.listen(channel, onPayload);
+      return async () => {
+        if (!db.closed) await unlisten();
+      };
+    },
     // so this process assembles; one session at a time
     async openAssembly() {
       if (assembling) return null;

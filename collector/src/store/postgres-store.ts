@@ -44,7 +44,59 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
   const connect = { connectionString: options.databaseUrl, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, keepAlive: true };
-  return createSqlSpanStore({ db, close: () => pool.end(), exclusive: false, openAssembly: () => openAssembly(connect) }, options);
+  return createSqlSpanStore({
+    db, close: () => pool.end(), exclusive: false, openAssembly: () => openAssembly(connect), listen: (channel, onPayload, onGap) => listen(connect, channel, onPayload, onGap),
+  }, options);
+}
+
+/** Waits before opening a lost listening connection again: doubled each time, up to 30 s. */
+const LISTEN_RETRY_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
+/**
+ * LISTEN on a connection of its own (a pooled one would be handed to other queries). When the
+ * connection is lost it is opened again, with a backoff, and `onGap` says notifications may have been
+ * missed meanwhile. Resolves once the first LISTEN is in place; rejects when it cannot be.
+ */
+async function listen(config: pg.ClientConfig, channel: string, onPayload: (payload: string) => void, onGap: () => void): Promise<() => Promise<void>> {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  const open = async (): Promise<void> => {
+    const next = new pg.Client({ ...config, application_name: 'choreoscope-live' });
+    next.on('error', () => {}); // 'end' follows
+    next.on('notification', (message) => {
+      if (message.channel === channel && message.payload !== undefined) onPayload(message.payload);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${channel}`);
+    } catch (error) {
+      await next.end().catch(() => {});
+      throw error;
+    }
+    next.on('end', () => {
+      client = null;
+      if (!stopped) reopen();
+    });
+    client = next;
+    failures = 0;
+  };
+  const reopen = () => {
+    timer = setTimeout(() => {
+      open().then(onGap, () => {
+        failures += 1;
+        reopen();
+      });
+    }, LISTEN_RETRY_MS[Math.min(failures, LISTEN_RETRY_MS.length - 1)]);
+    timer.unref();
+  };
+  await open();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await client?.end().catch(() => {});
+  };
 }
 
 /** The advisory lock one collector per database holds while it assembles flows: "ChFlow". */

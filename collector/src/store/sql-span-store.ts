@@ -5,6 +5,7 @@
  */
 import { spanKey, type SpanRecord } from '../core/span.ts';
 import { alertTables } from './alert-tables.ts';
+import { LiveFeed, type ListenOn } from './live-feed.ts';
 import type { AssemblySession, QueuedListener } from './flow-store.ts';
 import { enqueueForAssembly, flowReads } from './flow-tables.ts';
 import { createForwardQueue, enqueueForwards, type ForwardBatch } from './forward-queue.ts';
@@ -32,6 +33,8 @@ export interface SqlDatabase {
   exclusive: boolean;
   /** The right to assemble flows, or null while another collector holds it (flow-store.ts). */
   openAssembly: () => Promise<AssemblySession | null>;
+  /** LISTEN on a channel (the live feed), on a connection that stays open while it listens. */
+  listen: ListenOn;
 }
 
 export interface SqlSpanStore extends SpanStore {
@@ -118,6 +121,7 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
     return results;
   }, options);
   let closing: Promise<void> | undefined; // closing twice waits for the first close
+  const live = new LiveFeed(database.listen);
 
   async function read<Row>(what: string, sql: string, params: unknown[]): Promise<Row[]> {
     try {
@@ -140,6 +144,7 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
       },
     },
     alerts: alertTables(read),
+    live,
     assemblesFlows: assembleFlows,
     async deleteSpansStartedBefore(cutoffMs, limit) {
       try {
@@ -169,7 +174,7 @@ export function createSqlSpanStore(database: SqlDatabase, options: SqlSpanStoreO
       }
     },
     close() {
-      closing ??= committer.close().then(database.close);
+      closing ??= committer.close().then(() => live.close()).then(database.close);
       return closing;
     },
     get commitStats() {

@@ -7,6 +7,7 @@
 import type { BusinessKey, SpanId, SpanRecord, TraceId } from '../core/span.ts';
 import type { AlertStore } from './alert-store.ts';
 import type { FlowStore } from './flow-store.ts';
+import type { LiveFeed } from './live-feed.ts';
 import type { ForwardBatch, ForwardQueue } from './forward-queue.ts';
 import type { OperationSummary, ServiceSummary, SpanPage, SpanSearch } from './span-search.ts';
 
@@ -26,6 +27,8 @@ export interface SpanStore {
   readonly flows: FlowStore;
   /** Alerts on stuck flows, people's notes on them, and the notifications owed (alert-store.ts). */
   readonly alerts: AlertStore;
+  /** What assembly commits, as it commits it, for GET /api/live (live-feed.ts). */
+  readonly live: LiveFeed;
   /** Whether committed spans are queued for flow assembly (every collector on a database must agree). */
   readonly assemblesFlows: boolean;
   /** The trace's spans by start time (then span id); empty when none is stored. */
