@@ -5,8 +5,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { CatalogEntry } from '../core/catalog.ts';
 import type { SpanStore } from '../store/store.ts';
+import { asyncApiDocument } from './asyncapi.ts';
+import { COLLECTOR_VERSION } from './openapi.ts';
 import { errorResponses, responseObject } from './schemas.ts';
-import type { ApiCatalogEvent, CatalogResponse } from './types.ts';
+import type { ApiCatalogEvent, AsyncApiDocument, CatalogResponse } from './types.ts';
 
 const RATE_WINDOW_MS = 300_000;
 
@@ -48,6 +50,16 @@ export async function catalogRoutes(app: FastifyInstance, options: { store: Span
     const events = [...byType].map(([eventType, list]) => toEvent(eventType, list, (recent.get(eventType) ?? 0) / (RATE_WINDOW_MS / 1000)));
     return { atMs, rateWindowMs: RATE_WINDOW_MS, events: events.sort((a, b) => (a.eventType < b.eventType ? -1 : 1)) };
   });
+
+  app.get('/api/catalog/asyncapi', {
+    schema: {
+      tags: ['flows'],
+      summary: 'The choreography as observed, as an AsyncAPI 3.0 document',
+      description: 'Channels (topics) with the event types seen on each, a message per event type with the span attribute keys it carried, '
+        + 'and per service the send and receive operations seen (receive with its Kafka consumer group). Generated from traffic; payloads are not observed.',
+      response: { 200: { type: 'object', additionalProperties: true, description: 'an AsyncAPI 3.0.0 document' }, ...errorResponses() },
+    },
+  }, async (): Promise<AsyncApiDocument> => asyncApiDocument((await options.store.flows.catalog(Date.now())).entries, Date.now(), COLLECTOR_VERSION));
 }
 
 function toEvent(eventType: string, entries: CatalogEntry[], ratePerSecond: number): ApiCatalogEvent {

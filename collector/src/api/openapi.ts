@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 export const OPENAPI_PATH = '/api/openapi.json';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+/** The collector package's version, as documents it generates name it. */
+export const COLLECTOR_VERSION = version;
 
 export const openApiOptions: SwaggerOptions = {
   openapi: {

@@ -400,6 +400,33 @@ export interface ApiCatalogEvent {
 }
 
 /**
+ * GET /api/catalog/asyncapi — the choreography as observed, as an AsyncAPI 3.0 document (the parts
+ * Choreoscope fills; see https://www.asyncapi.com/docs/reference/specification/v3.0.0).
+ */
+export interface AsyncApiDocument {
+  asyncapi: '3.0.0';
+  info: { title: string; version: string; description: string };
+  defaultContentType: string;
+  /** Per topic: its address, and the event types seen on it. */
+  channels: Record<string, { address: string | null; messages: Record<string, { $ref: string }> }>;
+  /** Per service, event type, topic (and consumer group): what it sends or receives. */
+  operations: Record<string, {
+    action: 'send' | 'receive';
+    channel: { $ref: string };
+    messages: { $ref: string }[];
+    summary: string;
+    'x-choreoscope-service': string;
+    'x-choreoscope-spans': number;
+    'x-choreoscope-last-seen': string;
+    bindings?: { kafka: { groupId: { type: 'string'; enum: string[] }; bindingVersion: string } };
+  }>;
+  components: {
+    /** Per event type, with the span attribute keys its producers and consumers carried. */
+    messages: Record<string, { name: string; title: string; summary: string; 'x-choreoscope-span-attribute-keys': string[] }>;
+  };
+}
+
+/**
  * GET /api/stats/flows?start=&end= — flows active in the window (default the last hour): by state, the
  * end-to-end duration of those that ended (completed or compensated), and the step funnel, across traces.
  */
