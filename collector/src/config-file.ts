@@ -28,6 +28,9 @@ export interface FileConfig {
     resolveAfterMs?: number;
     failedWindowMs?: number;
     maxStuckMs?: number;
+    anomalyWindowMs?: number;
+    consumerGoneAfterMs?: number;
+    consumerGoneMinEvents?: number;
     publicUrl?: string;
     receivers: Receiver[];
   };
@@ -71,6 +74,9 @@ export const CONFIG_FILE_SCHEMA = section({
     resolveAfter: duration,
     failedWindow: duration,
     maxStuck: duration,
+    anomalyWindow: duration,
+    consumerGoneAfter: duration,
+    consumerGoneMinEvents: { type: 'integer', minimum: 1 },
     publicUrl: url,
     webhooks: urls,
     alertmanagers: urls,
@@ -86,7 +92,8 @@ interface RawFile {
   };
   stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number };
   alerts?: {
-    minFlows?: number; resolveAfter?: Duration; failedWindow?: Duration; maxStuck?: Duration; publicUrl?: string;
+    minFlows?: number; resolveAfter?: Duration; failedWindow?: Duration; maxStuck?: Duration; anomalyWindow?: Duration;
+    consumerGoneAfter?: Duration; consumerGoneMinEvents?: number; publicUrl?: string;
     webhooks?: string[]; alertmanagers?: string[]; slack?: string[];
   };
 }
@@ -142,7 +149,8 @@ export function parseConfigFile(text: string, source: string): FileConfig {
     },
     alerts: {
       minFlows: alerts.minFlows, resolveAfterMs: optionalMs(alerts.resolveAfter), failedWindowMs: optionalMs(alerts.failedWindow),
-      maxStuckMs: optionalMs(alerts.maxStuck), publicUrl: alerts.publicUrl,
+      maxStuckMs: optionalMs(alerts.maxStuck), anomalyWindowMs: optionalMs(alerts.anomalyWindow),
+      consumerGoneAfterMs: optionalMs(alerts.consumerGoneAfter), consumerGoneMinEvents: alerts.consumerGoneMinEvents, publicUrl: alerts.publicUrl,
       receivers: [
         ...(alerts.webhooks ?? []).map((u) => ({ kind: 'webhook' as const, url: u })),
         ...(alerts.alertmanagers ?? []).map((u) => ({ kind: 'alertmanager' as const, url: u })),

@@ -66,6 +66,9 @@ export interface CollectorConfig {
     alertMinFlows: number | undefined;
     failedWindowMs: number | undefined;
     maxStuckMs: number | undefined;
+    anomalyWindowMs: number | undefined;
+    consumerGoneAfterMs: number | undefined;
+    consumerGoneMinEvents: number | undefined;
   };
 }
 
@@ -208,6 +211,8 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         tuning: {
           lateFactor: file?.stalls.lateFactor, stallFactor: file?.stalls.stallFactor, minSamples: file?.stalls.minSamples,
           alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
+          anomalyWindowMs: file?.alerts.anomalyWindowMs, consumerGoneAfterMs: file?.alerts.consumerGoneAfterMs,
+          consumerGoneMinEvents: file?.alerts.consumerGoneMinEvents,
         },
       },
     };

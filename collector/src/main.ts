@@ -60,8 +60,9 @@ const app = buildServer({
     },
     alerts: {
       resolveAfterMs: config.alertResolveAfterMs, minFlows: config.tuning.alertMinFlows, failedWindowMs: config.tuning.failedWindowMs,
-      maxStuckMs: config.tuning.maxStuckMs,
+      maxStuckMs: config.tuning.maxStuckMs, anomalyWindowMs: config.tuning.anomalyWindowMs,
     },
+    drift: { quietAfterMs: config.tuning.consumerGoneAfterMs, minProduced: config.tuning.consumerGoneMinEvents },
   },
   alerting: { receivers: config.alertReceivers, publicUrl: config.publicUrl ?? null },
 });

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@choreoscope/test-support';
 import { AlertSender, type DeliveryOutcome, type Receiver } from '../src/alerting/alert-sender.ts';
-import { slackEscape, type AlertmanagerAlert, type WebhookBody } from '../src/alerting/formats.ts';
-import { AlertBook, type AlertNotification } from '../src/core/alerts.ts';
+import { alertmanagerAlerts, slackEscape, type AlertmanagerAlert, type WebhookBody } from '../src/alerting/formats.ts';
+import { AlertBook, anomalySubjects, driftSubject, subjectsOf, type AlertNotification } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 3, 4);
@@ -49,9 +49,9 @@ function notifications(title = 'PaymentAuthorized'): AlertNotification[] {
     consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true, declared: false,
     lateAtMs: T0 + 798, overdueMs: 5_000, message: '…',
   };
-  for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, 'stalled', explanation, T0 + i);
+  for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, subjectsOf('stalled', explanation, [], 0), T0 + i);
   const fired = book.evaluate(T0 + 100).notifications;
-  for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, 'running', null, T0 + 200);
+  for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, subjectsOf('running', null, [], 0), T0 + 200);
   return [...fired, ...book.evaluate(T0 + 300).notifications];
 }
 
@@ -166,4 +166,19 @@ test('names from spans reach Slack as text, never as markup', async () => {
     await sender.close();
     await slack.close();
   }
+});
+
+test('each kind of alert has its Alertmanager alertname, its key\'s parts as labels', () => {
+  const book = new AlertBook({ resolveAfterMs: 0 });
+  const ref = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
+  book.observe('f', anomalySubjects([{
+    type: 'duplicate-delivery', severity: 'warning', message: '…', producer: ref, eventType: 'StockReserved', destination: 'stock', consumerGroup: 'shipping',
+    service: 'shipping', deliveries: [ref, ref],
+  }], T0), T0);
+  book.condition(driftSubject('OrderCreated', 'audit', 'audit', T0), true, T0);
+  const sent = book.evaluate(T0).notifications.map((n) => alertmanagerAlerts(n, null)[0]!.labels);
+  assert.deepEqual(sent, [
+    { alertname: 'ChoreoscopeDuplicateDeliveries', severity: 'warning', service: 'shipping', consumer_group: 'shipping', event_type: 'StockReserved' },
+    { alertname: 'ChoreoscopeConsumerGroupGone', severity: 'warning', event_type: 'OrderCreated', consumer_group: 'audit' },
+  ]);
 });

@@ -154,6 +154,57 @@ forEachStore((kind) => {
     }
   });
 
+  test('a duplicate delivery and a consumer group gone quiet make alerts of their own, and the group coming back resolves its alert', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      let clock = epochMs + 60_000;
+      const worker = new FlowWorker(store.flows, { now: () => clock, exportDelayMs: 0, alerts: { resolveAfterMs: 1_000 }, drift: { quietAfterMs: 600_000, minProduced: 20 } });
+      const session = (await store.flows.openAssembly())!;
+      const duplicate = readFlowFixtures().find((fixture) => fixture.name === 'duplicate-delivery')!;
+      await store.writeSpans(fixtureRecords(duplicate, `${kind.name}:dup:${Math.random()}:`));
+      await worker.round(session);
+      const firing = async () => (await store.alerts.listAlerts('firing', 10)).map((a) => [a.key, a.severity, a.title]);
+      assert.deepEqual(await firing(), [['duplicate|inventory|inventory|PaymentAuthorized', 'warning',
+        '1 flow with PaymentAuthorized processed more than once by inventory (group inventory): its handler must be idempotent']]);
+
+      // 25 orders handled by notification; then, 15 minutes later, 25 more it never handled; all on the same
+      // topics (the fixture namespaces them), each order's messages at offsets of their own
+      let order = 0;
+      const onSharedTopics = (records: SpanRecord[]) => {
+        order += 1;
+        return records.map((r) => {
+          const topic = r.attributes['messaging.destination.name'];
+          const offset = r.attributes['messaging.kafka.offset'];
+          if (typeof topic !== 'string' || typeof offset !== 'number') return r;
+          return { ...r, attributes: { ...r.attributes, 'messaging.destination.name': topic.split(':').at(-1)!, 'messaging.kafka.offset': offset + order * 1_000 } };
+        });
+      };
+      for (let i = 0; i < 25; i += 1) await store.writeSpans(onSharedTopics(fixtureRecords(chain, `${kind.name}:drift:${i}:${Math.random()}:`)));
+      for (let i = 0; i < 25; i += 1) {
+        const records = later(fixtureRecords(chain, `${kind.name}:gone:${i}:${Math.random()}:`), 900_000).filter((r) => r.name !== 'notification.process');
+        await store.writeSpans(onSharedTopics(records));
+      }
+      clock = epochMs + 960_000;
+      await worker.round(session);
+      clock += 30_000; // the next look at consumer groups
+      await worker.round(session);
+      const drift = (await store.alerts.listAlerts('firing', 10)).find((a) => a.key.startsWith('drift|'));
+      assert.deepEqual([drift?.key, drift?.title, drift?.flowCount], ['drift|ShipmentScheduled|notification', 'notification (group notification) stopped handling ShipmentScheduled', 0]);
+
+      // it handles one again: not quiet any more, resolved after the quiet time
+      await store.writeSpans(onSharedTopics(later(fixtureRecords(chain, `${kind.name}:back:${Math.random()}:`), 990_000)));
+      await worker.round(session);
+      clock += 30_000;
+      await worker.round(session);
+      clock += 1_000;
+      await worker.round(session);
+      assert.ok((await store.alerts.listAlerts('resolved', 10)).some((a) => a.key === drift!.key), 'resolved once the group handles its event again');
+      await session.release();
+    } finally {
+      await dispose();
+    }
+  });
+
   test('owed notifications survive a stop before delivery; a silenced alert holds back its webhook, not Alertmanager', async () => {
     const { store, dispose } = await kind.open();
     const [webhook, alertmanager] = [await receiver(), await receiver()];

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlertResponse, AlertsResponse, ApiErrorBody } from '../src/api/types.ts';
-import { AlertBook, type Alert } from '../src/core/alerts.ts';
+import { AlertBook, subjectsOf, type Alert } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
 import { scrapeMetrics } from './scrape-metrics.ts';
@@ -24,11 +24,11 @@ const failure: Explanation = { kind: 'failure', service: 'inventory', eventType:
 /** Two alerts from the core's lifecycle: one firing (two stalled flows), one that fired and resolved. */
 function alerts(): { firing: Alert; resolved: Alert; stored: Alert[] } {
   const book = new AlertBook({ resolveAfterMs: 0 });
-  book.observe(`${'a'.repeat(32)}-${'1'.repeat(16)}`, 'stalled', waiting, nowMs - 2_000);
-  book.observe(`${'a'.repeat(32)}-${'2'.repeat(16)}`, 'stalled', waiting, nowMs - 2_000);
-  book.observe(`${'b'.repeat(32)}-${'3'.repeat(16)}`, 'failed', failure, nowMs - 2_000);
+  book.observe(`${'a'.repeat(32)}-${'1'.repeat(16)}`, subjectsOf('stalled', waiting, [], 0), nowMs - 2_000);
+  book.observe(`${'a'.repeat(32)}-${'2'.repeat(16)}`, subjectsOf('stalled', waiting, [], 0), nowMs - 2_000);
+  book.observe(`${'b'.repeat(32)}-${'3'.repeat(16)}`, subjectsOf('failed', failure, [], 0), nowMs - 2_000);
   const fired = book.evaluate(nowMs - 2_000).alerts;
-  book.observe(`${'b'.repeat(32)}-${'3'.repeat(16)}`, 'completed', null, nowMs - 1_000);
+  book.observe(`${'b'.repeat(32)}-${'3'.repeat(16)}`, subjectsOf('completed', null, [], 0), nowMs - 1_000);
   const resolved = book.evaluate(nowMs - 1_000).alerts;
   return { firing: fired.find((a) => a.severity === 'critical')!, resolved: resolved[0]!, stored: [...fired, ...resolved] };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AlertBook } from '../src/core/alerts.ts';
+import { AlertBook, subjectsOf } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 import { emptyFlowWrite } from '../src/store/flow-store.ts';
 import { RetentionSweeper } from '../src/store/retention.ts';
@@ -78,14 +78,14 @@ forEachStore((kind) => {
       // one episode ended 30 hours ago, one 2 hours ago; one has fired for 30 hours
       const book = new AlertBook({ resolveAfterMs: 0, maxStuckMs: 100 * HOUR_MS });
       const at = (hoursAgo: number) => now - hoursAgo * HOUR_MS;
-      book.observe('old', 'stalled', stuck('payment', at(31)), at(31));
-      book.observe('still', 'stalled', stuck('billing', at(30)), at(30));
+      book.observe('old', subjectsOf('stalled', stuck('payment', at(31)), [], 0), at(31));
+      book.observe('still', subjectsOf('stalled', stuck('billing', at(30)), [], 0), at(30));
       const first = book.evaluate(at(30));
-      book.observe('old', 'completed', null, at(30));
+      book.observe('old', subjectsOf('completed', null, [], 0), at(30));
       const resolvedLong = book.evaluate(at(30));
-      book.observe('recent', 'stalled', stuck('payment', at(3)), at(3));
+      book.observe('recent', subjectsOf('stalled', stuck('payment', at(3)), [], 0), at(3));
       const second = book.evaluate(at(3));
-      book.observe('recent', 'completed', null, at(2));
+      book.observe('recent', subjectsOf('completed', null, [], 0), at(2));
       const resolvedLately = book.evaluate(at(2));
       const session = (await store.flows.openAssembly())!;
       await session.write({

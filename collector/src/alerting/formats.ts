@@ -5,6 +5,7 @@
  * public address. Alert titles carry service and event names from spans: untrusted text, escaped for
  * Slack's markup and never interpreted.
  */
+import { kindOf, type SubjectKind } from '../core/alert-subjects.ts';
 import type { Alert, AlertNotification } from '../core/alerts.ts';
 
 export type ReceiverKind = 'webhook' | 'alertmanager' | 'slack';
@@ -42,17 +43,12 @@ export function webhookBody(notification: AlertNotification, publicUrl: string |
  */
 export function alertmanagerAlerts(notification: AlertNotification, publicUrl: string | null): AlertmanagerAlert[] {
   const alert = notification.alert;
-  const [kind, ...parts] = alert.key.split('|');
-  const labels: Record<string, string> = { alertname: kind === 'failed' ? 'ChoreoscopeFlowsFailed' : 'ChoreoscopeFlowsStalled', severity: alert.severity };
-  if (kind === 'stalled') {
-    if (parts[0]) labels.awaited_event_types = parts[0];
-    if (parts[1]) labels.service = parts[1];
-    if (parts[2]) labels.consumer_group = parts[2];
-  } else {
-    if (parts[0]) labels.service = parts[0];
-    if (parts[1]) labels.event_type = parts[1];
-    if (parts[2]) labels.consumer_group = parts[2];
-  }
+  const [, ...parts] = alert.key.split('|');
+  const { alertname, labels: names } = ALERTMANAGER_LABELS[kindOf(alert.key)];
+  const labels: Record<string, string> = { alertname, severity: alert.severity };
+  names.forEach((name, i) => {
+    if (parts[i]) labels[name] = parts[i]!;
+  });
   const link = links(alert, publicUrl);
   return [{
     labels,
@@ -76,6 +72,16 @@ export function slackMessage(notification: AlertNotification, publicUrl: string 
 export function slackEscape(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
+
+/** Per kind of alert, its Alertmanager alertname and the labels its key's parts become, in order. */
+const ALERTMANAGER_LABELS: Record<SubjectKind, { alertname: string; labels: string[] }> = {
+  stalled: { alertname: 'ChoreoscopeFlowsStalled', labels: ['awaited_event_types', 'service', 'consumer_group'] },
+  failed: { alertname: 'ChoreoscopeFlowsFailed', labels: ['service', 'event_type', 'consumer_group'] },
+  duplicate: { alertname: 'ChoreoscopeDuplicateDeliveries', labels: ['service', 'consumer_group', 'event_type'] },
+  orphan: { alertname: 'ChoreoscopeOrphanEvents', labels: ['event_type', 'topic'] },
+  gap: { alertname: 'ChoreoscopeTraceContextLost', labels: ['service', 'topic'] },
+  drift: { alertname: 'ChoreoscopeConsumerGroupGone', labels: ['event_type', 'consumer_group'] },
+};
 
 function links(alert: Alert, publicUrl: string | null): WebhookBody['links'] {
   if (publicUrl === null) return null;

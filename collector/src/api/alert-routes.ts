@@ -27,7 +27,7 @@ export const alertSchema = {
   ...responseObject({
     id: string,
     key: string,
-    severity: { type: 'string', enum: ['critical', 'warning'] },
+    severity: { type: 'string', enum: ['critical', 'warning', 'info'] },
     state: { type: 'string', enum: ['firing', 'resolved'] },
     title: string,
     subject: string,
@@ -37,6 +37,7 @@ export const alertSchema = {
     startsAtMs: number,
     endsAtMs: nullableNumber,
     quietSinceMs: nullableNumber,
+    lastSeenMs: number,
     acknowledged: { anyOf: [responseObject({ atMs: number, by: string }), { type: 'null' }] },
     silencedUntilMs: nullableNumber,
     history: {

@@ -481,7 +481,7 @@ export interface LiveFlow {
 export interface LiveAlert {
   id: string;
   state: ApiAlertState;
-  severity: 'critical' | 'warning';
+  severity: ApiAlert['severity'];
   title: string;
   flowCount: number;
 }
@@ -508,7 +508,8 @@ export interface ApiAlert {
   id: string;
   /** What is stuck: `stalled|<awaited event types>|<service>|<consumer group>` or `failed|<service>|<event type>|<consumer group>`. */
   key: string;
-  severity: 'critical' | 'warning';
+  /** critical: flows stalled; warning: flows failed, messages processed twice, events nobody consumed, a consumer group gone; info: trace context lost. */
+  severity: 'critical' | 'warning' | 'info';
   state: ApiAlertState;
   /** "37 flows waiting for PaymentAuthorized from payment". */
   title: string;
@@ -524,6 +525,8 @@ export interface ApiAlert {
   endsAtMs: number | null;
   /** Since when no flow is stuck this way (it resolves a minute later); null while some are. */
   quietSinceMs: number | null;
+  /** When the latest of its flows got this way; for an alert about the choreography (a consumer group gone), when it began. */
+  lastSeenMs: number;
   acknowledged: { atMs: number; by: string } | null;
   /** Webhook and Slack notifications are held back until then (Alertmanager applies its own silences); null: not silenced. */
   silencedUntilMs: number | null;

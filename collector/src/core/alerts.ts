@@ -1,26 +1,21 @@
 /**
  * Alerts on stuck chains, as a state machine with no delivery: flows that are stuck the same way ("waiting
  * for PaymentAuthorized from payment", "inventory failed handling PaymentAuthorized") make one alert, not
- * one per flow. An alert fires once enough flows are stuck that way, grows as more join, and resolves by
- * itself when they have all moved on (after a quiet time, so a flapping step does not fire twice); each
- * episode notifies once when it fires and once when it resolves. Pure: `nowMs` is passed in, and what
- * changed and the notifications to send are returned, for an adapter to store and deliver. Silences and
- * acknowledgements are people's notes on an alert, applied where notifications are delivered and alerts
- * read (as Alertmanager applies its silences in its notification pipeline), not states of the episode.
+ * one per flow; so do flows with the same anomaly ("processed twice by inventory"), at lower severity
+ * (alert-subjects.ts). An alert fires once enough flows are stuck that way, grows as more join, and
+ * resolves by itself when they have all moved on (after a quiet time, so a flapping step does not fire
+ * twice); each episode notifies once when it fires and once when it resolves. An alert about the
+ * choreography itself (a consumer group gone) holds no flows: it fires while its condition holds. Pure:
+ * `nowMs` is passed in, and what changed and the notifications to send are returned, for an adapter to
+ * store and deliver. Silences and acknowledgements are people's notes on an alert, applied where
+ * notifications are delivered and alerts read (as Alertmanager applies its silences in its notification
+ * pipeline), not states of the episode.
  */
+import { kindOf, type AlertSeverity, type AlertSubject } from './alert-subjects.ts';
 import type { FlowId } from './flow.ts';
-import type { Explanation, FlowState } from './stalls.ts';
 
-export type AlertSeverity = 'critical' | 'warning';
-
-/** What a group of flows is stuck on: flows with the same key make one alert. */
-export interface StuckOn {
-  /** `stalled|<awaited event types>|<service>|<group>` or `failed|<service>|<event type>|<group>`. */
-  key: string;
-  severity: AlertSeverity;
-  /** Said of one flow; the alert's title says it of them all. */
-  what: string;
-}
+export type { AlertSeverity, AlertSubject } from './alert-subjects.ts';
+export { anomalySubjects, driftSubject, driftSubjects, stuckOn, subjectsOf } from './alert-subjects.ts';
 
 export interface AlertOptions {
   /** Stuck flows an alert needs before it fires. Default 1. */
@@ -39,6 +34,8 @@ export interface AlertOptions {
    * so an alert does not fire for ever over orders nobody will finish. Default 86_400_000 (a day).
    */
   maxStuckMs?: number;
+  /** A flow's anomaly (a duplicate delivery, an orphan event, lost context) counts toward its alert this long. Default 900_000. */
+  anomalyWindowMs?: number;
 }
 
 /** pending: fewer flows than minFlows, never shown or stored; firing; resolved (kept as history). */
@@ -74,6 +71,8 @@ export interface Alert {
   endsAtMs: number | null;
   /** Since when no flow is stuck this way (it resolves after resolveAfterMs of that); null while some are. */
   quietSinceMs: number | null;
+  /** When the latest of its flows got this way (its wait began, it failed, its anomaly happened); for a condition, when it began. */
+  lastSeenMs: number;
   /** What happened to it, newest first: fired, grew (each time it doubled), resolved. */
   history: AlertEvent[];
 }
@@ -95,38 +94,15 @@ export interface AlertChanges {
   notifications: AlertNotification[];
 }
 
-/**
- * The alert key of a flow in this state, or null when the flow is not stuck. A flow stalled by the default
- * deadline after an event the model has never seen followed (a new deployment, a new event type) may just
- * have ended there: it shows as stalled, and alerts nobody until something is known to follow that event.
- */
-export function stuckOn(state: FlowState, explanation: Explanation | null): StuckOn | null {
-  if (explanation === null) return null;
-  if (state === 'stalled' && explanation.kind !== 'failure') {
-    if (!explanation.learned && !explanation.declared && explanation.awaitedEventTypes.length === 0) return null;
-    const awaited = explanation.awaitedEventTypes.slice(0, 3).join(' or ') || 'the next event';
-    const service = explanation.awaitedService ?? 'an unknown service';
-    const what = explanation.kind === 'consumer'
-      ? `waiting for ${service} (group ${explanation.consumerGroup}) to handle ${explanation.afterEventType}`
-      : `waiting for ${awaited} from ${service}`;
-    return { key: `stalled|${explanation.awaitedEventTypes.join(',')}|${service}|${explanation.consumerGroup ?? ''}`, severity: 'critical', what };
-  }
-  if (state === 'failed' && explanation.kind === 'failure') {
-    const what = explanation.consumerGroup === null
-      ? `${explanation.service} failed to send ${explanation.eventType ?? 'an event'}`
-      : `${explanation.service} (group ${explanation.consumerGroup}) failed handling ${explanation.eventType ?? 'an event'}`;
-    return { key: `failed|${explanation.service}|${explanation.eventType ?? ''}|${explanation.consumerGroup ?? ''}`, severity: 'warning', what };
-  }
-  return null;
-}
-
 interface Group {
-  stuck: StuckOn;
-  /** Flow → since when it waits (or failed): the explanation's `sinceMs`. */
+  subject: AlertSubject;
+  /** Flow → since when it is this way (the subject's `sinceMs`). */
   flows: Map<FlowId, number>;
   alert: Alert;
-  /** When the first of its flows leaves by time alone (maxStuckMs, failedWindowMs); Infinity when none. */
+  /** When the first of its flows leaves by time alone (its kind's window); Infinity when none. */
   nextExpiryMs: number;
+  /** An alert about the choreography, with no flows: whether its condition holds now; null for a flow alert. */
+  holds: boolean | null;
 }
 
 /** Events an alert's history keeps, newest first. */
@@ -135,8 +111,8 @@ const MAX_HISTORY = 50;
 export class AlertBook {
   readonly #options: Required<AlertOptions>;
   readonly #groups = new Map<string, Group>();
-  /** Each flow's current key, so a flow that moves on or changes how it is stuck leaves its old group. */
-  readonly #keyOf = new Map<FlowId, string>();
+  /** Each flow's current subject keys, so a flow that moves on leaves the alerts it was in. */
+  readonly #keysOf = new Map<FlowId, Set<string>>();
   readonly #changed = new Set<string>();
 
   constructor(options: AlertOptions = {}) {
@@ -146,52 +122,87 @@ export class AlertBook {
       maxListedFlows: options.maxListedFlows ?? 20,
       failedWindowMs: options.failedWindowMs ?? 900_000,
       maxStuckMs: options.maxStuckMs ?? 86_400_000,
+      anomalyWindowMs: options.anomalyWindowMs ?? 900_000,
     };
   }
 
   /**
-   * Takes back the alerts that were firing, as last stored (after a restart): their flows come back
-   * through `observe` from the stored verdicts, and an alert that finds none resolves after its quiet time.
+   * Takes back the alerts that were firing, as last stored (after a restart): the flows of stalled and
+   * failed ones come back through `observe` from the stored verdicts, and an alert that finds none resolves
+   * after its quiet time. An anomaly's flows are not stored as such: its alert stays firing, quiet, until
+   * its window after the latest of them has passed. A condition is checked again by its caller.
    */
   restore(alerts: readonly Alert[], nowMs: number): void {
     for (const stored of alerts) {
       if (stored.state !== 'firing' || this.#groups.has(stored.key)) continue;
-      const stuck: StuckOn = { key: stored.key, severity: stored.severity, what: stored.subject };
+      const kind = kindOf(stored.key);
+      const subject: AlertSubject = { key: stored.key, kind, severity: stored.severity, what: stored.subject, sinceMs: stored.lastSeenMs };
       const alert: Alert = structuredClone(stored);
-      alert.quietSinceMs ??= nowMs; // its flows, if still stuck, are observed next
-      this.#groups.set(stored.key, { stuck, flows: new Map(), alert, nextExpiryMs: Infinity });
+      const anomaly = kind === 'duplicate' || kind === 'orphan' || kind === 'gap';
+      alert.quietSinceMs = anomaly ? Math.max(nowMs, stored.lastSeenMs + this.#options.anomalyWindowMs) : alert.quietSinceMs ?? nowMs;
+      this.#groups.set(stored.key, { subject, flows: new Map(), alert, nextExpiryMs: Infinity, holds: kind === 'drift' ? false : null });
       this.#changed.add(stored.key);
     }
   }
 
-  /** A flow's latest verdict: it joins the alert of what it is stuck on, or leaves its alert when it is not stuck any more. */
-  observe(flowId: FlowId, state: FlowState, explanation: Explanation | null, nowMs: number): void {
-    let stuck = stuckOn(state, explanation);
-    if (stuck !== null && nowMs - explanation!.sinceMs >= this.#windowMs(stuck)) stuck = null; // given up on, or failed long ago
-    const previous = this.#keyOf.get(flowId);
-    if (previous !== undefined && previous !== stuck?.key) this.forget(flowId, nowMs);
-    if (stuck === null || previous === stuck.key) return;
-    let group = this.#groups.get(stuck.key);
-    if (group === undefined) {
-      group = { stuck, flows: new Map(), alert: this.#newAlert(stuck, nowMs), nextExpiryMs: Infinity };
-      this.#groups.set(stuck.key, group);
+  /**
+   * A flow's latest description: it joins the alert of each subject it has (alert-subjects.ts,
+   * `subjectsOf`), and leaves those it no longer has. A subject older than its kind's window is none.
+   */
+  observe(flowId: FlowId, subjects: readonly AlertSubject[], nowMs: number): void {
+    const current = subjects.filter((subject) => nowMs - subject.sinceMs < this.#windowMs(subject.kind));
+    const keys = new Set(current.map((subject) => subject.key));
+    const previous = this.#keysOf.get(flowId);
+    for (const key of previous ?? []) if (!keys.has(key)) this.#leave(flowId, key, nowMs);
+    for (const subject of current) {
+      if (previous?.has(subject.key)) continue;
+      const group = this.#groupFor(subject, nowMs);
+      group.flows.set(flowId, subject.sinceMs);
+      group.nextExpiryMs = Math.min(group.nextExpiryMs, subject.sinceMs + this.#windowMs(subject.kind));
+      group.alert.quietSinceMs = null;
+      group.alert.lastSeenMs = Math.max(group.alert.lastSeenMs, subject.sinceMs);
+      this.#changed.add(subject.key);
     }
-    const sinceMs = explanation!.sinceMs;
-    group.flows.set(flowId, sinceMs);
-    group.nextExpiryMs = Math.min(group.nextExpiryMs, sinceMs + this.#windowMs(stuck));
-    group.alert.quietSinceMs = null;
-    this.#keyOf.set(flowId, stuck.key);
-    this.#changed.add(stuck.key);
+    if (keys.size === 0) this.#keysOf.delete(flowId);
+    else this.#keysOf.set(flowId, keys);
   }
 
-  /** A flow that is gone (merged into another, deleted), or no longer stuck: it leaves its alert. */
+  /** A flow that is gone (merged into another, deleted): it leaves every alert it was in. */
   forget(flowId: FlowId, nowMs: number): void {
-    const key = this.#keyOf.get(flowId);
-    if (key === undefined) return;
-    const group = this.#groups.get(key)!;
-    group.flows.delete(flowId);
+    for (const key of this.#keysOf.get(flowId) ?? []) this.#leave(flowId, key, nowMs);
+    this.#keysOf.delete(flowId);
+  }
+
+  /** An alert about the choreography (no flows): it fires while `holds`, and resolves a quiet time after it stops holding. */
+  condition(subject: AlertSubject, holds: boolean, nowMs: number): void {
+    const existing = this.#groups.get(subject.key);
+    if (existing === undefined && !holds) return;
+    const group = existing ?? this.#groupFor(subject, nowMs);
+    if (group.holds === holds) return;
+    group.holds = holds;
+    group.alert.quietSinceMs = holds ? null : nowMs;
+    if (holds) group.alert.lastSeenMs = Math.max(group.alert.lastSeenMs, subject.sinceMs);
+    this.#changed.add(subject.key);
+  }
+
+  /** The conditions that hold now, so a caller can tell which stopped holding. */
+  conditions(): AlertSubject[] {
+    return [...this.#groups.values()].filter((group) => group.holds === true).map((group) => group.subject);
+  }
+
+  #groupFor(subject: AlertSubject, nowMs: number): Group {
+    let group = this.#groups.get(subject.key);
+    if (group === undefined) {
+      group = { subject, flows: new Map(), alert: this.#newAlert(subject, nowMs), nextExpiryMs: Infinity, holds: subject.kind === 'drift' ? false : null };
+      this.#groups.set(subject.key, group);
+    }
+    return group;
+  }
+
+  #leave(flowId: FlowId, key: string, nowMs: number): void {
+    const group = this.#groups.get(key);
+    if (group === undefined || !group.flows.delete(flowId)) return;
     if (group.flows.size === 0) group.alert.quietSinceMs = nowMs;
-    this.#keyOf.delete(flowId);
     this.#changed.add(key);
   }
 
@@ -202,18 +213,20 @@ export class AlertBook {
       if (nowMs >= group.nextExpiryMs) this.#expire(group, nowMs);
       const alert = group.alert;
       const flows = group.flows.size;
+      // a condition counts as enough trouble to fire while it holds
+      const active = group.holds === null ? flows : group.holds ? Math.max(1, this.#options.minFlows) : 0;
       let changed = this.#changed.has(key);
       if (changed) this.#refresh(group);
-      if (alert.state === 'pending' && flows >= this.#options.minFlows) {
+      if (alert.state === 'pending' && active >= this.#options.minFlows) {
         alert.state = 'firing';
         alert.startsAtMs = nowMs;
         this.#record(alert, { atMs: nowMs, event: 'fired', flows });
         changes.notifications.push(notification(alert, 'firing'));
         changed = true;
-      } else if (alert.state === 'firing' && changed && flows >= 2 * lastCount(alert)) {
+      } else if (alert.state === 'firing' && changed && group.holds === null && flows >= 2 * lastCount(alert)) {
         this.#record(alert, { atMs: nowMs, event: 'grew', flows });
       }
-      if (flows === 0 && alert.quietSinceMs !== null && nowMs - alert.quietSinceMs >= this.#options.resolveAfterMs) {
+      if (active === 0 && alert.quietSinceMs !== null && nowMs - alert.quietSinceMs >= this.#options.resolveAfterMs) {
         this.#groups.delete(key);
         if (alert.state !== 'firing') continue; // never fired: nothing to resolve
         alert.state = 'resolved';
@@ -234,17 +247,26 @@ export class AlertBook {
       .sort((a, b) => b.flowCount - a.flowCount || a.startsAtMs - b.startsAtMs).map((alert) => structuredClone(alert));
   }
 
-  #windowMs(stuck: StuckOn): number {
-    return stuck.key.startsWith('failed|') ? this.#options.failedWindowMs : this.#options.maxStuckMs;
+  /** How long a flow counts toward an alert of this kind after it got that way. */
+  #windowMs(kind: AlertSubject['kind']): number {
+    if (kind === 'stalled') return this.#options.maxStuckMs;
+    if (kind === 'failed') return this.#options.failedWindowMs;
+    return this.#options.anomalyWindowMs;
   }
 
   /** Flows past their window leave the group. */
   #expire(group: Group, nowMs: number): void {
-    const windowMs = this.#windowMs(group.stuck);
+    const windowMs = this.#windowMs(group.subject.kind);
     let next = Infinity;
-    for (const [flowId, sinceMs] of group.flows) {
-      if (nowMs - sinceMs >= windowMs) this.forget(flowId, nowMs);
-      else next = Math.min(next, sinceMs + windowMs);
+    for (const [flowId, sinceMs] of [...group.flows]) {
+      if (nowMs - sinceMs < windowMs) {
+        next = Math.min(next, sinceMs + windowMs);
+        continue;
+      }
+      this.#leave(flowId, group.subject.key, nowMs);
+      const keys = this.#keysOf.get(flowId);
+      keys?.delete(group.subject.key);
+      if (keys?.size === 0) this.#keysOf.delete(flowId);
     }
     group.nextExpiryMs = next;
   }
@@ -254,11 +276,11 @@ export class AlertBook {
     if (alert.history.length > MAX_HISTORY) alert.history.length = MAX_HISTORY;
   }
 
-  #newAlert(stuck: StuckOn, nowMs: number): Alert {
+  #newAlert(subject: AlertSubject, nowMs: number): Alert {
     return {
-      id: `${fnv1a(stuck.key)}-${nowMs.toString(36)}`, key: stuck.key, severity: stuck.severity, state: 'pending', title: stuck.what, subject: stuck.what,
-      flowCount: 0,
-      peakFlows: 0, flowIds: [], startsAtMs: nowMs, endsAtMs: null, quietSinceMs: null, history: [],
+      id: `${fnv1a(subject.key)}-${nowMs.toString(36)}`, key: subject.key, severity: subject.severity, state: 'pending', title: subject.what,
+      subject: subject.what, flowCount: 0, peakFlows: 0, flowIds: [], startsAtMs: nowMs, endsAtMs: null, quietSinceMs: null,
+      lastSeenMs: subject.sinceMs, history: [],
     };
   }
 
@@ -268,7 +290,8 @@ export class AlertBook {
     alert.flowCount = flows;
     alert.peakFlows = Math.max(alert.peakFlows, flows);
     alert.flowIds = [...group.flows].sort((a, b) => a[1] - b[1]).slice(0, this.#options.maxListedFlows).map(([flowId]) => flowId);
-    if (flows > 0) alert.title = `${flows === 1 ? '1 flow' : `${flows} flows`} ${group.stuck.what}`; // a resolved alert keeps its last
+    if (group.holds !== null) alert.title = group.subject.what; // about the choreography: no flows to count
+    else if (flows > 0) alert.title = `${flows === 1 ? '1 flow' : `${flows} flows`} ${group.subject.what}`; // a resolved alert keeps its last
   }
 }
 

@@ -11,7 +11,7 @@
  * try to take over every `lockRetryMs`. Ingest wakes the worker after each commit, so a flow answers
  * within a round of its span's acknowledgement; spans other collectors commit are found by polling.
  */
-import { AlertBook, type AlertChanges, type AlertOptions } from '../core/alerts.ts';
+import { AlertBook, driftSubjects, subjectsOf, type AlertChanges, type AlertOptions } from '../core/alerts.ts';
 import { FlowAssembler, type AssembledFlow, type AssemblerOptions, type FlowChanges } from '../core/assemble.ts';
 import { MAX_BUSINESS_KEY_CHARS } from '../core/business-key.ts';
 import { catalogDelta } from '../core/catalog.ts';
@@ -74,6 +74,12 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   exportDelayMs?: number;
   /** How stuck flows make alerts (core/alerts.ts). */
   alerts?: AlertOptions;
+  /**
+   * Topology drift: a consumer group that handled an event type within the last day, and not for
+   * `quietAfterMs` while `minProduced` of its events were sent, has disappeared (an alert with no flows).
+   * Looked for every 30 s. Defaults 600_000 (10 minutes) and 20.
+   */
+  drift?: { quietAfterMs?: number; minProduced?: number };
   /** Who is owed alert notifications and delivers them; none: alerts are kept and shown, not sent. */
   notifier?: AlertNotifier;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
@@ -141,6 +147,8 @@ export class FlowWorker {
   #view: ModelView | null = null;
   /** The alerts, from the store's firing alerts and stuck flows when this worker starts assembling. */
   #book: AlertBook | null = null;
+  /** When consumer groups were last looked at for drift; 0: at the next round. */
+  #driftCheckedAtMs = 0;
 
   constructor(store: FlowStore, options: FlowWorkerOptions = {}) {
     this.#store = store;
@@ -215,6 +223,7 @@ export class FlowWorker {
     }
     this.#view = this.#model.view(nowMs);
     this.#book ??= await this.#loadAlerts(session, nowMs);
+    if (nowMs - this.#driftCheckedAtMs >= DRIFT_CHECK_EVERY_MS) await this.#checkDrift(session, this.#book, nowMs);
     const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
     const dueRows = await session.dueRechecks(nowMs, 1_000);
     const due = dueRows.map((row) => row.flowId);
@@ -334,8 +343,21 @@ export class FlowWorker {
     const windowMs = Math.max(this.#options.alerts?.maxStuckMs ?? 86_400_000, this.#options.alerts?.failedWindowMs ?? 900_000);
     const stored = await session.loadAlerts(nowMs - windowMs);
     book.restore(stored.firing, nowMs);
-    for (const flow of stored.stuck) book.observe(flow.flowId, flow.state, flow.explanation, nowMs);
+    // their anomalies are not stored as such: an anomaly's alert waits out its window (AlertBook.restore)
+    for (const flow of stored.stuck) book.observe(flow.flowId, subjectsOf(flow.state, flow.explanation, [], nowMs), nowMs);
+    this.#driftCheckedAtMs = 0; // a restored drift alert is confirmed (or let go) at once
     return book;
+  }
+
+  /** Consumer groups gone quiet while their events go on: each an alert while it lasts (core/alert-subjects.ts, driftSubjects). */
+  async #checkDrift(session: AssemblySession, book: AlertBook, nowMs: number): Promise<void> {
+    this.#driftCheckedAtMs = nowMs;
+    const quietAfterMs = this.#options.drift?.quietAfterMs ?? 600_000;
+    const quiet = await session.quietConsumers(nowMs - quietAfterMs, nowMs - 86_400_000);
+    const gone = driftSubjects(quiet, this.#options.drift?.minProduced ?? 20);
+    const goneKeys = new Set(gone.map((subject) => subject.key));
+    for (const subject of book.conditions()) if (!goneKeys.has(subject.key)) book.condition(subject, false, nowMs);
+    for (const subject of gone) book.condition(subject, true, nowMs);
   }
 
   /** The model, when it learned something and was last saved long enough ago (or the worker stops). */
@@ -407,7 +429,7 @@ export class FlowWorker {
         settleRecheck = settleAtMs;
       }
     }
-    this.#book!.observe(flow.id, verdict.state, verdict.explanation, nowMs);
+    this.#book!.observe(flow.id, subjectsOf(verdict.state, verdict.explanation, described.anomalies, described.facts.lastEventMs), nowMs);
     return {
       facts: described.facts,
       standing: { state: verdict.state, explanation: verdict.explanation, expectedCompletionMs: verdict.expectedCompletionMs },
@@ -480,6 +502,9 @@ export class FlowWorker {
     this.#woken = false;
   }
 }
+
+/** How often consumer groups are looked at for drift. */
+const DRIFT_CHECK_EVERY_MS = 30_000;
 
 /** Flows remembered as learned from, at most; a flow learned before and touched again after that is learned again. */
 const MAX_LEARNED_REMEMBERED = 200_000;

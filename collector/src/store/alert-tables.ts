@@ -3,6 +3,7 @@
  * the API's reads and notes, the outbox delivery reads and settles, and what the assembly session loads
  * and writes with a round. Lists travel as JSON text parameters, as span batches do.
  */
+import type { QuietConsumer } from '../core/alert-subjects.ts';
 import type { Alert, AlertEvent } from '../core/alerts.ts';
 import type { Explanation, FlowState } from '../core/stalls.ts';
 import type { AlertStore, NotificationDelivery, NotificationOwed, OwedNotification, StoredAlert, StoredAlertState } from './alert-store.ts';
@@ -35,6 +36,11 @@ const DELETE_ENDED = `WITH doomed AS (
 ) SELECT count(*)::float8 AS alerts FROM doomed`;
 
 const FIRING_ALERTS = `SELECT alert FROM alerts WHERE state = 'firing'`;
+// consumer groups last seen in [$2, $1), with the events of their type sent on their topic in the minutes after
+const QUIET_CONSUMERS = `SELECT c.event_type, c.service, c.consumer_group, c.last_seen_ms,
+  coalesce((SELECT sum(r.produced) FROM event_rates r WHERE r.event_type = c.event_type AND r.destination = c.destination
+    AND r.minute_ms > c.last_seen_ms), 0)::float8 AS produced_since
+  FROM event_catalog c WHERE c.role = 'consumer' AND c.last_seen_ms < $1 AND c.last_seen_ms >= $2`;
 // a flow stuck longer ago than the window cannot count toward an alert: its wait began before its last event
 const STUCK_FLOWS = `SELECT flow_id, state, explanation FROM flows WHERE state IN ('stalled', 'failed') AND last_event_ms >= $1`;
 const UPSERT_ALERTS = `
@@ -105,6 +111,15 @@ export async function loadAlertState(read: ReadRows, stuckSinceMs: number): Prom
   const firing = await read<{ alert: Alert }>('firing alerts', FIRING_ALERTS, []);
   const stuck = await read<{ flow_id: string; state: FlowState; explanation: Explanation | null }>('stuck flows', STUCK_FLOWS, [stuckSinceMs]);
   return { firing: firing.map((row) => row.alert), stuck: stuck.map((row) => ({ flowId: row.flow_id, state: row.state, explanation: row.explanation })) };
+}
+
+/** Consumer groups quiet since before `quietBeforeMs`, heard from since `seenSinceMs` (topology drift, alert-subjects.ts). */
+export async function quietConsumers(read: ReadRows, quietBeforeMs: number, seenSinceMs: number): Promise<QuietConsumer[]> {
+  const rows = await read<{ event_type: string; service: string; consumer_group: string; last_seen_ms: number; produced_since: number }>(
+    'quiet consumer groups', QUIET_CONSUMERS, [quietBeforeMs, seenSinceMs]);
+  return rows.map((row) => ({
+    eventType: row.event_type, service: row.service, consumerGroup: row.consumer_group, lastSeenMs: row.last_seen_ms, producedSince: row.produced_since,
+  }));
 }
 
 /** A round's alerts and the notifications they owe, in the round's transaction. */

@@ -3,6 +3,7 @@
  * flow assembly writes through (one collector per database at a time). Plain data in and out;
  * flow-tables.ts holds the statements, the same for PGlite and PostgreSQL.
  */
+import type { QuietConsumer } from '../core/alert-subjects.ts';
 import type { Alert } from '../core/alerts.ts';
 import type { CatalogDelta, CatalogEntry } from '../core/catalog.ts';
 import type { AnomalyType, FlowFacts, FlowId } from '../core/flow.ts';
@@ -198,6 +199,8 @@ export interface AssemblySession {
   backlog(): Promise<FlowBacklog>;
   /** The firing alerts, and the flows stored as stalled or failed with activity since `stuckSinceMs`. */
   loadAlerts(stuckSinceMs: number): Promise<StoredAlertState>;
+  /** Consumer groups last seen handling an event in [seenSinceMs, quietBeforeMs), with what was sent since (topology drift). */
+  quietConsumers(quietBeforeMs: number, seenSinceMs: number): Promise<QuietConsumer[]>;
   /**
    * Flows to describe again by now (their recheck time passed). `reload`: retention deleted spans of it
    * (the store marks it due at 0), so a copy held in memory is out of date.

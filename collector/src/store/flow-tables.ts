@@ -12,7 +12,7 @@ import type {
   AssemblySession, FlowPage, FlowReads, FlowSearch, FlowStanding, FlowWrite, InboxBatch, LookupResult, PropagationGapSummary, StoredFlow,
   StoredSpan,
 } from './flow-store.ts';
-import { loadAlertState, writeAlerts } from './alert-tables.ts';
+import { loadAlertState, quietConsumers, writeAlerts } from './alert-tables.ts';
 import { flowStats } from './flow-stats.ts';
 import { notifyLive } from './live-channel.ts';
 import type { ReadRows } from './queries.ts';
@@ -310,6 +310,9 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
     },
     loadAlerts(stuckSinceMs) {
       return loadAlertState(rows, stuckSinceMs);
+    },
+    quietConsumers(quietBeforeMs, seenSinceMs) {
+      return quietConsumers(rows, quietBeforeMs, seenSinceMs);
     },
     async dueRechecks(nowMs, limit) {
       return (await rows<{ flow_id: string; reload: boolean }>('read flows to recheck', DUE_RECHECKS, [nowMs, limit]))
