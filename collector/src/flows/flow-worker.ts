@@ -5,7 +5,9 @@
  * (each at most every `describeEveryMs`), and writes flows, members, points and waiting references in
  * the transaction that deletes those inbox rows: what ingest acknowledged is assembled exactly once,
  * across kills and restarts. Rounds also describe again the flows whose description changes with time
- * (orphans).
+ * (orphans, deadlines). Each flow described is judged against the learned model (core/stalls.ts) and
+ * observed by the alert book (core/alerts.ts), whose changes and owed notifications go in the same
+ * transaction, announced to the live feed when it commits.
  *
  * One collector per database assembles (the store's assembly session); the others only ingest, and
  * try to take over every `lockRetryMs`. Ingest wakes the worker after each commit, so a flow answers
@@ -332,7 +334,6 @@ export class FlowWorker {
     const receivers = this.#options.notifier?.receivers ?? [];
     return { alerts: changes.alerts, notifications: changes.notifications.map((notification) => ({ notification, receivers: [...receivers] })) };
   }
-
 
   /**
    * The alert book as the store has it: the alerts that were firing go on (none fires twice across a

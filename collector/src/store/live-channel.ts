@@ -5,6 +5,7 @@
  * payload holds at most 8,000 bytes: a round's change is cut into parts that each fit.
  */
 import type { AlertSeverity } from '../core/alerts.ts';
+import type { CatalogEntry } from '../core/catalog.ts';
 import type { FlowState } from '../core/stalls.ts';
 import type { SqlSession } from './sql-client.ts';
 
@@ -28,15 +29,8 @@ export interface LiveAlert {
   flowCount: number;
 }
 
-/** Events newly seen on an edge of the choreography: sent (producer) or handled (consumer) by a service. */
-export interface LiveTraffic {
-  eventType: string;
-  destination: string;
-  role: 'producer' | 'consumer';
-  service: string;
-  consumerGroup: string;
-  spans: number;
-}
+/** Events newly seen on an edge of the choreography: sent (producer) or handled (consumer) by a service (the catalogue's delta). */
+export type LiveTraffic = Pick<CatalogEntry, 'eventType' | 'destination' | 'role' | 'service' | 'consumerGroup' | 'spans'>;
 
 /** What one round changed (or part of it). */
 export interface LiveChange {
