@@ -9,7 +9,8 @@
 import { parseArgs } from 'node:util';
 import { ChoreographyModel, type ModelView } from '../collector/src/core/model.ts';
 import type { FlowProgress } from '../collector/src/core/flow-progress.ts';
-import { judgeFlow } from '../collector/src/core/stalls.ts';
+import { AlertBook, subjectsOf } from '../collector/src/core/alerts.ts';
+import { judgeFlow, type FlowVerdict } from '../collector/src/core/stalls.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteStore } from '../collector/src/store/pglite-store.ts';
 import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow } from './choreography-simulator.ts';
@@ -152,6 +153,44 @@ function awaitedP99(flow: SimulatedFlow, view: ModelView): number {
 }
 
 /**
+ * The alert book over a pass's verdicts, as the flow worker observes them: the time to observe a verdict
+ * of a flow stuck on nothing (most of them); then a consumer paused under load, 100,000 flows stuck the few ways the pass's stalled flows
+ * are, observed and evaluated: how many alerts they make (the baseline in the same run: one alert a
+ * flow, what a per-flow rule gives), the time, and the memory the book holds per stuck flow.
+ */
+function alertBook(stuck: readonly FlowVerdict[], open: number, now: number): void {
+  // most verdicts a worker observes are of flows stuck on nothing: each leaves the book as it was
+  let book = new AlertBook();
+  let started = process.hrtime.bigint();
+  for (let i = 0; i < open; i += 1) book.observe(`flow-${i}`, subjectsOf('running', null, [], now), now);
+  const observeAllSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const flows = 100_000;
+  const ids = Array.from({ length: flows }, (_, i) => `${i.toString(16).padStart(32, '0')}-${'0'.repeat(16)}`); // flow ids as they are
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  book = new AlertBook();
+  started = process.hrtime.bigint();
+  for (let i = 0; i < flows; i += 1) {
+    const verdict = stuck[i % stuck.length]!;
+    book.observe(ids[i]!, subjectsOf(verdict.state, verdict.explanation, [], now), now);
+  }
+  const observeSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  started = process.hrtime.bigint();
+  const { notifications } = book.evaluate(now);
+  const evaluateSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  globalThis.gc?.();
+  const bytes = (process.memoryUsage().heapUsed - before) / flows;
+  console.log(`\nalerts: observing ${open.toLocaleString('en')} verdicts of flows stuck on nothing: ${observeAllSeconds.toFixed(3)} s ` +
+    `(${((observeAllSeconds * 1e6) / open).toFixed(2)} µs a verdict)`);
+  console.log(`alerts: ${flows.toLocaleString('en')} flows stuck as the pass's ${stuck.length} stalled flows are make ${notifications.length} alerts ` +
+    `(baseline, one alert a flow: ${flows.toLocaleString('en')}); observed in ${observeSeconds.toFixed(3)} s, evaluated in ${evaluateSeconds.toFixed(3)} s; ` +
+    `the book holds ${bytes.toFixed(0)} bytes a stuck flow`);
+  book.observe('keep', [], now); // the book lives until measured
+  for (const n of notifications.slice(0, 5)) console.log(`  ${n.alert.severity.padEnd(9)}${n.alert.title}`);
+}
+
+/**
  * A detection pass as the collector makes it: the store's recheck index gives the flows whose deadline
  * passed (here on PGlite, over 1,000,000 open flows), and each is judged by the core; the baseline, a fixed
  * timeout over the same flows' last activity.
@@ -174,12 +213,15 @@ async function pass(): Promise<void> {
   let started = process.hrtime.bigint();
   const states: Record<string, number> = {};
   const deadlines = new Float64Array(open);
+  const stuckVerdicts: FlowVerdict[] = [];
   for (let i = 0; i < open; i += 1) {
     const verdict = judgeFlow(held[i]!, view, stallOptions);
     states[verdict.state] = (states[verdict.state] ?? 0) + 1;
     deadlines[i] = verdict.nextCheckMs ?? Infinity;
+    if (verdict.state === 'stalled' || verdict.state === 'failed') stuckVerdicts.push(verdict);
   }
   const judgeSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  alertBook(stuckVerdicts, open, now);
 
   started = process.hrtime.bigint();
   let overdue = 0;

@@ -55,6 +55,7 @@ export function stuckOn(state: FlowState, explanation: Explanation | null): Aler
 
 /** The anomalies of a flow worth an alert, one subject per kind and place; `lastEventMs` dates those that carry no time. */
 export function anomalySubjects(anomalies: readonly Anomaly[], lastEventMs: number): AlertSubject[] {
+  if (anomalies.length === 0) return [];
   const subjects = new Map<string, AlertSubject>();
   const add = (subject: AlertSubject) => {
     if (!subjects.has(subject.key)) subjects.set(subject.key, subject);

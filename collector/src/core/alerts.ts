@@ -150,6 +150,7 @@ export class AlertBook {
    * `subjectsOf`), and leaves those it no longer has. A subject older than its kind's window is none.
    */
   observe(flowId: FlowId, subjects: readonly AlertSubject[], nowMs: number): void {
+    if (subjects.length === 0 && !this.#keysOf.has(flowId)) return; // most flows: stuck on nothing, before and now
     const current = subjects.filter((subject) => nowMs - subject.sinceMs < this.#windowMs(subject.kind));
     const keys = new Set(current.map((subject) => subject.key));
     const previous = this.#keysOf.get(flowId);

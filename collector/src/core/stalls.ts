@@ -270,10 +270,13 @@ function wasHandled(progress: FlowProgress, eventType: string, group: string): b
 /** A next event was sent: by a step from it, or (the context lost on the way) one of its usual next events sent after it. */
 function wasFollowed(progress: FlowProgress, event: EventOccurrence, expected: Expectations, declared: DeclaredStep | null): boolean {
   for (const t of progress.transitions) if (t.from === event.eventType) return true;
-  const followers = [...(expected.next?.candidates ?? []).map((candidate) => candidate.eventType), ...(declared?.expect ?? [])];
-  for (const follower of followers) {
-    for (const other of progress.events) if (other.eventType === follower && other.atMs >= event.atMs) return true;
-  }
+  for (const candidate of expected.next?.candidates ?? []) if (sentSince(progress, candidate.eventType, event.atMs)) return true;
+  for (const follower of declared?.expect ?? []) if (sentSince(progress, follower, event.atMs)) return true;
+  return false;
+}
+
+function sentSince(progress: FlowProgress, eventType: string, atMs: number): boolean {
+  for (const other of progress.events) if (other.eventType === eventType && other.atMs >= atMs) return true;
   return false;
 }
 
