@@ -2,7 +2,8 @@
  * Alert delivery against real HTTP receivers on loopback: Choreoscope's webhook JSON, Alertmanager's API
  * v2 body and a Slack message, each delivered once; a receiver answering 500 is retried until it takes it;
  * one that refuses (400) is not retried; one that never answers is given up after its time and delays no
- * other receiver; hostile names in an alert reach Slack escaped.
+ * other receiver; re-sends to Alertmanager coalesce while a request is under way, and a full queue never
+ * gives up that request; hostile names in an alert reach Slack escaped.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,6 +151,45 @@ test('a receiver that never answers is given up after its time, and delays no ot
     await sender.close();
     assert.ok(Date.now() - closing < 1_000, 'closing cuts what is under way');
     await Promise.all([hanging.close(), healthy.close()]);
+  }
+});
+
+test('re-sends to Alertmanager waiting behind a slow request become one; a full queue gives up the oldest waiting, never the one under way', async () => {
+  let holdFirst!: ServerResponse;
+  const slow = await receiver((attempt, response) => {
+    if (attempt === 1) holdFirst = response; // answered when the test says
+    else response.end('ok');
+  });
+  const settled: DeliveryOutcome[] = [];
+  const alertmanager: Receiver = { kind: 'alertmanager', url: slow.url };
+  const sender = new AlertSender({ receivers: [alertmanager], maxQueued: 3, onSettled: (o) => settled.push(o) });
+  try {
+    const [firing, resolved] = notifications();
+    const other = notifications('StockReserved')[0]!;
+    const id = sender.receivers[0]!.id;
+    sender.send(firing!, { receiverId: id, outboxId: '1' });
+    await waitFor(() => slow.attempts() === 1, 5_000, () => 'the first is under way');
+    for (let minute = 0; minute < 5; minute += 1) sender.resend(id, [firing!]);
+    sender.resend(id, [firing!, other]);
+    sender.send(resolved!, { receiverId: id, outboxId: '2' });
+    sender.send(resolved!, { receiverId: id, outboxId: '3' }); // the queue holds 3: the oldest waiting goes
+    assert.deepEqual(settled.map((o) => [o.outboxId, o.delivered, o.problem]), [[null, false, 'the queue was full']], 'the coalesced re-send went, not the head');
+    holdFirst.end('ok');
+    await waitFor(() => settled.length === 4, 5_000, () => `${settled.length} settled`);
+    assert.deepEqual(settled.slice(1).map((o) => [o.outboxId, o.delivered]), [['1', true], ['2', true], ['3', true]]);
+    assert.equal(slow.attempts(), 3, 'one request each: the six re-sends were one, and it was given up');
+
+    // without the queue filling, the re-sends waiting are one request carrying the latest list
+    sender.send(firing!, { receiverId: id, outboxId: '4' });
+    for (let minute = 0; minute < 5; minute += 1) sender.resend(id, minute < 4 ? [firing!] : [firing!, other]);
+    await waitFor(() => settled.length === 6, 5_000, () => `${settled.length} settled`);
+    assert.equal(slow.attempts(), 5);
+    const resent = slow.bodies[4] as AlertmanagerAlert[];
+    assert.deepEqual(resent.map((alert) => alert.labels.awaited_event_types), ['PaymentAuthorized', 'StockReserved'], 'one post, both alerts');
+    assert.equal(slow.keys[4], undefined, 'a re-send is meant to be taken again: no idempotency key');
+  } finally {
+    await sender.close();
+    await slow.close();
   }
 });
 

@@ -4,7 +4,7 @@
  * real receivers on loopback (webhook JSON and Alertmanager's API) and settles it; a worker started afresh
  * on the same store (a restart) goes on with the firing alert, firing nothing twice; the flows moving on
  * resolve it, once. A notification stored but not delivered before a stop is delivered by the next
- * collector; a silenced alert holds back its webhook notification but tells Alertmanager.
+ * collector; a silenced alert holds its webhook notification back until the silence ends, and tells Alertmanager.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -205,7 +205,7 @@ forEachStore((kind) => {
     }
   });
 
-  test('owed notifications survive a stop before delivery; a silenced alert holds back its webhook, not Alertmanager', async () => {
+  test('owed notifications survive a stop before delivery; a silenced alert holds its webhook back until the silence ends, not Alertmanager', async () => {
     const { store, dispose } = await kind.open();
     const [webhook, alertmanager] = [await receiver(), await receiver()];
     const receivers = [{ kind: 'webhook' as const, url: webhook.url }, { kind: 'alertmanager' as const, url: alertmanager.url }];
@@ -232,7 +232,7 @@ forEachStore((kind) => {
       await waitFor(() => webhook.bodies.length === 1 && alertmanager.bodies.length === 1, 10_000, () => 'delivered after the restart');
       const [alert] = await store.alerts.listAlerts('firing', 1);
 
-      // silenced: its resolution reaches Alertmanager, and not the webhook
+      // silenced: its resolution reaches Alertmanager; the webhook's waits for the silence to end
       const silenced = await store.alerts.silenceAlert(alert!.id, Date.now() + 3_600_000, 'dana', Date.now());
       assert.deepEqual(silenced!.notes.map((note) => [note.event, note.by]), [['silenced', 'dana']]);
       await store.writeSpans(rests);
@@ -243,12 +243,20 @@ forEachStore((kind) => {
       assert.equal((await store.alerts.listAlerts('resolved', 1))[0]?.id, alert!.id);
       next.owed();
       await waitFor(() => alertmanager.bodies.length === 2, 10_000, () => 'Alertmanager told');
-      await waitFor(async () => (await store.alerts.owedNotifications(10)).length === 0, 10_000, () => 'all settled');
-      const outcomes = (await store.alerts.alert(alert!.id))!.deliveries.map((d) => [d.kind, d.receiver.split(':')[0], d.outcome]);
-      assert.deepEqual(outcomes, [
-        ['firing', 'webhook', 'delivered'], ['firing', 'alertmanager', 'delivered'], ['resolved', 'webhook', 'silenced'], ['resolved', 'alertmanager', 'delivered'],
+      await waitFor(async () => (await store.alerts.owedNotifications(10)).length === 1, 10_000, () => 'Alertmanager\'s settled');
+      assert.equal(webhook.bodies.length, 1, 'the webhook heard nothing more while silenced');
+      const outcomes = async () => (await store.alerts.alert(alert!.id))!.deliveries.map((d) => [d.kind, d.receiver.split(':')[0], d.outcome]);
+      assert.deepEqual(await outcomes(), [
+        ['firing', 'webhook', 'delivered'], ['firing', 'alertmanager', 'delivered'], ['resolved', 'webhook', null], ['resolved', 'alertmanager', 'delivered'],
       ]);
-      assert.equal(webhook.bodies.length, 1, 'the webhook heard nothing more');
+
+      // the silence lifted: the webhook, told it fired, is told it resolved
+      await store.alerts.silenceAlert(alert!.id, Date.now(), 'dana', Date.now());
+      next.owed();
+      await waitFor(() => webhook.bodies.length === 2, 10_000, () => 'the webhook told once the silence ended');
+      assert.equal((webhook.bodies[1] as WebhookBody).kind, 'resolved');
+      await waitFor(async () => (await store.alerts.owedNotifications(10)).length === 0, 10_000, () => 'all settled');
+      assert.equal((await outcomes())[2]![2], 'delivered');
       await session.release();
     } finally {
       for (const made of deliveries) await made.close();

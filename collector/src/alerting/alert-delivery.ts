@@ -7,9 +7,15 @@
  * carries the same id both times (the webhook's `id`, the `Idempotency-Key` header) for receivers that
  * deduplicate.
  *
- * Alertmanager resolves an alert it has not heard of for its resolve_timeout (5 minutes by default), so
- * firing alerts are sent to it again every `resendEveryMs`. It applies silences of its own, so it is told
- * the truth whatever Choreoscope's silence says; webhook and Slack receivers are held back by it.
+ * Each receiver reads its own owed rows, as many as its queue has room for and leaving out those its
+ * sender holds, so a receiver that is down owes alone: the others go on.
+ *
+ * A silence holds webhook and Slack notifications back until it ends, as Alertmanager does: then what is
+ * still owed goes out, unless the episode began and ended within the silence (its firing notification
+ * was never sent), when neither its firing nor its resolved notification is worth a message; both are
+ * settled `silenced`. Alertmanager applies silences of its own, so it is told the truth whatever
+ * Choreoscope's silence says. It resolves an alert it has not heard of for its resolve_timeout (5 minutes
+ * by default), so the firing alerts are sent to it again, as one request, every `resendEveryMs`.
  */
 import type { AlertNotification } from '../core/alerts.ts';
 import type { AlertNotifier } from '../flows/flow-worker.ts';
@@ -28,22 +34,50 @@ export interface AlertDeliveryOptions extends Omit<AlertSenderOptions, 'onSettle
   now?: () => number;
 }
 
-/** Outbox rows read per look. */
+/** Outbox rows read per receiver and look, at most. */
 const OWED_PER_LOOK = 500;
+/** Firing alerts re-sent to Alertmanager, at most (the latest to start). */
+const RESEND_AT_MOST = 1_000;
+
+/** What to do with an owed notification once its silence, if any, has ended. */
+export type SilenceVerdict = 'send' | 'silenced';
+
+/**
+ * A notification read after its alert's silence ended (or never silenced) is sent, except an episode that
+ * began and ended within the silence: its firing notification never went out, so neither goes. A
+ * resolved one whose firing notification was settled silenced goes neither; `silencedNow` names the
+ * episodes settled so in the same look, whose rows were read before that.
+ */
+export function silenceVerdict(row: OwedNotification, holdsSilences: boolean, silencedNow: ReadonlySet<string>): SilenceVerdict {
+  if (!holdsSilences || row.silencedUntilMs === null) return 'send';
+  const endedWithin = row.alertState === 'resolved' && row.alertEndsAtMs !== null && row.alertEndsAtMs <= row.silencedUntilMs;
+  if (!endedWithin) return 'send';
+  if (row.notification.kind === 'firing') return 'silenced';
+  return row.firingOutcome === 'silenced' || silencedNow.has(episodeOf(row)) ? 'silenced' : 'send';
+}
+
+const episodeOf = (row: OwedNotification) => `${row.notification.alertId} ${row.receiver}`;
+
+/** One stretch of assembling: its sender, and the outbox rows that sender holds, by receiver. */
+interface Session {
+  sender: AlertSender;
+  /** Outbox rows handed to the sender and not yet settled in the store, by receiver. */
+  holding: Map<string, Set<string>>;
+  timers: NodeJS.Timeout[];
+  /** Whether the rows owed to receivers no longer configured were given up yet (once a session). */
+  abandoned: boolean;
+}
 
 export class AlertDelivery implements AlertNotifier {
   readonly receivers: readonly string[];
   readonly #options: AlertDeliveryOptions;
   readonly #now: () => number;
   readonly #kinds: ReadonlyMap<string, Receiver['kind']>;
-  #sender: AlertSender | null = null;
-  /** Outbox rows handed to the sender, not yet settled in the store. */
-  readonly #inFlight = new Set<string>();
+  #session: Session | null = null;
   /** Outcomes the store has not taken yet (it was unavailable): written again at the next look. */
-  readonly #unsettled = new Map<string, { outcome: string; attempts: number; atMs: number }>();
+  readonly #unsettled = new Map<string, { outcome: string; attempts: number; atMs: number; release: () => void }>();
   #looking: Promise<void> | null = null;
   #again = false;
-  #timers: NodeJS.Timeout[] = [];
   #lastProblem: string | null = null;
 
   constructor(options: AlertDeliveryOptions) {
@@ -54,13 +88,16 @@ export class AlertDelivery implements AlertNotifier {
   }
 
   assembling(active: boolean): void {
-    if (active && this.#sender === null && this.receivers.length > 0) {
-      this.#sender = new AlertSender({ ...this.#options, onSettled: (outcome) => this.#settled(outcome) });
-      this.#timers = [setInterval(() => this.owed(), this.#options.pollIntervalMs ?? 5_000)];
+    if (active && this.#session === null && this.receivers.length > 0) {
+      const holding = new Map(this.receivers.map((id) => [id, new Set<string>()]));
+      // bound to this session's rows: a late outcome of a sender since closed touches nothing of the next
+      const sender = new AlertSender({ ...this.#options, onSettled: (outcome) => this.#settled(outcome, holding) });
+      const session: Session = { sender, holding, timers: [setInterval(() => this.owed(), this.#options.pollIntervalMs ?? 5_000)], abandoned: false };
       if (this.receivers.some((id) => this.#kinds.get(id) === 'alertmanager')) {
-        this.#timers.push(setInterval(() => void this.#resendFiring(), this.#options.resendEveryMs ?? 60_000));
+        session.timers.push(setInterval(() => void this.#resendFiring(session), this.#options.resendEveryMs ?? 60_000));
       }
-      for (const timer of this.#timers) timer.unref();
+      for (const timer of session.timers) timer.unref();
+      this.#session = session;
       this.owed();
     } else if (!active) {
       void this.close();
@@ -69,7 +106,7 @@ export class AlertDelivery implements AlertNotifier {
 
   /** Looks at the outbox now (or right after the look under way). */
   owed(): void {
-    if (this.#sender === null) return;
+    if (this.#session === null) return;
     if (this.#looking !== null) {
       this.#again = true;
       return;
@@ -85,13 +122,12 @@ export class AlertDelivery implements AlertNotifier {
 
   /** Stops delivering: attempts under way are cut; their rows stay owed, for whichever collector assembles next. */
   async close(): Promise<void> {
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers = [];
-    const sender = this.#sender;
-    this.#sender = null;
+    const session = this.#session;
+    this.#session = null;
+    if (session === null) return;
+    for (const timer of session.timers) clearInterval(timer);
     await this.#looking;
-    await sender?.close();
-    this.#inFlight.clear();
+    await session.sender.close();
   }
 
   async #look(): Promise<void> {
@@ -100,54 +136,64 @@ export class AlertDelivery implements AlertNotifier {
       for (const [outboxId, settled] of this.#unsettled) {
         await store.settleNotification(outboxId, settled.outcome, settled.attempts, settled.atMs);
         this.#unsettled.delete(outboxId);
+        settled.release();
       }
-      const owed = await store.owedNotifications(OWED_PER_LOOK);
-      for (const row of owed) if (!this.#inFlight.has(row.outboxId)) await this.#deliver(row);
+      const session = this.#session;
+      if (session !== null && !session.abandoned) {
+        await store.abandonNotifications(this.receivers, 'given up: the receiver is no longer configured', this.#now());
+        session.abandoned = true;
+      }
+      for (const id of this.receivers) await this.#lookFor(id);
       this.#lastProblem = null;
     } catch (error) {
       this.#problem(error as Error); // the next look tries again
     }
   }
 
-  async #deliver(row: OwedNotification): Promise<void> {
-    const kind = this.#kinds.get(row.receiver);
+  /** One receiver's due rows, as many as its queue has room for. */
+  async #lookFor(receiver: string): Promise<void> {
+    const session = this.#session;
+    const holding = session?.holding.get(receiver);
+    if (session === null || holding === undefined) return;
+    const room = Math.min(OWED_PER_LOOK, (this.#options.maxQueued ?? 10_000) - holding.size);
+    if (room <= 0) return;
+    const kind = this.#kinds.get(receiver)!;
+    const holdsSilences = kind !== 'alertmanager';
     const nowMs = this.#now();
-    if (kind === undefined) {
-      await this.#options.store.settleNotification(row.outboxId, 'given up: the receiver is no longer configured', 0, nowMs);
-      return;
-    }
-    if (kind !== 'alertmanager' && row.silencedUntilMs !== null && nowMs < row.silencedUntilMs) {
-      await this.#options.store.settleNotification(row.outboxId, 'silenced', 0, nowMs);
-      this.#options.metrics?.alertNotification(kind, 'silenced');
-      return;
-    }
-    if (this.#sender?.send(row.notification, { receiverId: row.receiver, outboxId: row.outboxId })) this.#inFlight.add(row.outboxId);
-  }
-
-  #settled(outcome: DeliveryOutcome): void {
-    this.#options.metrics?.alertNotification(outcome.receiver.kind, outcome.delivered ? 'delivered' : 'failed');
-    if (outcome.outboxId === null) return; // a resend: nothing owed
-    const outboxId = outcome.outboxId;
-    const settled = { outcome: outcome.delivered ? 'delivered' : `given up: ${outcome.problem}`, attempts: outcome.attempts, atMs: this.#now() };
-    this.#options.store.settleNotification(outboxId, settled.outcome, settled.attempts, settled.atMs).then(
-      () => this.#inFlight.delete(outboxId),
-      (error: Error) => {
-        // kept in flight, so the next look does not send it again, and settled then
-        this.#unsettled.set(outboxId, settled);
-        this.#problem(error);
-      },
-    );
-  }
-
-  async #resendFiring(): Promise<void> {
-    const sender = this.#sender;
-    if (sender === null) return;
-    try {
-      const firing = await this.#options.store.listAlerts('firing', 1_000);
-      for (const alert of firing) {
-        const notification: AlertNotification = { id: `${alert.id}:firing`, alertId: alert.id, kind: 'firing', alert };
-        for (const id of this.receivers) if (this.#kinds.get(id) === 'alertmanager') sender.send(notification, { receiverId: id, outboxId: null });
+    // rows held are named in the read itself: one settled between the read and this loop was held then, so it is not read again
+    const due = await this.#options.store.owedNotifications(room, { receiver, excluding: [...holding], nowMs, holdSilenced: holdsSilences });
+    const silencedNow = new Set<string>();
+    for (const row of due) {
+      if (this.#session !== session) return; // closed meanwhile
+      if (silenceVerdict(row, holdsSilences, silencedNow) === 'silenced') {
+        await this.#options.store.settleNotification(row.outboxId, 'silenced', 0, nowMs);
+        if (row.notification.kind === 'firing') silencedNow.add(episodeOf(row));
+        this.#options.metrics?.alertNotification(kind, 'silenced');
+      } else if (session.sender.send(row.notification, { receiverId: receiver, outboxId: row.outboxId })) {
+        holding.add(row.outboxId);
       }
+    }
+  }
+
+  #settled(outcome: DeliveryOutcome, holding: Map<string, Set<string>>): void {
+    this.#options.metrics?.alertNotification(outcome.receiver.kind, outcome.delivered ? 'delivered' : 'failed');
+    if (outcome.outboxId === null) return; // a re-send: nothing owed
+    const outboxId = outcome.outboxId;
+    const release = () => holding.get(receiverId(outcome.receiver))?.delete(outboxId);
+    const settled = { outcome: outcome.delivered ? 'delivered' : `given up: ${outcome.problem}`, attempts: outcome.attempts, atMs: this.#now(), release };
+    this.#options.store.settleNotification(outboxId, settled.outcome, settled.attempts, settled.atMs).then(release, (error: Error) => {
+      // still held, so no look sends it again, and settled at the next look
+      this.#unsettled.set(outboxId, settled);
+      this.#problem(error);
+    });
+  }
+
+  async #resendFiring(session: Session): Promise<void> {
+    if (this.#session !== session) return;
+    try {
+      const firing = await this.#options.store.listAlerts('firing', RESEND_AT_MOST);
+      const notifications: AlertNotification[] = firing.map((alert) => ({ id: `${alert.id}:firing`, alertId: alert.id, kind: 'firing', alert }));
+      for (const id of this.receivers) if (this.#kinds.get(id) === 'alertmanager') session.sender.resend(id, notifications);
     } catch (error) {
       this.#problem(error as Error);
     }

@@ -42,14 +42,18 @@ export interface AlertSenderOptions {
   maxBackoffMs?: number;
   /** A notification is given up after retrying this long. Default 3_600_000 (an hour). */
   maxRetryElapsedMs?: number;
-  /** Notifications waiting per receiver, at most; past it the oldest is given up. Default 10_000. */
+  /**
+   * Notifications waiting per receiver, at most; past it the oldest waiting one (never the one being
+   * delivered) is given up. Default 10_000.
+   */
   maxQueued?: number;
   onSettled?: (outcome: DeliveryOutcome) => void;
 }
 
 export interface DeliveryOutcome {
   receiver: Receiver;
-  notification: AlertNotification;
+  /** One notification; several for a re-send of the firing alerts to Alertmanager. */
+  notifications: AlertNotification[];
   /** The outbox row it came from; null when it was sent to every receiver or re-sent. */
   outboxId: string | null;
   delivered: boolean;
@@ -69,8 +73,10 @@ interface ReceiverQueue {
 }
 
 interface QueuedNotification {
-  notification: AlertNotification;
+  notifications: AlertNotification[];
   outboxId: string | null;
+  /** A re-send of what fires, not owed to anyone: replaced by the next one while it waits. */
+  resend: boolean;
 }
 
 type Attempt = { kind: 'sent' } | { kind: 'refused' | 'retry'; problem: string; retryAfterMs: number | null };
@@ -97,15 +103,34 @@ export class AlertSender {
   /** Queues the notification for one receiver, or for every one; returns at once. False when no receiver has that name. */
   send(notification: AlertNotification, to: Addressee | null = null): boolean {
     const queues = to === null ? this.#queues : this.#queues.filter((queue) => queue.id === to.receiverId);
-    for (const queue of queues) {
-      if (queue.items.length >= (this.#options.maxQueued ?? 10_000)) {
-        const dropped = queue.items.shift()!;
-        this.#settled({ receiver: queue.receiver, ...dropped, delivered: false, attempts: 0, problem: 'the queue was full' });
-      }
-      queue.items.push({ notification, outboxId: to?.outboxId ?? null });
-      queue.wake?.();
-    }
+    for (const queue of queues) this.#enqueue(queue, { notifications: [notification], outboxId: to?.outboxId ?? null, resend: false });
     return queues.length > 0;
+  }
+
+  /**
+   * Queues the alerts that fire, again, as one request (Alertmanager takes a list): a re-send still
+   * waiting is replaced, so a receiver that is down holds one, not one a minute. False when no receiver
+   * has that name.
+   */
+  resend(receiverId: string, notifications: AlertNotification[]): boolean {
+    const queue = this.#queues.find((candidate) => candidate.id === receiverId);
+    if (queue === undefined) return false;
+    if (notifications.length === 0) return true;
+    // the head may be under way: only a re-send behind it is replaced
+    const waiting = queue.items.findIndex((item, i) => i > 0 && item.resend);
+    if (waiting > 0) queue.items[waiting] = { notifications, outboxId: null, resend: true };
+    else this.#enqueue(queue, { notifications, outboxId: null, resend: true });
+    return true;
+  }
+
+  #enqueue(queue: ReceiverQueue, item: QueuedNotification): void {
+    if (queue.items.length >= Math.max(2, this.#options.maxQueued ?? 10_000)) {
+      // the head is being delivered: the oldest behind it goes
+      const [dropped] = queue.items.splice(1, 1);
+      this.#settled({ receiver: queue.receiver, notifications: dropped!.notifications, outboxId: dropped!.outboxId, delivered: false, attempts: 0, problem: 'the queue was full' });
+    }
+    queue.items.push(item);
+    queue.wake?.();
   }
 
   /** Stops: attempts under way are cut, what is queued stays undelivered (the caller still holds it). */
@@ -134,36 +159,39 @@ export class AlertSender {
   async #deliver(receiver: Receiver, item: QueuedNotification): Promise<DeliveryOutcome | null> {
     const signal = this.#stop.signal;
     const firstAt = Date.now();
-    const { notification, outboxId } = item;
-    const body = JSON.stringify(this.#body(receiver.kind, notification));
+    const { notifications, outboxId } = item;
+    const body = JSON.stringify(this.#body(receiver.kind, notifications));
+    // a re-send is meant to be taken again: it carries no idempotency key
+    const key = item.resend ? null : notifications[0]!.id;
     for (let attempts = 1; ; attempts += 1) {
-      const attempt = await this.#attempt(receiver.url, body, notification.id);
+      const attempt = await this.#attempt(receiver.url, body, key);
       if (signal.aborted) return null;
-      if (attempt.kind === 'sent') return { receiver, notification, outboxId, delivered: true, attempts, problem: null };
-      if (attempt.kind === 'refused') return { receiver, notification, outboxId, delivered: false, attempts, problem: attempt.problem };
+      if (attempt.kind === 'sent') return { receiver, notifications, outboxId, delivered: true, attempts, problem: null };
+      if (attempt.kind === 'refused') return { receiver, notifications, outboxId, delivered: false, attempts, problem: attempt.problem };
       const backoff = { initialBackoffMs: this.#options.initialBackoffMs ?? 1_000, maxBackoffMs: this.#options.maxBackoffMs ?? 60_000 };
       const delayMs = retryDelayMs(attempts, attempt.retryAfterMs, backoff, Math.random());
       if (Date.now() + delayMs - firstAt > (this.#options.maxRetryElapsedMs ?? 3_600_000)) {
-        return { receiver, notification, outboxId, delivered: false, attempts, problem: attempt.problem };
+        return { receiver, notifications, outboxId, delivered: false, attempts, problem: attempt.problem };
       }
       await sleep(delayMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) return null;
     }
   }
 
-  #body(kind: ReceiverKind, notification: AlertNotification): unknown {
+  /** Only Alertmanager takes several in one request; the others are sent one at a time. */
+  #body(kind: ReceiverKind, notifications: AlertNotification[]): unknown {
     const publicUrl = this.#options.publicUrl ?? null;
-    if (kind === 'alertmanager') return alertmanagerAlerts(notification, publicUrl);
-    if (kind === 'slack') return slackMessage(notification, publicUrl);
-    return webhookBody(notification, publicUrl);
+    if (kind === 'alertmanager') return notifications.flatMap((notification) => alertmanagerAlerts(notification, publicUrl));
+    if (kind === 'slack') return slackMessage(notifications[0]!, publicUrl);
+    return webhookBody(notifications[0]!, publicUrl);
   }
 
-  async #attempt(url: string, body: string, notificationId: string): Promise<Attempt> {
+  async #attempt(url: string, body: string, idempotencyKey: string | null): Promise<Attempt> {
     try {
       const response = await fetch(url, {
         method: 'POST',
         // the same key on every attempt and after a restart: a receiver that saw it may drop the repeat
-        headers: { 'content-type': 'application/json', 'idempotency-key': notificationId },
+        headers: { 'content-type': 'application/json', ...(idempotencyKey === null ? {} : { 'idempotency-key': idempotencyKey }) },
         body,
         signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#options.requestTimeoutMs ?? 10_000)]),
       });

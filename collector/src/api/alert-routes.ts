@@ -105,7 +105,8 @@ export async function alertRoutes(app: FastifyInstance, options: { store: SpanSt
     schema: {
       tags: ['alerts'],
       summary: 'Silence an alert',
-      description: 'Holds back its webhook and Slack notifications (its resolution included) for `forMs`; 0 lifts the silence. '
+      description: 'Holds its webhook and Slack notifications back for `forMs`; 0 lifts the silence. When it ends, what is still '
+        + 'owed goes out, except an episode that began and ended within it, which is settled `silenced`. '
         + 'Alertmanager receivers are still told: silence there with its own silences.',
       params: alertIdParameter,
       body: bodyOf({ forMs: { type: 'integer', minimum: 0, maximum: MAX_SILENCE_MS, description: 'default an hour' }, by: byProperty }),

@@ -528,7 +528,10 @@ export interface ApiAlert {
   /** When the latest of its flows got this way; for an alert about the choreography (a consumer group gone), when it began. */
   lastSeenMs: number;
   acknowledged: { atMs: number; by: string } | null;
-  /** Webhook and Slack notifications are held back until then (Alertmanager applies its own silences); null: not silenced. */
+  /**
+   * Webhook and Slack notifications are held back until then, and sent when it ends unless the episode
+   * began and ended within it (Alertmanager applies its own silences); null: not silenced.
+   */
   silencedUntilMs: number | null;
   /** Fired, grew (each time it doubled), acknowledged, silenced, resolved: newest first. */
   history: ApiAlertEvent[];
@@ -551,7 +554,7 @@ export interface ApiAlertDelivery {
   kind: 'firing' | 'resolved';
   /** The receiver: its kind, then a digest of its address (the address itself is a secret). */
   receiver: string;
-  /** `delivered`, `given up: <why>` or `silenced`; null while it is still owed. */
+  /** `delivered`, `given up: <why>` or `silenced` (the episode came and went within a silence); null while it is still owed or held. */
   outcome: string | null;
   attempts: number;
   createdAtMs: number;

@@ -37,6 +37,21 @@ export interface OwedNotification {
   notification: AlertNotification;
   /** The alert's silence as it stands now: webhook and Slack receivers hold back while it lasts. */
   silencedUntilMs: number | null;
+  /** The alert as it stands now (null: gone with retention). */
+  alertState: 'firing' | 'resolved' | null;
+  alertEndsAtMs: number | null;
+  /** For a resolved notification, how its receiver's firing one was settled (null: not yet, or none). */
+  firingOutcome: string | null;
+}
+
+/** Which owed notifications a receiver's delivery takes next. */
+export interface DueFilter {
+  receiver: string;
+  /** Outbox ids its sender already holds. */
+  excluding: readonly string[];
+  nowMs: number;
+  /** Leave out those of alerts silenced past `nowMs` (webhook and Slack; Alertmanager applies its own silences). */
+  holdSilenced: boolean;
 }
 
 /** A notification and the receivers it is owed to, stored with the round that made it. */
@@ -55,9 +70,11 @@ export interface AlertStore {
   silenceAlert(alertId: string, untilMs: number, by: string, atMs: number): Promise<StoredAlert | null>;
   /** Firing alerts by severity, for /metrics. */
   countFiring(): Promise<{ critical: number; warning: number }>;
-  /** The oldest notifications not yet settled, at most `limit`. */
-  owedNotifications(limit: number): Promise<OwedNotification[]>;
+  /** The oldest notifications not yet settled, at most `limit`; with `due`, only one receiver's that are due. */
+  owedNotifications(limit: number, due?: DueFilter): Promise<OwedNotification[]>;
   settleNotification(outboxId: string, outcome: string, attempts: number, atMs: number): Promise<void>;
+  /** Settles what is owed to any receiver but these with `outcome`; how many. */
+  abandonNotifications(keepReceivers: readonly string[], outcome: string, atMs: number): Promise<number>;
   /** Deletes resolved alerts that ended before `cutoffMs`, with their outbox rows; how many went. */
   deleteAlertsEndedBefore(cutoffMs: number): Promise<number>;
 }

@@ -26,9 +26,24 @@ const ACKNOWLEDGE = `UPDATE alerts SET acknowledged = jsonb_build_object('atMs',
   WHERE alert_id = $1 RETURNING alert_id`;
 const SILENCE = `UPDATE alerts SET silenced_until_ms = $4::float8, notes = ${NOTE('silenced')} WHERE alert_id = $1 RETURNING alert_id`;
 const COUNT_FIRING = `SELECT alert->>'severity' AS severity, count(*)::float8 AS alerts FROM alerts WHERE state = 'firing' GROUP BY 1`;
-const OWED = `SELECT o.id::text AS outbox_id, o.receiver, o.notification, a.silenced_until_ms
+const OWED_COLUMNS = `o.id::text AS outbox_id, o.receiver, o.notification, a.state AS alert_state, a.ends_at_ms, a.silenced_until_ms,
+  (SELECT f.outcome FROM alert_outbox f WHERE f.alert_id = o.alert_id AND f.receiver = o.receiver AND f.id < o.id
+    AND f.notification->>'kind' = 'firing' ORDER BY f.id DESC LIMIT 1) AS firing_outcome`;
+const OWED = `SELECT ${OWED_COLUMNS}
   FROM alert_outbox o LEFT JOIN alerts a ON a.alert_id = o.alert_id WHERE o.settled_at_ms IS NULL ORDER BY o.id LIMIT $1`;
+// one receiver's, less those its sender holds ($2, a JSON list: NOT IN hashes it, <> ALL would not) and those a
+// silence holds back past $3
+const DUE = `SELECT ${OWED_COLUMNS}
+  FROM alert_outbox o LEFT JOIN alerts a ON a.alert_id = o.alert_id
+  WHERE o.settled_at_ms IS NULL AND o.receiver = $1
+    AND o.id NOT IN (SELECT value::bigint FROM jsonb_array_elements_text($2::text::jsonb))
+    AND (NOT $4::boolean OR a.silenced_until_ms IS NULL OR a.silenced_until_ms <= $3)
+  ORDER BY o.id LIMIT $5`;
 const SETTLE = 'UPDATE alert_outbox SET outcome = $2, attempts = attempts + $3, settled_at_ms = $4 WHERE id = $1::bigint';
+const ABANDON = `WITH settled AS (
+  UPDATE alert_outbox SET outcome = $2, settled_at_ms = $3
+  WHERE settled_at_ms IS NULL AND receiver <> ALL (SELECT value FROM jsonb_array_elements_text($1::text::jsonb)) RETURNING 1
+) SELECT count(*)::float8 AS rows FROM settled`;
 const DELETE_ENDED = `WITH doomed AS (
   DELETE FROM alerts WHERE state = 'resolved' AND ends_at_ms < $1 RETURNING alert_id
 ), outbox AS (
@@ -62,6 +77,16 @@ interface AlertRow {
   deliveries: NotificationDelivery[];
 }
 
+interface OwedRow {
+  outbox_id: string;
+  receiver: string;
+  notification: OwedNotification['notification'];
+  alert_state: 'firing' | 'resolved' | null;
+  ends_at_ms: number | null;
+  silenced_until_ms: number | null;
+  firing_outcome: string | null;
+}
+
 function storedAlert(row: AlertRow): StoredAlert {
   return { ...row.alert, acknowledged: row.acknowledged, silencedUntilMs: row.silenced_until_ms, notes: row.notes, deliveries: row.deliveries };
 }
@@ -91,13 +116,21 @@ export function alertTables(read: ReadRows): AlertStore {
       }
       return counts;
     },
-    async owedNotifications(limit) {
-      const rows = await read<{ outbox_id: string; receiver: string; notification: OwedNotification['notification']; silenced_until_ms: number | null }>(
-        'owed notifications', OWED, [limit]);
-      return rows.map((row) => ({ outboxId: row.outbox_id, receiver: row.receiver, notification: row.notification, silencedUntilMs: row.silenced_until_ms }));
+    async owedNotifications(limit, due) {
+      const rows = due === undefined
+        ? await read<OwedRow>('owed notifications', OWED, [limit])
+        : await read<OwedRow>('due notifications', DUE, [due.receiver, JSON.stringify(due.excluding), due.nowMs, due.holdSilenced, limit]);
+      return rows.map((row) => ({
+        outboxId: row.outbox_id, receiver: row.receiver, notification: row.notification, silencedUntilMs: row.silenced_until_ms,
+        alertState: row.alert_state, alertEndsAtMs: row.ends_at_ms, firingOutcome: row.firing_outcome,
+      }));
     },
     async settleNotification(outboxId, outcome, attempts, atMs) {
       await read('settle a notification', SETTLE, [outboxId, outcome, attempts, atMs]);
+    },
+    async abandonNotifications(keepReceivers, outcome, atMs) {
+      const [row] = await read<{ rows: number }>('give up notifications', ABANDON, [JSON.stringify(keepReceivers), outcome, atMs]);
+      return row?.rows ?? 0;
     },
     async deleteAlertsEndedBefore(cutoffMs) {
       const [row] = await read<{ alerts: number }>('delete old alerts', DELETE_ENDED, [cutoffMs]);
