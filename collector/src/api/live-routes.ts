@@ -39,6 +39,13 @@ export async function liveRoutes(app: FastifyInstance, options: { store: SpanSto
     },
   }, async (request, reply) => {
     const flowId = request.query.flowId?.toLowerCase();
+    const raw = reply.raw;
+    // heard before anything is awaited: a client gone while the feed starts listening must not leave a subscription behind
+    let ended = false;
+    let end = () => {
+      ended = true;
+    };
+    raw.on('close', () => end());
     const pending: string[] = [];
     let write: ((text: string) => void) | null = null;
     const send = (text: string) => (write === null ? pending.push(text) : write(text));
@@ -47,9 +54,9 @@ export async function liveRoutes(app: FastifyInstance, options: { store: SpanSto
       const text = eventsOf(message, flowId);
       if (text !== '') send(text);
     });
-
     reply.hijack();
-    const raw = reply.raw;
+    if (ended) return unsubscribe();
+
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value); // the request id
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -57,15 +64,17 @@ export async function liveRoutes(app: FastifyInstance, options: { store: SpanSto
       'x-accel-buffering': 'no', // nginx: pass each event on at once
     });
     const heartbeat = setInterval(() => send(': ping\n\n'), options.heartbeatMs ?? HEARTBEAT_MS);
-    const end = () => {
+    end = () => {
+      if (ended) return;
+      ended = true;
       clearInterval(heartbeat);
       unsubscribe();
       streams.delete(end);
       if (!raw.writableEnded) raw.end();
     };
     streams.add(end);
-    raw.on('close', end);
     write = (text) => {
+      if (ended) return;
       if (raw.writableLength > MAX_UNREAD_BYTES) return end();
       raw.write(text);
     };

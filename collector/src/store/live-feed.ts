@@ -24,12 +24,15 @@ export class LiveFeed {
   /** Hears every change from now on; resolves once listening, to what unsubscribes. */
   async subscribe(subscriber: LiveSubscriber): Promise<() => void> {
     this.#subscribers.add(subscriber);
-    this.#stop ??= this.#listen(LIVE_CHANNEL, (payload) => this.#publish(payload), () => this.#broadcast({ kind: 'resync' })).catch((error) => {
-      this.#stop = null; // the next subscriber tries again
+    const listening = (this.#stop ??= this.#listen(LIVE_CHANNEL, (payload) => this.#publish(payload), () => this.#broadcast({ kind: 'resync' })));
+    try {
+      await listening;
+    } catch (error) {
+      // every subscriber waiting on this attempt leaves; the next subscriber tries again
+      if (this.#stop === listening) this.#stop = null;
       this.#subscribers.delete(subscriber);
       throw error;
-    });
-    await this.#stop;
+    }
     return () => {
       this.#subscribers.delete(subscriber);
       if (this.#subscribers.size === 0) void this.close();

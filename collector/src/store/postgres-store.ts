@@ -75,6 +75,11 @@ async function listen(config: pg.ClientConfig, channel: string, onPayload: (payl
       await next.end().catch(() => {});
       throw error;
     }
+    if (stopped) {
+      // stopped while this connection was being opened: nobody would ever close it
+      await next.end().catch(() => {});
+      return;
+    }
     next.on('end', () => {
       client = null;
       if (!stopped) reopen();
@@ -84,9 +89,11 @@ async function listen(config: pg.ClientConfig, channel: string, onPayload: (payl
   };
   const reopen = () => {
     timer = setTimeout(() => {
-      open().then(onGap, () => {
+      open().then(() => {
+        if (!stopped) onGap();
+      }, () => {
         failures += 1;
-        reopen();
+        if (!stopped) reopen();
       });
     }, LISTEN_RETRY_MS[Math.min(failures, LISTEN_RETRY_MS.length - 1)]);
     timer.unref();
