@@ -43,10 +43,10 @@ async function receiver(answer: (attempt: number, response: ServerResponse) => v
   };
 }
 
-function notifications(title = 'PaymentAuthorized'): AlertNotification[] {
+function notifications(title = 'PaymentAuthorized', after = 'OrderCreated'): AlertNotification[] {
   const book = new AlertBook({ resolveAfterMs: 0 });
   const explanation: Explanation = {
-    kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: [title], awaitedService: 'payment',
+    kind: 'next-event', afterEventType: after, afterService: 'order', awaitedEventTypes: [title], awaitedService: 'payment',
     consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true, declared: false,
     lateAtMs: T0 + 798, overdueMs: 5_000, message: '…',
   };
@@ -79,7 +79,9 @@ test('each kind of receiver gets each notification once, in its own format, with
       assert.equal(body.length, 1, 'one alert a post');
       return body[0]!;
     });
-    assert.deepEqual(fired!.labels, { alertname: 'ChoreoscopeFlowsStalled', severity: 'critical', awaited_event_types: 'PaymentAuthorized', service: 'payment' });
+    assert.deepEqual(fired!.labels, {
+      alertname: 'ChoreoscopeFlowsStalled', severity: 'critical', after_event_type: 'OrderCreated', after_service: 'order', wait: 'next-event',
+    }, 'the step, named as the alert key has it');
     assert.equal(fired!.annotations.summary, '10 flows waiting for PaymentAuthorized from payment');
     assert.equal(fired!.startsAt, new Date(T0 + 100).toISOString());
     assert.equal(fired!.endsAt, undefined, 'a firing alert has no end');
@@ -165,7 +167,7 @@ test('re-sends to Alertmanager waiting behind a slow request become one; a full 
   const sender = new AlertSender({ receivers: [alertmanager], maxQueued: 3, onSettled: (o) => settled.push(o) });
   try {
     const [firing, resolved] = notifications();
-    const other = notifications('StockReserved')[0]!;
+    const other = notifications('StockReserved', 'PaymentAuthorized')[0]!;
     const id = sender.receivers[0]!.id;
     sender.send(firing!, { receiverId: id, outboxId: '1' });
     await waitFor(() => slow.attempts() === 1, 5_000, () => 'the first is under way');
@@ -185,7 +187,8 @@ test('re-sends to Alertmanager waiting behind a slow request become one; a full 
     await waitFor(() => settled.length === 6, 5_000, () => `${settled.length} settled`);
     assert.equal(slow.attempts(), 5);
     const resent = slow.bodies[4] as AlertmanagerAlert[];
-    assert.deepEqual(resent.map((alert) => alert.labels.awaited_event_types), ['PaymentAuthorized', 'StockReserved'], 'one post, both alerts');
+    assert.deepEqual(resent.map((alert) => alert.annotations.summary), ['10 flows waiting for PaymentAuthorized from payment', '10 flows waiting for StockReserved from payment'],
+      'one post, both alerts');
     assert.equal(slow.keys[4], undefined, 'a re-send is meant to be taken again: no idempotency key');
   } finally {
     await sender.close();
@@ -213,7 +216,7 @@ test('each kind of alert has its Alertmanager alertname, its key\'s parts as lab
   const ref = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
   book.observe('f', anomalySubjects([{
     type: 'duplicate-delivery', severity: 'warning', message: '…', producer: ref, eventType: 'StockReserved', destination: 'stock', consumerGroup: 'shipping',
-    service: 'shipping', deliveries: [ref, ref],
+    service: 'shipping', deliveries: [ref, ref], repeatedAtMs: T0,
   }], T0), T0);
   book.condition(driftSubject('OrderCreated', 'audit', 'audit', T0), true, T0);
   const sent = book.evaluate(T0).notifications.map((n) => alertmanagerAlerts(n, null)[0]!.labels);

@@ -25,7 +25,7 @@ const failure: Explanation = {
 
 test('what a flow is stuck on: the awaited step for a stalled flow, the failed step for a failed one, nothing otherwise', () => {
   assert.deepEqual(stuckOn('stalled', waiting()), {
-    key: 'stalled|PaymentAuthorized,PaymentFailed|payment|', kind: 'stalled', severity: 'critical', what: 'waiting for PaymentAuthorized or PaymentFailed from payment',
+    key: 'stalled|OrderCreated|order|next-event|', kind: 'stalled', severity: 'critical', what: 'waiting for PaymentAuthorized or PaymentFailed from payment',
     sinceMs: T0,
   });
   assert.equal(stuckOn('stalled', waiting({ kind: 'consumer', awaitedEventTypes: ['OrderCreated'], consumerGroup: 'payments' }))!.what,
@@ -35,7 +35,13 @@ test('what a flow is stuck on: the awaited step for a stalled flow, the failed s
     sinceMs: T0,
   });
   assert.equal(stuckOn('late', waiting()), null, 'late is not stuck yet');
-  assert.equal(stuckOn('stalled', waiting({ learned: false }))!.key, 'stalled|PaymentAuthorized,PaymentFailed|payment|', 'a step seen too few times still alerts');
+  assert.equal(stuckOn('stalled', waiting({ learned: false }))!.key, 'stalled|OrderCreated|order|next-event|', 'a step seen too few times still alerts');
+  assert.equal(stuckOn('stalled', waiting({ awaitedEventTypes: ['PaymentFailed', 'PaymentAuthorized'], awaitedService: 'billing' }))!.key,
+    stuckOn('stalled', waiting())!.key, 'one step, one key, whatever the model now says likeliest after it');
+  assert.equal(stuckOn('stalled', waiting({ kind: 'consumer', consumerGroup: 'pay|ments' }))!.key, 'stalled|OrderCreated|order|consumer|pay%7Cments',
+    'a name holding the separator is escaped');
+  assert.notEqual(stuckOn('stalled', waiting({ afterService: 'a|b', consumerGroup: 'c' }))!.key, stuckOn('stalled', waiting({ afterService: 'a', consumerGroup: 'b|c' }))!.key,
+    'so two names cannot run into each other');
   assert.equal(stuckOn('stalled', waiting({ learned: false, awaitedEventTypes: [], awaitedService: null })), null,
     'after an event never seen followed, the flow may have ended: no alert');
   assert.notEqual(stuckOn('stalled', waiting({ learned: false, declared: true, awaitedEventTypes: [], awaitedService: null })), null,
@@ -152,21 +158,23 @@ test('anomalies make alerts of their own, at lower severity, beside the flow\'s 
   const ref = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
   const duplicate: Anomaly = {
     type: 'duplicate-delivery', severity: 'warning', message: '…', producer: ref, eventType: 'StockReserved', destination: 'stock', consumerGroup: 'shipping',
-    service: 'shipping', deliveries: [ref, ref],
+    service: 'shipping', deliveries: [ref, ref], repeatedAtMs: T0 + 300,
   };
   const orphan: Anomaly = {
     type: 'orphan-event', severity: 'warning', message: '…', producer: ref, eventType: 'PaymentRefunded', destination: 'refunds', service: 'payment', producedAtMs: T0,
   };
   const gap: Anomaly = {
     type: 'propagation-gap', severity: 'warning', message: '…', service: 'inventory', destination: 'payments', consumerGroup: 'inventory', consumer: ref,
-    producer: ref, joinedBy: 'key', contextStatus: null,
+    producer: ref, joinedBy: 'key', contextStatus: null, lostAtMs: T0 + 200,
   };
   const fanOut: Anomaly = { type: 'fan-out', severity: 'info', message: '…', producer: ref, eventType: 'OrderCreated', destination: 'orders', groups: ['a', 'b'] };
   assert.deepEqual(anomalySubjects([duplicate, duplicate, orphan, gap, fanOut], T0 + 500).map((s) => [s.key, s.severity, s.sinceMs]), [
-    ['duplicate|shipping|shipping|StockReserved', 'warning', T0 + 500],
+    ['duplicate|shipping|shipping|StockReserved', 'warning', T0 + 300],
     ['orphan|PaymentRefunded|refunds', 'warning', T0],
-    ['gap|inventory|payments', 'info', T0 + 500],
-  ], 'one subject per kind and place; a fan-out is a shape, not a problem');
+    ['gap|inventory|payments', 'info', T0 + 200],
+  ], 'one subject per kind and place, each dated by its own spans; a fan-out is a shape, not a problem');
+  assert.deepEqual(anomalySubjects([duplicate, gap], T0 + 3_600_000).map((s) => s.sinceMs), [T0 + 300, T0 + 200],
+    'a later event of the flow does not make its anomalies new');
 
   const book = new AlertBook({ resolveAfterMs: 0, anomalyWindowMs: 900_000 });
   for (let i = 0; i < 3; i += 1) book.observe(`f${i}`, subjectsOf('stalled', waiting(), [duplicate], T0 + 500), T0 + 1_000);

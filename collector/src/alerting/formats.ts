@@ -5,7 +5,7 @@
  * public address. Alert titles carry service and event names from spans: untrusted text, escaped for
  * Slack's markup and never interpreted.
  */
-import { kindOf, type SubjectKind } from '../core/alert-subjects.ts';
+import { keyParts, kindOf, type SubjectKind } from '../core/alert-subjects.ts';
 import type { Alert, AlertNotification } from '../core/alerts.ts';
 
 export type ReceiverKind = 'webhook' | 'alertmanager' | 'slack';
@@ -43,7 +43,7 @@ export function webhookBody(notification: AlertNotification, publicUrl: string |
  */
 export function alertmanagerAlerts(notification: AlertNotification, publicUrl: string | null): AlertmanagerAlert[] {
   const alert = notification.alert;
-  const [, ...parts] = alert.key.split('|');
+  const parts = keyParts(alert.key);
   const { alertname, labels: names } = ALERTMANAGER_LABELS[kindOf(alert.key)];
   const labels: Record<string, string> = { alertname, severity: alert.severity };
   names.forEach((name, i) => {
@@ -75,7 +75,7 @@ export function slackEscape(text: string): string {
 
 /** Per kind of alert, its Alertmanager alertname and the labels its key's parts become, in order. */
 const ALERTMANAGER_LABELS: Record<SubjectKind, { alertname: string; labels: string[] }> = {
-  stalled: { alertname: 'ChoreoscopeFlowsStalled', labels: ['awaited_event_types', 'service', 'consumer_group'] },
+  stalled: { alertname: 'ChoreoscopeFlowsStalled', labels: ['after_event_type', 'after_service', 'wait', 'consumer_group'] },
   failed: { alertname: 'ChoreoscopeFlowsFailed', labels: ['service', 'event_type', 'consumer_group'] },
   duplicate: { alertname: 'ChoreoscopeDuplicateDeliveries', labels: ['service', 'consumer_group', 'event_type'] },
   orphan: { alertname: 'ChoreoscopeOrphanEvents', labels: ['event_type', 'topic'] },

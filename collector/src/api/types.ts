@@ -302,6 +302,8 @@ export type ApiAnomaly = ApiAnomalyBase & (
   | {
     type: 'duplicate-delivery'; producer: ApiSpanRef | null; eventType: string | null; destination: string | null;
     consumerGroup: string; service: string; deliveries: ApiSpanRef[];
+    /** When the first repeat began. */
+    repeatedAtMs: number;
   }
   | {
     type: 'retry'; producer: ApiSpanRef | null; eventType: string | null; destination: string | null; consumerGroup: string;
@@ -315,6 +317,8 @@ export type ApiAnomaly = ApiAnomalyBase & (
   | {
     type: 'propagation-gap'; service: string; destination: string | null; consumerGroup: string; consumer: ApiSpanRef;
     producer: ApiSpanRef | null; joinedBy: ApiJoinReason | null; contextStatus: string | null;
+    /** When the consumer that lost the context started. */
+    lostAtMs: number;
   }
   | { type: 'clock-skew'; producer: ApiSpanRef; consumer: ApiSpanRef; producerHost: string; consumerHost: string; skewMs: number }
   | { type: 'shared-key'; businessKey: string }

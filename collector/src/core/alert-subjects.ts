@@ -16,7 +16,7 @@ export type AlertSeverity = 'critical' | 'warning' | 'info';
 export type SubjectKind = 'stalled' | 'failed' | 'duplicate' | 'orphan' | 'gap' | 'drift';
 
 export interface AlertSubject {
-  /** `<kind>|…`: flows with the same key make one alert. */
+  /** `<kind>|<part>|…` (subjectKey): flows with the same key make one alert. */
   key: string;
   kind: SubjectKind;
   severity: AlertSeverity;
@@ -40,20 +40,25 @@ export function stuckOn(state: FlowState, explanation: Explanation | null): Aler
     const what = explanation.kind === 'consumer'
       ? `waiting for ${service} (group ${explanation.consumerGroup}) to handle ${explanation.afterEventType}`
       : `waiting for ${awaited} from ${service}`;
-    const key = `stalled|${explanation.awaitedEventTypes.join(',')}|${service}|${explanation.consumerGroup ?? ''}`;
+    // the step, not what the model says of it: its likeliest next events and their service change as it learns
+    const key = subjectKey('stalled', explanation.afterEventType, explanation.afterService ?? '', explanation.kind, explanation.consumerGroup ?? '');
     return { key, kind: 'stalled', severity: 'critical', what, sinceMs: explanation.sinceMs };
   }
   if (state === 'failed' && explanation.kind === 'failure') {
     const what = explanation.consumerGroup === null
       ? `${explanation.service} failed to send ${explanation.eventType ?? 'an event'}`
       : `${explanation.service} (group ${explanation.consumerGroup}) failed handling ${explanation.eventType ?? 'an event'}`;
-    const key = `failed|${explanation.service}|${explanation.eventType ?? ''}|${explanation.consumerGroup ?? ''}`;
+    const key = subjectKey('failed', explanation.service, explanation.eventType ?? '', explanation.consumerGroup ?? '');
     return { key, kind: 'failed', severity: 'warning', what, sinceMs: explanation.sinceMs };
   }
   return null;
 }
 
-/** The anomalies of a flow worth an alert, one subject per kind and place; `lastEventMs` dates those that carry no time. */
+/**
+ * The anomalies of a flow worth an alert, one subject per kind and place, each dated by its own spans, so
+ * a flow's later events do not make an old anomaly new; `lastEventMs` dates one stored before anomalies
+ * carried their time.
+ */
 export function anomalySubjects(anomalies: readonly Anomaly[], lastEventMs: number): AlertSubject[] {
   if (anomalies.length === 0) return [];
   const subjects = new Map<string, AlertSubject>();
@@ -64,21 +69,21 @@ export function anomalySubjects(anomalies: readonly Anomaly[], lastEventMs: numb
     if (anomaly.type === 'duplicate-delivery') {
       const event = anomaly.eventType ?? anomaly.destination ?? 'a message';
       add({
-        key: `duplicate|${anomaly.service}|${anomaly.consumerGroup}|${anomaly.eventType ?? ''}`, kind: 'duplicate', severity: 'warning',
+        key: subjectKey('duplicate', anomaly.service, anomaly.consumerGroup, anomaly.eventType ?? ''), kind: 'duplicate', severity: 'warning',
         what: `with ${event} processed more than once by ${anomaly.service} (group ${anomaly.consumerGroup}): its handler must be idempotent`,
-        sinceMs: lastEventMs,
+        sinceMs: anomaly.repeatedAtMs ?? lastEventMs,
       });
     } else if (anomaly.type === 'orphan-event') {
       const on = anomaly.destination === null ? '' : ` on ${anomaly.destination}`;
       add({
-        key: `orphan|${anomaly.eventType ?? ''}|${anomaly.destination ?? ''}`, kind: 'orphan', severity: 'warning',
+        key: subjectKey('orphan', anomaly.eventType ?? '', anomaly.destination ?? ''), kind: 'orphan', severity: 'warning',
         what: `with ${anomaly.eventType ?? 'an event'}${on} from ${anomaly.service} that no consumer handled`, sinceMs: anomaly.producedAtMs,
       });
     } else if (anomaly.type === 'propagation-gap') {
       const on = anomaly.destination === null ? '' : ` on topic ${anomaly.destination}`;
       add({
-        key: `gap|${anomaly.service}|${anomaly.destination ?? ''}`, kind: 'gap', severity: 'info',
-        what: `whose trace context was lost at ${anomaly.service}${on}`, sinceMs: lastEventMs,
+        key: subjectKey('gap', anomaly.service, anomaly.destination ?? ''), kind: 'gap', severity: 'info',
+        what: `whose trace context was lost at ${anomaly.service}${on}`, sinceMs: anomaly.lostAtMs ?? lastEventMs,
       });
     }
   }
@@ -95,7 +100,7 @@ export function subjectsOf(state: FlowState, explanation: Explanation | null, an
 /** A consumer group that stopped handling an event type it handled, since `sinceMs` (its last handling). */
 export function driftSubject(eventType: string, group: string, service: string, sinceMs: number): AlertSubject {
   return {
-    key: `drift|${eventType}|${group}`, kind: 'drift', severity: 'warning',
+    key: subjectKey('drift', eventType, group), kind: 'drift', severity: 'warning',
     what: `${service} (group ${group}) stopped handling ${eventType}`, sinceMs,
   };
 }
@@ -117,6 +122,19 @@ export interface QuietConsumer {
 export function driftSubjects(quiet: readonly QuietConsumer[], minProduced: number): AlertSubject[] {
   return quiet.filter((consumer) => consumer.consumerGroup !== '' && consumer.producedSince >= minProduced)
     .map((consumer) => driftSubject(consumer.eventType, consumer.consumerGroup, consumer.service, consumer.lastSeenMs));
+}
+
+/**
+ * A subject's key: its kind, then its parts, each escaped (names from spans may hold `|`), so two
+ * subjects share a key only when every part is the same.
+ */
+export function subjectKey(kind: SubjectKind, ...parts: string[]): string {
+  return [kind, ...parts.map((part) => part.replaceAll('%', '%25').replaceAll('|', '%7C'))].join('|');
+}
+
+/** The parts of a key, as given to subjectKey. */
+export function keyParts(key: string): string[] {
+  return key.split('|').slice(1).map((part) => part.replaceAll('%7C', '|').replaceAll('%25', '%'));
 }
 
 export function kindOf(key: string): SubjectKind {

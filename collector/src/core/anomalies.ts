@@ -113,6 +113,7 @@ function repeatedDeliveries(list: readonly Delivery[], anomalies: Anomaly[]): vo
     anomalies.push({
       type: 'duplicate-delivery', severity: 'warning', producer: producer && refOf(producer), eventType, destination,
       consumerGroup: group, service: consumer.serviceName, deliveries: successes.map((d) => refOf(d.consumer)),
+      repeatedAtMs: Math.min(...successes.slice(1).map((d) => d.consumer.startMs)),
       message: `${group} handled ${named(eventType)} ${successes.length} times: its handler must be idempotent`,
     });
   }
@@ -179,7 +180,7 @@ function propagationGap({ hop, consumer, producer, group }: Delivery, anomalies:
   anomalies.push({
     type: 'propagation-gap', severity: 'warning', service: consumer.serviceName, destination: hop.destination, consumerGroup: group,
     consumer: refOf(consumer), producer: producer && refOf(producer), joinedBy: producer === null ? null : hop.joinedBy,
-    contextStatus: consumer.contextStatus,
+    contextStatus: consumer.contextStatus, lostAtMs: consumer.startMs,
     message: `context lost at ${consumer.serviceName}${onTopic(hop.destination)}${how}`,
   });
 }

@@ -136,6 +136,8 @@ export interface DuplicateDeliveryAnomaly extends AnomalyBase {
   consumerGroup: string;
   service: string;
   deliveries: SpanRef[];
+  /** When the first repeat began (the second successful handling's start): the anomaly's own time. */
+  repeatedAtMs: number;
 }
 
 /** One message delivered again to the same group after a failed (or counted) attempt. */
@@ -186,6 +188,8 @@ export interface PropagationGapAnomaly extends AnomalyBase {
   joinedBy: JoinReason | null;
   /** What the consumer's instrumentation said of the context it received (`choreoscope.context.status`). */
   contextStatus: string | null;
+  /** When the consumer that lost it started: the anomaly's own time. */
+  lostAtMs: number;
 }
 
 /** A consumer that starts before its producer ended, by their hosts' clocks: the wait is shown as 0. */
