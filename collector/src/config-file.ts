@@ -31,6 +31,7 @@ export interface FileConfig {
     anomalyWindowMs?: number;
     consumerGoneAfterMs?: number;
     consumerGoneMinEvents?: number;
+    consumerRetiredAfterMs?: number;
     publicUrl?: string;
     receivers: Receiver[];
   };
@@ -77,6 +78,7 @@ export const CONFIG_FILE_SCHEMA = section({
     anomalyWindow: duration,
     consumerGoneAfter: duration,
     consumerGoneMinEvents: { type: 'integer', minimum: 1 },
+    consumerRetiredAfter: duration,
     publicUrl: url,
     webhooks: urls,
     alertmanagers: urls,
@@ -93,7 +95,7 @@ interface RawFile {
   stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number };
   alerts?: {
     minFlows?: number; resolveAfter?: Duration; failedWindow?: Duration; maxStuck?: Duration; anomalyWindow?: Duration;
-    consumerGoneAfter?: Duration; consumerGoneMinEvents?: number; publicUrl?: string;
+    consumerGoneAfter?: Duration; consumerGoneMinEvents?: number; consumerRetiredAfter?: Duration; publicUrl?: string;
     webhooks?: string[]; alertmanagers?: string[]; slack?: string[];
   };
 }
@@ -150,7 +152,8 @@ export function parseConfigFile(text: string, source: string): FileConfig {
     alerts: {
       minFlows: alerts.minFlows, resolveAfterMs: optionalMs(alerts.resolveAfter), failedWindowMs: optionalMs(alerts.failedWindow),
       maxStuckMs: optionalMs(alerts.maxStuck), anomalyWindowMs: optionalMs(alerts.anomalyWindow),
-      consumerGoneAfterMs: optionalMs(alerts.consumerGoneAfter), consumerGoneMinEvents: alerts.consumerGoneMinEvents, publicUrl: alerts.publicUrl,
+      consumerGoneAfterMs: optionalMs(alerts.consumerGoneAfter), consumerGoneMinEvents: alerts.consumerGoneMinEvents,
+      consumerRetiredAfterMs: optionalMs(alerts.consumerRetiredAfter), publicUrl: alerts.publicUrl,
       receivers: [
         ...(alerts.webhooks ?? []).map((u) => ({ kind: 'webhook' as const, url: u })),
         ...(alerts.alertmanagers ?? []).map((u) => ({ kind: 'alertmanager' as const, url: u })),

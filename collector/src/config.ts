@@ -69,6 +69,7 @@ export interface CollectorConfig {
     anomalyWindowMs: number | undefined;
     consumerGoneAfterMs: number | undefined;
     consumerGoneMinEvents: number | undefined;
+    consumerRetiredAfterMs: number | undefined;
   };
 }
 
@@ -212,7 +213,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
           lateFactor: file?.stalls.lateFactor, stallFactor: file?.stalls.stallFactor, minSamples: file?.stalls.minSamples,
           alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
           anomalyWindowMs: file?.alerts.anomalyWindowMs, consumerGoneAfterMs: file?.alerts.consumerGoneAfterMs,
-          consumerGoneMinEvents: file?.alerts.consumerGoneMinEvents,
+          consumerGoneMinEvents: file?.alerts.consumerGoneMinEvents, consumerRetiredAfterMs: file?.alerts.consumerRetiredAfterMs,
         },
       },
     };

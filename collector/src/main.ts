@@ -62,7 +62,7 @@ const app = buildServer({
       resolveAfterMs: config.alertResolveAfterMs, minFlows: config.tuning.alertMinFlows, failedWindowMs: config.tuning.failedWindowMs,
       maxStuckMs: config.tuning.maxStuckMs, anomalyWindowMs: config.tuning.anomalyWindowMs,
     },
-    drift: { quietAfterMs: config.tuning.consumerGoneAfterMs, minProduced: config.tuning.consumerGoneMinEvents },
+    drift: { quietAfterMs: config.tuning.consumerGoneAfterMs, minProduced: config.tuning.consumerGoneMinEvents, retiredAfterMs: config.tuning.consumerRetiredAfterMs },
   },
   alerting: { receivers: config.alertReceivers, publicUrl: config.publicUrl ?? null },
 });

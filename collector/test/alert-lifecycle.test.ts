@@ -154,7 +154,7 @@ forEachStore((kind) => {
     }
   });
 
-  test('a duplicate delivery and a consumer group gone quiet make alerts of their own, and the group coming back resolves its alert', async () => {
+  test('a duplicate delivery and a consumer group gone quiet make alerts of their own (a group renamed has not gone), and the group coming back resolves its alert', async () => {
     const { store, dispose } = await kind.open();
     try {
       let clock = epochMs + 60_000;
@@ -167,8 +167,9 @@ forEachStore((kind) => {
       assert.deepEqual(await firing(), [['duplicate|inventory|inventory|PaymentAuthorized', 'warning',
         '1 flow with PaymentAuthorized processed more than once by inventory (group inventory): its handler must be idempotent']]);
 
-      // 25 orders handled by notification; then, 15 minutes later, 25 more it never handled; all on the same
-      // topics (the fixture namespaces them), each order's messages at offsets of their own
+      // 25 orders handled by notification; 15 minutes later 25 more, handled by the same group under a new
+      // service name; 15 minutes later 25 more it never handled; all on the same topics (the fixture
+      // namespaces them), each order's messages at offsets of their own
       let order = 0;
       const onSharedTopics = (records: SpanRecord[]) => {
         order += 1;
@@ -179,20 +180,29 @@ forEachStore((kind) => {
           return { ...r, attributes: { ...r.attributes, 'messaging.destination.name': topic.split(':').at(-1)!, 'messaging.kafka.offset': offset + order * 1_000 } };
         });
       };
+      const renamed = (records: SpanRecord[]) => records.map((r) => (r.serviceName === 'notification' ? { ...r, serviceName: 'notifier' } : r));
       for (let i = 0; i < 25; i += 1) await store.writeSpans(onSharedTopics(fixtureRecords(chain, `${kind.name}:drift:${i}:${Math.random()}:`)));
-      for (let i = 0; i < 25; i += 1) {
-        const records = later(fixtureRecords(chain, `${kind.name}:gone:${i}:${Math.random()}:`), 900_000).filter((r) => r.name !== 'notification.process');
-        await store.writeSpans(onSharedTopics(records));
-      }
+      for (let i = 0; i < 25; i += 1) await store.writeSpans(onSharedTopics(renamed(later(fixtureRecords(chain, `${kind.name}:renamed:${i}:${Math.random()}:`), 900_000))));
       clock = epochMs + 960_000;
       await worker.round(session);
       clock += 30_000; // the next look at consumer groups
       await worker.round(session);
-      const drift = (await store.alerts.listAlerts('firing', 10)).find((a) => a.key.startsWith('drift|'));
-      assert.deepEqual([drift?.key, drift?.title, drift?.flowCount], ['drift|ShipmentScheduled|notification', 'notification (group notification) stopped handling ShipmentScheduled', 0]);
+      const driftAlerts = async () => (await store.alerts.listAlerts('firing', 10)).filter((a) => a.key.startsWith('drift|'));
+      assert.deepEqual(await driftAlerts(), [], 'a group handling its events under a new service name has not gone');
+
+      for (let i = 0; i < 25; i += 1) {
+        const records = later(fixtureRecords(chain, `${kind.name}:gone:${i}:${Math.random()}:`), 1_800_000).filter((r) => r.name !== 'notification.process');
+        await store.writeSpans(onSharedTopics(records));
+      }
+      clock = epochMs + 1_860_000;
+      await worker.round(session);
+      clock += 30_000;
+      await worker.round(session);
+      const [drift] = await driftAlerts();
+      assert.deepEqual([drift?.key, drift?.title, drift?.flowCount], ['drift|ShipmentScheduled|notification', 'notifier (group notification) stopped handling ShipmentScheduled', 0]);
 
       // it handles one again: not quiet any more, resolved after the quiet time
-      await store.writeSpans(onSharedTopics(later(fixtureRecords(chain, `${kind.name}:back:${Math.random()}:`), 990_000)));
+      await store.writeSpans(onSharedTopics(later(fixtureRecords(chain, `${kind.name}:back:${Math.random()}:`), 1_890_000)));
       await worker.round(session);
       clock += 30_000;
       await worker.round(session);

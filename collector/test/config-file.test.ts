@@ -44,6 +44,7 @@ alerts:
   anomalyWindow: 30m
   consumerGoneAfter: 20m
   consumerGoneMinEvents: 50
+  consumerRetiredAfter: 2d
   publicUrl: https://choreoscope.example.com
   webhooks: [https://hooks.example.com/choreoscope]
   alertmanagers: [http://alertmanager:9093]
@@ -60,7 +61,7 @@ test('a full file: durations in milliseconds, declared steps and terminals, rece
     stalls: { defaultDeadlineMs: 90_000, lateFactor: 1.2, stallFactor: 2, exportDelayMs: 5_000, settleAfterMs: 600_000, minSamples: 50 },
     alerts: {
       minFlows: 3, resolveAfterMs: 120_000, failedWindowMs: 3_600_000, maxStuckMs: 86_400_000, anomalyWindowMs: 1_800_000,
-      consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50, publicUrl: 'https://choreoscope.example.com',
+      consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50, consumerRetiredAfterMs: 172_800_000, publicUrl: 'https://choreoscope.example.com',
       receivers: [
         { kind: 'webhook', url: 'https://hooks.example.com/choreoscope' }, { kind: 'alertmanager', url: 'http://alertmanager:9093' },
         { kind: 'slack', url: 'https://hooks.slack.com/services/T/B/x' },
@@ -109,7 +110,7 @@ test('--config: the file fills what flags and environment variables leave unset'
     assert.equal(config.declared.steps.length, 2);
     assert.deepEqual(config.tuning, {
       lateFactor: 1.2, stallFactor: 2, minSamples: 50, alertMinFlows: 3, failedWindowMs: 3_600_000, maxStuckMs: 86_400_000, anomalyWindowMs: 1_800_000,
-      consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50,
+      consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50, consumerRetiredAfterMs: 172_800_000,
     });
     const missing = readConfig([], { CHOREOSCOPE_CONFIG: join(dir, 'nope.yaml') });
     assert.match(missing.kind === 'error' ? missing.message : '', /^--config: cannot read .*nope\.yaml: ENOENT/);

@@ -77,11 +77,12 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   /** How stuck flows make alerts (core/alerts.ts). */
   alerts?: AlertOptions;
   /**
-   * Topology drift: a consumer group that handled an event type within the last day, and not for
-   * `quietAfterMs` while `minProduced` of its events were sent, has disappeared (an alert with no flows).
-   * Looked for every 30 s. Defaults 600_000 (10 minutes) and 20.
+   * Topology drift: a consumer group that handled an event type, and not for `quietAfterMs` while
+   * `minProduced` of its events were sent, has disappeared (an alert with no flows). One not heard of for
+   * `retiredAfterMs` is taken as retired on purpose: the choreography is relearned without it, and its
+   * alert resolves. Looked for every 30 s. Defaults 600_000 (10 minutes), 20 and 604_800_000 (7 days).
    */
-  drift?: { quietAfterMs?: number; minProduced?: number };
+  drift?: { quietAfterMs?: number; minProduced?: number; retiredAfterMs?: number };
   /** Who is owed alert notifications and delivers them; none: alerts are kept and shown, not sent. */
   notifier?: AlertNotifier;
   /** Wait after a failed round (the store unavailable) before the next. Default 1_000. */
@@ -354,7 +355,7 @@ export class FlowWorker {
   async #checkDrift(session: AssemblySession, book: AlertBook, nowMs: number): Promise<void> {
     this.#driftCheckedAtMs = nowMs;
     const quietAfterMs = this.#options.drift?.quietAfterMs ?? 600_000;
-    const quiet = await session.quietConsumers(nowMs - quietAfterMs, nowMs - 86_400_000);
+    const quiet = await session.quietConsumers(nowMs - quietAfterMs, nowMs - (this.#options.drift?.retiredAfterMs ?? 7 * 86_400_000));
     const gone = driftSubjects(quiet, this.#options.drift?.minProduced ?? 20);
     const goneKeys = new Set(gone.map((subject) => subject.key));
     for (const subject of book.conditions()) if (!goneKeys.has(subject.key)) book.condition(subject, false, nowMs);

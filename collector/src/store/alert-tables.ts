@@ -51,11 +51,17 @@ const DELETE_ENDED = `WITH doomed AS (
 ) SELECT count(*)::float8 AS alerts FROM doomed`;
 
 const FIRING_ALERTS = `SELECT alert FROM alerts WHERE state = 'firing'`;
-// consumer groups last seen in [$2, $1), with the events of their type sent on their topic in the minutes after
-const QUIET_CONSUMERS = `SELECT c.event_type, c.service, c.consumer_group, c.last_seen_ms,
-  coalesce((SELECT sum(r.produced) FROM event_rates r WHERE r.event_type = c.event_type AND r.destination = c.destination
-    AND r.minute_ms > c.last_seen_ms), 0)::float8 AS produced_since
-  FROM event_catalog c WHERE c.role = 'consumer' AND c.last_seen_ms < $1 AND c.last_seen_ms >= $2`;
+// consumer groups by event type, whatever service or topic they were seen under (a renamed service is the same
+// group going on), last seen in [$2, $1), with the events of that type sent on their topics in the minutes after
+const QUIET_CONSUMERS = `WITH groups AS (
+  SELECT event_type, consumer_group, max(last_seen_ms) AS last_seen_ms,
+    (array_agg(service ORDER BY last_seen_ms DESC))[1] AS service, array_agg(DISTINCT destination) AS destinations
+  FROM event_catalog WHERE role = 'consumer' AND consumer_group <> '' GROUP BY event_type, consumer_group
+)
+SELECT g.event_type, g.service, g.consumer_group, g.last_seen_ms,
+  coalesce((SELECT sum(r.produced) FROM event_rates r WHERE r.event_type = g.event_type AND r.destination = ANY (g.destinations)
+    AND r.minute_ms > g.last_seen_ms), 0)::float8 AS produced_since
+FROM groups g WHERE g.last_seen_ms < $1 AND g.last_seen_ms >= $2`;
 // a flow stuck longer ago than the window cannot count toward an alert: its wait began before its last event
 const STUCK_FLOWS = `SELECT flow_id, state, explanation FROM flows WHERE state IN ('stalled', 'failed') AND last_event_ms >= $1`;
 const UPSERT_ALERTS = `
