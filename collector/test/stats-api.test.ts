@@ -83,6 +83,8 @@ forEachStore((kind) => {
     const code = async (query: string) => ((await get(query)).json as ApiErrorBody).error.code;
     assert.equal(await code(`?start=${T0}&end=${T0}`), 'CHS_ERR_QUERY_TIME_INVALID');
     assert.equal(await code('?start=yesterday'), 'CHS_ERR_QUERY_TIME_INVALID');
+    assert.equal(await code(`?start=${T0 - 32 * 86_400_000}&end=${T0}`), 'CHS_ERR_QUERY_TIME_INVALID', 'over 31 days');
+    assert.equal((await get(`?start=${T0 - 31 * 86_400_000}&end=${T0}`)).status, 200, '31 days is taken');
     assert.equal(await code('?since=1'), 'CHS_ERR_QUERY_PARAMETER_UNKNOWN');
     const defaults = (await get('')).json as FlowStatsResponse;
     assert.equal(defaults.endMs - defaults.startMs, 3_600_000, 'the last hour by default');

@@ -12,6 +12,8 @@ import type { ApiFlowState, FlowStatsResponse } from './types.ts';
 
 /** The window when no start is given: the hour before `end`. */
 const DEFAULT_WINDOW_MS = 3_600_000;
+/** The widest window: each ask is a scan of its flows, and flows are kept for the retention time (a week by default). */
+export const MAX_STATS_WINDOW_MS = 31 * 86_400_000;
 
 const count = { type: 'number' };
 const nullableMs = { type: ['number', 'null'] };
@@ -21,7 +23,7 @@ export async function statsRoutes(app: FastifyInstance, options: { store: SpanSt
     schema: {
       tags: ['flows'],
       summary: 'Flow statistics: states, end-to-end durations, the step funnel',
-      description: 'Flows active in [start, end) (default: the hour before end, end now): how many are in each state; how long those '
+      description: 'Flows active in [start, end) (default: the hour before end, end now; at most 31 days): how many are in each state; how long those '
         + 'that completed or were compensated took, as quantiles and a histogram in powers of two of milliseconds; and per event type '
         + 'how many flows reached it and how many are stuck (late or stalled waiting after it) or failed there, the most reached first.',
       querystring: queryString({ start: timeParameter('flows active at or after'), end: timeParameter('flows active before (default now)') }),
@@ -43,6 +45,9 @@ export async function statsRoutes(app: FastifyInstance, options: { store: SpanSt
     const endMs = request.query.end === undefined ? Date.now() : parseTime('end', request.query.end);
     const startMs = request.query.start === undefined ? endMs - DEFAULT_WINDOW_MS : parseTime('start', request.query.start);
     if (startMs >= endMs) throw chsError(ERRORS.QUERY_TIME_INVALID, { detail: `start (${startMs}) is not before end (${endMs})` });
+    if (endMs - startMs > MAX_STATS_WINDOW_MS) {
+      throw chsError(ERRORS.QUERY_TIME_INVALID, { detail: `the window is ${endMs - startMs} ms, over the ${MAX_STATS_WINDOW_MS} ms (31 days) statistics take` });
+    }
     const stats = await options.store.flows.flowStats(startMs, endMs);
     const byState = Object.fromEntries(FLOW_STATES.map((state) => [state, stats.byState[state] ?? 0])) as Record<ApiFlowState, number>;
     return { startMs, endMs, byState, duration: { ...stats.durations, histogram: stats.histogram }, funnel: stats.funnel };
