@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The one test command: installs what the tests need, type-checks, starts a throwaway PostgreSQL
-// cluster (scripts/postgres.mjs) when collector tests are to run, then runs the tests with Node's
+// The one test command: installs what the tests need (npm packages; Chromium with apt-get when the
+// dashboard's browser tests are to run and it is missing), type-checks, builds the dashboard, starts a
+// throwaway PostgreSQL cluster (scripts/postgres.mjs) when collector tests are to run, then runs the tests with Node's
 // built-in runner, and removes the cluster whatever happens. The runner's summary is the last thing
 // printed, so CI can read it.
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { POSTGRES_VERSION, startPostgresCluster } from './postgres.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** Where the dashboard's tests find Chromium (dashboard/test/browser.ts). */
+const CHROMIUM = process.env.CHOREOSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 const step = (what) => console.log(`\n▶ ${what}`);
 
 function run(cmd, args, options = {}) {
@@ -40,12 +43,17 @@ if (!depsAreCurrent()) {
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
 }
 
-step('type-checking (tsc)');
-if (run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']) !== 0) {
-  console.error('type-check failed');
-  process.exit(1);
+step('type-checking (tsc: the Node.js code, then the dashboard\'s browser code)');
+for (const project of ['tsconfig.json', 'dashboard/tsconfig.json']) {
+  if (run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project]) !== 0) {
+    console.error(`type-check failed (${project})`);
+    process.exit(1);
+  }
 }
 console.log('type-check passed');
+
+step('building the dashboard (esbuild)');
+if (run(process.execPath, [join(root, 'dashboard', 'build.mjs')]) !== 0) process.exit(1);
 
 const filter = process.argv.slice(2);
 const tests = findTests(root)
@@ -58,6 +66,16 @@ let cluster;
 process.on('exit', () => cluster?.remove());
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => (runner === undefined ? process.exit(128 + constants.signals[signal]) : runner.kill(signal)));
+}
+
+// the dashboard's suites drive Debian's Chromium; a fresh machine has none
+if (tests.some((file) => file.startsWith('dashboard/')) && !existsSync(CHROMIUM)) {
+  step('installing Chromium for the dashboard\'s browser tests (apt-get)');
+  const apt = (...args) => run('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (apt('update', '-q') !== 0 || apt('install', '-y', '-q', '--no-install-recommends', 'chromium') !== 0 || !existsSync(CHROMIUM)) {
+    console.error(`cannot install chromium with apt-get (run as root, or install it so that ${CHROMIUM} exists)`);
+    process.exit(1);
+  }
 }
 
 // the collector's suites run against PostgreSQL as well as PGlite

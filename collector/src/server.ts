@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { AlertDelivery, type AlertDeliveryOptions } from './alerting/alert-delivery.ts';
+import { dashboard, dashboardDir, dashboardRoutes } from './api/dashboard-routes.ts';
 import { ChsError, ERRORS, chsError } from './api/errors.ts';
 import { healthRoutes } from './api/health-routes.ts';
 import { queryRoutes } from './api/query-routes.ts';
@@ -71,6 +72,8 @@ export interface ServerOptions {
   metrics?: CollectorMetrics;
   /** Send each export that stored new spans on to another OTLP/HTTP endpoint. Default: no forwarding. */
   forward?: ForwardOptions;
+  /** The dashboard at `/`: its built files (`dir`, default the dashboard package's dist/), or false for none. */
+  dashboard?: { dir?: string } | false;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -100,6 +103,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     metrics: options.metrics ?? new CollectorMetrics(),
     forward: options.forward,
     alerting: options.alerting,
+    dashboard: options.dashboard ?? {},
   };
 }
 
@@ -155,7 +159,8 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   echoRequestId(app);
   trackRequestsInFlight(app);
   observeRequests(app, resolved.metrics);
-  requireBearerTokens(app, { ingest: resolved.ingestTokens, api: resolved.apiTokens });
+  const dashboardFiles = resolved.dashboard === false ? null : dashboardDir(resolved.dashboard.dir);
+  requireBearerTokens(app, { ingest: resolved.ingestTokens, api: resolved.apiTokens }, resolved.dashboard === false ? [] : dashboardRoutes(dashboardFiles));
   const forwarder = resolved.forward && new Forwarder(resolved.forward, { queue: resolved.store.forwardQueue, metrics: resolved.metrics, log: app.log });
   if (forwarder) {
     app.addHook('onReady', async () => forwarder.start());
@@ -198,6 +203,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(queryRoutes, { store: resolved.store, describeFlows: resolved.flows, flowModel: resolved.flows.model });
   app.register(healthRoutes, { store: resolved.store });
   app.register(metricsRoute, { metrics: resolved.metrics });
+  if (resolved.dashboard !== false) app.register(dashboard, { dir: dashboardFiles });
   return app;
 }
 

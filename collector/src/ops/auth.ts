@@ -1,6 +1,6 @@
 /**
  * Bearer tokens, with @fastify/bearer-auth (constant-time comparison), in two realms with tokens of
- * their own: `ingest` (OTLP on /v1/...) and `api` (every other route: the query API, the dashboard, a
+ * their own: `ingest` (OTLP on /v1/...) and `api` (every other route: the query API, the live feed, a
  * 404). The probes and /metrics stay open: they carry no span data, and the callers (orchestrators,
  * Prometheus) are set up more easily without a token. A realm given no token is open.
  *
@@ -20,7 +20,7 @@ export type AuthRealm = 'ingest' | 'api';
 export interface AuthTokens {
   /** Accepted on OTLP ingest; none leaves ingest open. */
   ingest: readonly string[];
-  /** Accepted on the query API and the dashboard; none leaves them open. */
+  /** Accepted on the query API and the live feed the dashboard reads; none leaves them open. */
   api: readonly string[];
 }
 
@@ -34,13 +34,17 @@ export function isValidToken(token: string): boolean {
 }
 
 /** The realm whose token a route needs, from its pattern (undefined when no route matched); null when open. */
-export function realmOf(route: string | undefined): AuthRealm | null {
-  if (route !== undefined && OPEN_ROUTES.has(route)) return null;
+export function realmOf(route: string | undefined, openRoutes: ReadonlySet<string> = OPEN_ROUTES): AuthRealm | null {
+  if (route !== undefined && (OPEN_ROUTES.has(route) || openRoutes.has(route))) return null;
   return route?.startsWith('/v1/') ? 'ingest' : 'api';
 }
 
-/** Adds the check to every request of `app` (call it on the root, before the routes are registered). */
-export function requireBearerTokens(app: FastifyInstance, tokens: AuthTokens): void {
+/**
+ * Adds the check to every request of `app` (call it on the root, before the routes are registered).
+ * `openRoutes` are open besides the probes and /metrics: the dashboard's files, which hold no data.
+ */
+export function requireBearerTokens(app: FastifyInstance, tokens: AuthTokens, openRoutes: readonly string[] = []): void {
+  const open = new Set(openRoutes);
   if (tokens.ingest.length === 0 && tokens.api.length === 0) return;
   const verifiers: Partial<Record<AuthRealm, NonNullable<FastifyInstance['verifyBearerAuth']>>> = {};
   // addHook false: the plugin only decorates, and reports a failure to `done` instead of answering it
@@ -53,7 +57,7 @@ export function requireBearerTokens(app: FastifyInstance, tokens: AuthTokens): v
   });
 
   app.addHook('onRequest', (request, reply, done) => {
-    const realm = realmOf(request.routeOptions.url);
+    const realm = realmOf(request.routeOptions.url, open);
     const verify = realm === null ? undefined : verifiers[realm];
     if (realm === null || verify === undefined) return done();
     verify(request, reply, (error) => {

@@ -1,0 +1,196 @@
+/**
+ * The dashboard in a real Chromium against a real collector fed real OTLP spans of an order
+ * choreography: the token prompt, then the map whose nodes and edges are the model's, the compensation
+ * band apart, stuck badges as the statistics count them, the map growing and dots moving when new spans
+ * arrive (no reload), the details of a node with its flows, and a flow's deep link surviving a reload.
+ * Span data carrying script payloads shows as text in the map and its details: nothing runs, nothing is
+ * added to the page. Screenshots of each view are saved (the folder is printed).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import type { CatalogResponse, FlowStatsResponse, ModelResponse } from '../../collector/src/api/types.ts';
+import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
+import { pgliteStores } from '../../collector/test/stores.ts';
+import { choreographyMap } from '../src/model/map-model.ts';
+import { SCREENSHOTS_DIR, launchChromium, screenshot } from './browser.ts';
+import { PLAIN_NAMES, exportBody, orderSpans, type Ending, type Names } from './order-spans.ts';
+
+// what the page's own functions see, run in the browser (the tests type-check without the DOM's types)
+declare const window: Record<string, unknown>;
+declare const document: { querySelectorAll(selector: string): { length: number }; scripts: { length: number } };
+
+const TOKEN = 'dashboard-test-token';
+let collector: RunningCollector;
+let browser: Browser;
+const saved: string[] = [];
+
+const api = async <T>(path: string): Promise<T> => {
+  const response = await fetch(`${collector.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(response.status, 200, `${path}: ${response.status}`);
+  return await response.json() as T;
+};
+
+let orders = 0;
+async function post(ending: Ending, startMs: number, names: Names = PLAIN_NAMES, namespace = 'plain:'): Promise<void> {
+  orders += 1;
+  const response = await fetch(`${collector.url}/v1/traces`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: exportBody(orderSpans(`order-${orders}`, startMs, ending, names), namespace),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+/** A page on the dashboard, past the token prompt. */
+async function openDashboard(hash = '#/map'): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+  page.on('pageerror', (error) => assert.fail(`the page threw: ${error.message}`));
+  await page.goto(`${collector.url}/${hash}`);
+  await page.getByTestId('token-prompt').waitFor();
+  await page.fill('input[name=token]', TOKEN);
+  await page.click('button[type=submit]');
+  await page.getByTestId('token-prompt').waitFor({ state: 'detached' });
+  return page;
+}
+
+const attributeValues = (page: Page, selector: string, attribute: string) =>
+  page.$$eval(selector, (elements, name) => elements.map((element) => element.getAttribute(name)!).sort(), attribute);
+
+before(async () => {
+  collector = await startCollector(pgliteStores, { server: { apiTokens: [TOKEN], flows: { settleAfterMs: 1_000, exportDelayMs: 0 } } });
+  browser = await launchChromium();
+  const now = Date.now();
+  for (let i = 0; i < 24; i += 1) await post('shipped', now - 240_000 + i * 5_000);
+  for (let i = 0; i < 20; i += 1) await post('cancelled', now - 230_000 + i * 5_000);
+  for (let i = 0; i < 3; i += 1) await post('stalled-at-payment', now - 120_000 + i * 1_000);
+  // learned from the settled flows, the stalled ones judged against it
+  await waitFor(async () => (await api<ModelResponse>('/api/model')).steps.some((step) => step.terminal === 'compensated'), 30_000, () => 'the model learned');
+  let stuck: number | undefined;
+  await waitFor(async () => {
+    stuck = (await api<FlowStatsResponse>(`/api/stats/flows?start=${now - 3_600_000}`)).funnel.find((s) => s.eventType === 'OrderCreated')?.stuck;
+    return stuck === 3;
+  }, 30_000, () => `${stuck} flows stuck after OrderCreated`);
+});
+
+after(async () => {
+  await browser?.close();
+  await collector?.close();
+  if (saved.length > 0) console.log(`dashboard screenshots: ${SCREENSHOTS_DIR}`);
+});
+
+test('the map draws the model\'s nodes and edges, the compensation band apart, stuck badges where flows wait', async () => {
+  const page = await openDashboard();
+  try {
+    await page.waitForSelector('[data-node="event:OrderCreated"]');
+    const model = await api<ModelResponse>('/api/model');
+    const catalog = await api<CatalogResponse>('/api/catalog');
+    const stats = await api<FlowStatsResponse>(`/api/stats/flows?start=${Date.now() - 86_400_000}`);
+    const expected = choreographyMap({ model, catalog, stuckAfter: new Map(stats.funnel.map((s) => [s.eventType, s.stuck])) });
+    assert.deepEqual(await attributeValues(page, 'g.node', 'data-node'), expected.nodes.map((n) => n.id).sort());
+    assert.deepEqual(await attributeValues(page, 'path.edge', 'data-edge'), expected.edges.map((e) => e.id).sort());
+    // the choreography as a person reads it: each handler sends the next event; the origin sends the first
+    for (const edge of [
+      'produce:service:order|->OrderCreated', 'consume:OrderCreated->service:payment|payment', 'consume:OrderCreated->service:analytics|analytics',
+      'produce:service:payment|payment->PaymentAuthorized', 'produce:service:payment|payment->PaymentFailed',
+      'consume:PaymentFailed->service:order|order-compensation', 'produce:service:order|order-compensation->OrderCancelled',
+      'produce:service:shipping|shipping->OrderShipped',
+    ]) assert.ok(expected.edges.some((e) => e.id === edge), edge);
+
+    const centre = (id: string) => page.$eval(`[data-node="${id}"]`, (g) => {
+      const match = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute('transform')!)!;
+      return { x: Number(match[1]), y: Number(match[2]), band: g.classList.contains('compensation') ? 'compensation' : 'main' };
+    });
+    const main = await Promise.all(['event:OrderCreated', 'event:PaymentAuthorized', 'event:StockReserved', 'event:OrderShipped'].map(centre));
+    assert.ok(main.every((node, i) => i === 0 || node.x > main[i - 1]!.x), 'the main chain reads left to right');
+    const cancelled = await centre('event:OrderCancelled');
+    assert.equal(cancelled.band, 'compensation');
+    assert.ok(cancelled.y > Math.max(...main.map((node) => node.y)), 'the compensation band is below the main chain');
+
+    const badge = await page.$eval('[data-node="event:OrderCreated"] g.badge', (g) => ({ shown: g.getAttribute('display') !== 'none', text: g.textContent }));
+    assert.deepEqual(badge, { shown: true, text: '3 stuck' });
+    // flows that ended before their last event was learned as an end wait for their next look to be called completed
+    const stuckInAll = stats.funnel.reduce((sum, step) => sum + step.stuck, 0);
+    assert.match(await page.getByTestId('map-status').textContent() ?? '', new RegExp(`· ${stuckInAll} flows stuck ·`));
+    saved.push(await screenshot(page, 'map'));
+  } finally {
+    await page.close();
+  }
+});
+
+test('new spans move dots along the edges and grow the map, without a reload', async () => {
+  const page = await openDashboard();
+  try {
+    await page.waitForSelector('[data-node="event:OrderCreated"]');
+    await page.evaluate(() => (window.stayed = true));
+    await post('shipped', Date.now() - 300, { ...PLAIN_NAMES, notification: 'loyalty' });
+    await page.waitForSelector('circle.dot', { timeout: 10_000 });
+    await page.waitForSelector('[data-node="service:loyalty|loyalty"]', { timeout: 20_000 });
+    assert.equal(await page.evaluate(() => window.stayed), true, 'the same page, not reloaded');
+    assert.equal(await page.getByTestId('live').textContent(), 'live');
+  } finally {
+    await page.close();
+  }
+});
+
+test('a node\'s details list its flows; a flow\'s link opens it, and the deep link survives a reload', async () => {
+  const page = await openDashboard();
+  try {
+    await page.click('[data-node="event:OrderCreated"]');
+    const details = page.getByTestId('map-details');
+    await details.locator('h2', { hasText: 'OrderCreated' }).waitFor();
+    await details.locator('a[href^="#/flows/"]').first().waitFor();
+    const rows = await details.locator('dt').allTextContents();
+    assert.deepEqual(rows.slice(0, 4), ['rate', 'topics', 'sent by', 'handled by']);
+    saved.push(await screenshot(page, 'map-details'));
+    const href = await details.locator('a[href^="#/flows/"]').first().getAttribute('href');
+    await details.locator('a[href^="#/flows/"]').first().click();
+    await page.getByTestId('flow-facts').locator('dd').first().waitFor();
+    const flowId = decodeURIComponent(href!.slice('#/flows/'.length));
+    assert.equal(await page.getByTestId('flow-facts').locator('dd').first().textContent(), flowId);
+    await page.reload();
+    await page.getByTestId('flow-facts').locator('dd').first().waitFor();
+    assert.equal(await page.getByTestId('flow-facts').locator('dd').first().textContent(), flowId, 'the token kept in the tab, the address kept');
+    assert.equal(page.url(), `${collector.url}/${href}`);
+  } finally {
+    await page.close();
+  }
+});
+
+test('names from spans carrying script payloads show as text in the map and its details: nothing runs, nothing is added', async () => {
+  const payloads = {
+    order: '<img src=x onerror="window.__xss=1">', payment: '<script>window.__xss=2</script>', paymentGroup: 'javascript:window.__xss=3',
+    orderCreated: '<svg onload="window.__xss=4"><circle r=9 /></svg>', paymentAuthorized: '"><img src=x onerror=alert(5)>',
+  };
+  const names: Names = { ...PLAIN_NAMES, ...payloads, keyAttribute: '<iframe src="javascript:alert(6)">' };
+  for (let i = 0; i < 3; i += 1) await post('shipped', Date.now() - 60_000 + i * 1_000, names, 'hostile:');
+  await waitFor(async () => (await api<CatalogResponse>('/api/catalog')).events.some((e) => e.eventType === payloads.orderCreated), 20_000, () => 'in the catalogue');
+  const page = await openDashboard();
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  try {
+    const hostile = page.locator('g.node.event text.label', { hasText: payloads.orderCreated });
+    await hostile.waitFor({ timeout: 20_000 });
+    assert.equal(await hostile.textContent(), payloads.orderCreated, 'the payload is the label\'s text');
+    await page.locator('g.node.service text.label', { hasText: payloads.payment }).first().waitFor();
+    await hostile.click();
+    const details = page.getByTestId('map-details');
+    await details.locator('h2').filter({ hasText: payloads.orderCreated }).waitFor();
+    await details.locator('a[href^="#/flows/"]').first().waitFor();
+    assert.ok((await details.textContent())!.includes(payloads.order), 'the hostile producer is listed, as text');
+    await page.locator('g.node.service', { hasText: payloads.payment }).first().click();
+    await details.locator('h2').filter({ hasText: payloads.payment }).waitFor();
+    saved.push(await screenshot(page, 'map-hostile-names'));
+    const injected = await page.evaluate(() => ({
+      sentinel: window.__xss ?? null,
+      elements: document.querySelectorAll('img, iframe, object, embed, svg svg, script:not([src])').length,
+      scripts: document.scripts.length,
+      javascriptLinks: document.querySelectorAll('a[href^="javascript:"]').length,
+    }));
+    assert.deepEqual(injected, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 });
+    assert.deepEqual(dialogs, [], 'no dialog opened');
+  } finally {
+    await page.close();
+  }
+});
