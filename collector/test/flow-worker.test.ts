@@ -2,7 +2,8 @@
  * The flow worker's rounds against a real store, on both stores: facts held back by describeEveryMs are
  * marked in the store, so a worker that dies before describing them leaves them to the next one; a
  * worker that stops describes them first; a recheck row that names no flow any more is removed rather
- * than due for ever; the backlog (spans committed and not yet assembled) is measured and exposed.
+ * than due for ever; the backlog (spans committed and not yet assembled) is measured and exposed; flows
+ * stalled after an event the model then learns as an end are judged again at the next round.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +111,12 @@ forEachStore((kind) => {
       assert.equal(learned.flows.filter((flow) => flow.state === 'completed').length, 25 - early.length);
       const saved = await store.flows.storedModel();
       assert.ok(saved !== null, 'saved with the round');
+      // what they wait after is now known as an end: the next round judges them again, not their distant next look
+      // (their default-deadline look would be ten minutes on: as long as they had waited)
+      clock += 1_000;
+      await worker.round(session);
+      const rejudged = await store.flows.searchFlows({ service: 'notification', limit: 100 });
+      assert.deepEqual(rejudged.flows.map((flow) => flow.state), Array(25).fill('completed'), 'judged again a second later');
 
       // a new order, later: OrderCreated handled by payment, then nothing
       const stuck = new Map(later(fixtureRecords(chain, `${kind.name}:stuck:${Math.random()}:`), 700_000).map((r) => [r.name, r]));

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { CatalogResponse, FlowStatsResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
 import { pgliteStores } from '../../collector/test/stores.ts';
-import { choreographyMap } from '../src/model/map-model.ts';
+import { choreographyMap, shortened } from '../src/model/map-model.ts';
 import { SCREENSHOTS_DIR, launchChromium, screenshot } from './browser.ts';
 import { PLAIN_NAMES, exportBody, orderSpans, type Ending, type Names } from './order-spans.ts';
 
@@ -42,7 +42,7 @@ async function post(ending: Ending, startMs: number, names: Names = PLAIN_NAMES,
 
 /** A page on the dashboard, past the token prompt. */
 async function openDashboard(hash = '#/map'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+  const page = await browser.newPage({ viewport: { width: 1680, height: 860 } });
   page.on('pageerror', (error) => assert.fail(`the page threw: ${error.message}`));
   await page.goto(`${collector.url}/${hash}`);
   await page.getByTestId('token-prompt').waitFor();
@@ -110,6 +110,12 @@ test('the map draws the model\'s nodes and edges, the compensation band apart, s
     // flows that ended before their last event was learned as an end wait for their next look to be called completed
     const stuckInAll = stats.funnel.reduce((sum, step) => sum + step.stuck, 0);
     assert.match(await page.getByTestId('map-status').textContent() ?? '', new RegExp(`· ${stuckInAll} flows stuck ·`));
+    // with nothing clicked, the panel lists what is stuck, grouped by what it waits for
+    const stuckNow = page.getByTestId('stuck-now');
+    await stuckNow.locator('.stuck-group').first().waitFor();
+    const heads = await stuckNow.locator('.stuck-head').allTextContents();
+    assert.ok(heads.includes('3 waiting for PaymentAuthorized or PaymentFailed from payment, after OrderCreated'), heads.join(' | '));
+    assert.match(await page.getByTestId('legend').textContent() ?? '', /sends.*handles.*compensation/);
     saved.push(await screenshot(page, 'map'));
   } finally {
     await page.close();
@@ -139,7 +145,7 @@ test('a node\'s details list its flows; a flow\'s link opens it, and the deep li
     await details.locator('h2', { hasText: 'OrderCreated' }).waitFor();
     await details.locator('a[href^="#/flows/"]').first().waitFor();
     const rows = await details.locator('dt').allTextContents();
-    assert.deepEqual(rows.slice(0, 4), ['rate', 'topics', 'sent by', 'handled by']);
+    assert.deepEqual(rows.slice(0, 4), ['sent', 'topics', 'sent by', 'handled by']);
     saved.push(await screenshot(page, 'map-details'));
     const href = await details.locator('a[href^="#/flows/"]').first().getAttribute('href');
     await details.locator('a[href^="#/flows/"]').first().click();
@@ -170,16 +176,19 @@ test('names from spans carrying script payloads show as text in the map and its 
     void dialog.dismiss();
   });
   try {
-    const hostile = page.locator('g.node.event text.label', { hasText: payloads.orderCreated });
+    // a node is found by its id (a CSS string: JSON's escapes are CSS's), its long name cut in the label and whole in its tooltip
+    const node = (id: string) => page.locator(`g.node[data-node=${JSON.stringify(id)}]`);
+    const hostile = node(`event:${payloads.orderCreated}`);
     await hostile.waitFor({ timeout: 20_000 });
-    assert.equal(await hostile.textContent(), payloads.orderCreated, 'the payload is the label\'s text');
-    await page.locator('g.node.service text.label', { hasText: payloads.payment }).first().waitFor();
+    assert.equal(await hostile.locator('text.label').textContent(), shortened(payloads.orderCreated), 'the payload is the label\'s text');
+    assert.equal(await hostile.locator('title').textContent(), `event type ${payloads.orderCreated}`);
+    await node(`service:${payloads.payment}|${payloads.paymentGroup}`).waitFor();
     await hostile.click();
     const details = page.getByTestId('map-details');
     await details.locator('h2').filter({ hasText: payloads.orderCreated }).waitFor();
     await details.locator('a[href^="#/flows/"]').first().waitFor();
     assert.ok((await details.textContent())!.includes(payloads.order), 'the hostile producer is listed, as text');
-    await page.locator('g.node.service', { hasText: payloads.payment }).first().click();
+    await node(`service:${payloads.payment}|${payloads.paymentGroup}`).click();
     await details.locator('h2').filter({ hasText: payloads.payment }).waitFor();
     saved.push(await screenshot(page, 'map-hostile-names'));
     const injected = await page.evaluate(() => ({

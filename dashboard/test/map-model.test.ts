@@ -79,6 +79,12 @@ test('the chain reads left to right; what leads only to a compensated end lies i
   assert.deepEqual(compensation, ['event:OrderCancelled', 'event:PaymentFailed', 'service:notification|notification', 'service:order|order-compensation']);
   const mainBottom = Math.max(...map.nodes.filter((n) => n.band === 'main').map((n) => n.y + n.height / 2));
   for (const id of compensation) assert.ok(node(id).y - node(id).height / 2 > mainBottom, `${id} below the main chain`);
+  const band = map.compensation!;
+  assert.ok(band.y > mainBottom, 'the band\'s area is below the main chain too');
+  for (const id of compensation) {
+    const n = node(id);
+    assert.ok(n.x - n.width / 2 > band.x && n.x + n.width / 2 < band.x + band.width && n.y - n.height / 2 > band.y && n.y + n.height / 2 < band.y + band.height, `${id} inside the band`);
+  }
   assert.ok(node('event:PaymentFailed').x > node('service:payment|payment').x, 'the band starts right of where it branches off');
   for (const n of map.nodes) {
     assert.ok(n.x - n.width / 2 >= 0 && n.y - n.height / 2 >= 0 && n.x + n.width / 2 <= map.width && n.y + n.height / 2 <= map.height, `${n.id} within the map`);
@@ -90,9 +96,18 @@ test('the chain reads left to right; what leads only to a compensated end lies i
   }
 });
 
+test('a long name is cut in its node, and kept whole for its tooltip and details', () => {
+  const long = `Order${'Very'.repeat(20)}Created`;
+  const map = choreographyMap({ model: { ...model, steps: [] }, catalog: { ...catalog, events: [{ ...catalog.events[0]!, eventType: long }] }, stuckAfter: new Map() });
+  const node = map.nodes.find((n) => n.kind === 'event')!;
+  assert.equal(node.label, long);
+  assert.equal(node.shortLabel.length, 26);
+  assert.ok(node.shortLabel.endsWith('…') && long.startsWith(node.shortLabel.slice(0, -1)));
+});
+
 test('an empty collector gives an empty map', () => {
   const map = choreographyMap({ model: { ...model, steps: [] }, catalog: { ...catalog, events: [] }, stuckAfter: new Map() });
-  assert.deepEqual([map.nodes, map.edges, map.width, map.height], [[], [], 0, 0]);
+  assert.deepEqual([map.nodes, map.edges, map.width, map.height, map.compensation], [[], [], 0, 0, null]);
 });
 
 test('live rates count over a sliding window and forget what left it', () => {
@@ -108,7 +123,7 @@ test('live rates count over a sliding window and forget what left it', () => {
 test('labels say durations and rates in a few characters', () => {
   assert.deepEqual([shortDuration(840), shortDuration(2_400), shortDuration(42_000), shortDuration(186_000), shortDuration(7_200_000), shortDuration(null)],
     ['840 ms', '2.4 s', '42 s', '3.1 min', '2.0 h', '–']);
-  assert.deepEqual([shortRate(12.4), shortRate(0.42), shortRate(0.01), shortRate(0), shortRate(null)], ['12/s', '0.4/s', '1/min', '', '']);
+  assert.deepEqual([shortRate(12.4), shortRate(1.52), shortRate(0.42), shortRate(0.01), shortRate(0), shortRate(null)], ['12/s', '1.5/s', '25/min', '1/min', '', '']);
 });
 
 test('the address names the view; a flow\'s id is decoded, a broken one is nothing', () => {

@@ -146,6 +146,8 @@ export class FlowWorker {
   #modelSavedAtMs = 0;
   /** Flows the model learned from while this worker assembled, not learned again by it (memory only: a restart forgets). */
   readonly #learned = new Set<string>();
+  /** Event types whose step the model came to see otherwise this round (stepSignature): their stuck flows are judged again. */
+  readonly #stepsChanged = new Set<string>();
   /** The model's view for the round under way. */
   #view: ModelView | null = null;
   /** The alerts, from the store's firing alerts and stuck flows when this worker starts assembling. */
@@ -315,6 +317,7 @@ export class FlowWorker {
         span, attributeKeys: Object.keys(records.get(span.key)?.attributes ?? {}),
       }))),
       deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
+      recheckStuckAfter: this.#takeStepsChanged(),
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
       model: this.#modelToSave(nowMs, flush),
       ...this.#alertWrite(this.#book!.evaluate(nowMs)),
@@ -443,9 +446,22 @@ export class FlowWorker {
   #learn(flowId: string, progress: FlowProgress, nowMs: number, stuckAfter: string | null): void {
     if (this.#learned.size >= MAX_LEARNED_REMEMBERED) this.#learned.clear(); // flows that old do not come back
     this.#learned.add(flowId);
+    // a flow judged by the default deadline after an event not yet trusted, or not yet known as an end, was
+    // given a distant next look: when what it waits after changes, it is looked at again now
+    const eventTypes = [...new Set(progress.events.map((event) => event.eventType))];
+    const before = eventTypes.map((eventType) => stepSignature(this.#view!, eventType));
     this.#model!.learn(progress, nowMs, stuckAfter);
     this.#view = this.#model!.view(nowMs); // the round's later judgements see what was just learned
+    eventTypes.forEach((eventType, i) => {
+      if (stepSignature(this.#view!, eventType) !== before[i]) this.#stepsChanged.add(eventType);
+    });
     this.#modelChanged = true;
+  }
+
+  #takeStepsChanged(): string[] {
+    const changed = [...this.#stepsChanged];
+    this.#stepsChanged.clear();
+    return changed;
   }
 
   /** How late the spans of a step may still arrive: the export schedule, and how far assembly is behind. */
@@ -503,6 +519,12 @@ export class FlowWorker {
     this.#wakeUp = null;
     this.#woken = false;
   }
+}
+
+/** What a flow waiting after `eventType` is judged by: whether its step is trusted, an end, owed a next event. */
+function stepSignature(view: ModelView, eventType: string): string {
+  const expected = view.expectationsAfter(eventType);
+  return `${expected.trusted} ${expected.terminal} ${expected.nextAwaited}`;
 }
 
 /** How often consumer groups are looked at for drift. */

@@ -141,6 +141,11 @@ export interface FlowWrite {
   catalog: CatalogDelta;
   /** Flows whose stored facts are out of date until described: describe them again from `describeAtMs`. */
   deferred: { flowIds: FlowId[]; describeAtMs: number };
+  /**
+   * Event types whose step the model now sees otherwise (trusted at last, learned as an end): the flows
+   * stored late or stalled waiting after one are judged again at the next round, not at their old deadline.
+   */
+  recheckStuckAfter: string[];
   /** Forget catalogue minutes before this (epoch ms); null: keep them this round. */
   pruneRatesBeforeMs: number | null;
   /** The learned choreography to save this round; null: not this round. */
@@ -157,7 +162,7 @@ export interface FlowWrite {
 export function emptyFlowWrite(nowMs: number): FlowWrite {
   return {
     inboxIds: [], removed: [], flows: [], members: [], points: [], sharedKeys: [], waiting: [], resolved: [], batchSpans: [],
-    catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, pruneRatesBeforeMs: null, model: null,
+    catalog: { entries: [], minutes: [] }, deferred: { flowIds: [], describeAtMs: nowMs }, recheckStuckAfter: [], pruneRatesBeforeMs: null, model: null,
     alerts: [], notifications: [], live: null, nowMs,
   };
 }

@@ -104,6 +104,9 @@ FROM jsonb_to_recordset($1::text::jsonb) AS r(event_type text, destination text,
 ON CONFLICT (event_type, destination, minute_ms) DO UPDATE SET produced = event_rates.produced + EXCLUDED.produced`;
 const PRUNE_RATES = 'DELETE FROM event_rates WHERE minute_ms < $1';
 // facts held back from describing: due for describing then (dueRechecks), should the worker stop first
+// uses flows_needing_attention (state, …) to find them
+const RECHECK_STUCK_AFTER = `UPDATE flows SET recheck_at_ms = $2 WHERE state IN ('late', 'stalled')
+  AND explanation->>'afterEventType' IN ${TEXTS('$1')} AND (recheck_at_ms IS NULL OR recheck_at_ms > $2)`;
 const MARK_DEFERRED = `UPDATE flows SET recheck_at_ms = $2 WHERE flow_id IN ${TEXTS('$1')} AND (recheck_at_ms IS NULL OR recheck_at_ms > $2)`;
 const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::text::jsonb))`;
 
@@ -339,6 +342,7 @@ export function assemblySession(db: SqlClient, release: () => Promise<void>): As
             await tx.query(UPSERT_RATES, [JSON.stringify(minutes)]);
           }
           if (write.deferred.flowIds.length > 0) await tx.query(MARK_DEFERRED, [JSON.stringify(write.deferred.flowIds), write.deferred.describeAtMs]);
+          if (write.recheckStuckAfter.length > 0) await tx.query(RECHECK_STUCK_AFTER, [JSON.stringify(write.recheckStuckAfter), write.nowMs]);
           if (write.pruneRatesBeforeMs !== null) await tx.query(PRUNE_RATES, [write.pruneRatesBeforeMs]);
           if (write.model !== null) await tx.query(SAVE_MODEL, [JSON.stringify(write.model), write.nowMs]);
           await writeAlerts(tx, write.alerts, write.notifications, write.nowMs);

@@ -21,8 +21,10 @@ export interface MapNode {
   /** `event:<type>` or `service:<service>|<group>` (group '' for an origin). */
   id: string;
   kind: MapNodeKind;
-  /** The event type, or the service's name. */
+  /** The event type, or the service's name: whole, for tooltips and details. */
   label: string;
+  /** The label as drawn: long names (they come from spans) cut to MAX_LABEL characters. */
+  shortLabel: string;
   /** The consumer group, when it is not named like its service; null otherwise. */
   detail: string | null;
   eventType: string | null;
@@ -63,6 +65,8 @@ export interface ChoreographyMap {
   edges: MapEdge[];
   width: number;
   height: number;
+  /** The box around the compensation band, to draw it as an area; null when there is none. */
+  compensation: { x: number; y: number; width: number; height: number } | null;
 }
 
 export interface MapInput {
@@ -73,12 +77,21 @@ export interface MapInput {
 }
 
 const EVENT_HEIGHT = 34;
+/** Characters of a name drawn in a node; the whole name is in its tooltip and details. */
+export const MAX_LABEL = 26;
 const SERVICE_HEIGHT = 44;
 /** Between ranks: room for an edge's two-line label (a rate, then a latency). */
-const RANK_GAP = 118;
+const RANK_GAP = 84;
 /** Between the main chain and the compensation band. */
 const BAND_GAP = 56;
 const MARGIN = 24;
+/** Around the compensation band's nodes, inside its area. */
+const BAND_PADDING = 14;
+
+/** A name cut to MAX_LABEL characters, with an ellipsis when it was longer. */
+export function shortened(name: string): string {
+  return name.length <= MAX_LABEL ? name : `${name.slice(0, MAX_LABEL - 1)}…`;
+}
 
 /** Roughly how wide a label is in the map's 13 px font: enough to size boxes without measuring. */
 export function labelWidth(text: string, charWidth = 7.4): number {
@@ -97,19 +110,21 @@ export function choreographyMap(input: MapInput): ChoreographyMap {
   const edges = new Map<string, MapEdge>();
   for (const eventType of eventTypes) {
     const step = steps.get(eventType);
+    const shortLabel = shortened(eventType);
     nodes.set(eventNodeId(eventType), {
-      id: eventNodeId(eventType), kind: 'event', label: eventType, detail: null, eventType, service: null, group: null, band: 'main',
-      x: 0, y: 0, width: Math.max(96, labelWidth(eventType) + 28), height: EVENT_HEIGHT,
+      id: eventNodeId(eventType), kind: 'event', label: eventType, shortLabel, detail: null, eventType, service: null, group: null, band: 'main',
+      x: 0, y: 0, width: Math.max(90, labelWidth(shortLabel) + 28), height: EVENT_HEIGHT,
       ratePerSecond: events.get(eventType)?.ratePerSecond ?? null, stuck: input.stuckAfter.get(eventType) ?? 0, terminal: step?.terminal ?? null,
     });
   }
   const serviceNode = (service: string, group: string): string => {
     const id = serviceNodeId(service, group);
     if (!nodes.has(id)) {
-      const detail = group !== '' && group !== service ? `group ${group}` : null;
+      const detail = group !== '' && group !== service ? `group ${shortened(group)}` : null;
+      const shortLabel = shortened(service);
       nodes.set(id, {
-        id, kind: 'service', label: service, detail, eventType: null, service, group, band: 'main', x: 0, y: 0,
-        width: Math.max(96, labelWidth(service, 8) + 32, detail === null ? 0 : labelWidth(detail, 6.4) + 28), height: SERVICE_HEIGHT,
+        id, kind: 'service', label: service, shortLabel, detail, eventType: null, service, group, band: 'main', x: 0, y: 0,
+        width: Math.max(84, labelWidth(shortLabel, 8) + 32, detail === null ? 0 : labelWidth(detail, 6.4) + 28), height: SERVICE_HEIGHT,
         ratePerSecond: null, stuck: 0, terminal: null,
       });
     }
@@ -223,7 +238,7 @@ function markCompensation(nodes: Map<string, MapNode>, edges: Map<string, MapEdg
 
 /** Ranks left to right (dagre's layered layout), then the compensation band moved below the main chain. */
 function laidOut(nodes: MapNode[], edges: MapEdge[]): ChoreographyMap {
-  if (nodes.length === 0) return { nodes, edges, width: 0, height: 0 };
+  if (nodes.length === 0) return { nodes, edges, width: 0, height: 0, compensation: null };
   const place = (band: MapBand) => {
     const members = nodes.filter((node) => node.band === band);
     if (members.length === 0) return { width: 0, height: 0 };
@@ -250,7 +265,7 @@ function laidOut(nodes: MapNode[], edges: MapEdge[]): ChoreographyMap {
     const entries = edges.filter((edge) => compensationNodes.some((node) => node.id === edge.to) && !compensationNodes.some((node) => node.id === edge.from));
     const fromX = Math.max(0, ...entries.map((edge) => nodes.find((node) => node.id === edge.from)!.x));
     const shiftX = Math.max(0, fromX + RANK_GAP - Math.min(...compensationNodes.map((node) => node.x - node.width / 2)));
-    const shiftY = main.height + BAND_GAP;
+    const shiftY = main.height + BAND_GAP + BAND_PADDING;
     for (const node of compensationNodes) {
       node.x += shiftX;
       node.y += shiftY;
@@ -260,9 +275,17 @@ function laidOut(nodes: MapNode[], edges: MapEdge[]): ChoreographyMap {
     node.x += MARGIN;
     node.y += MARGIN;
   }
-  const width = Math.max(...nodes.map((node) => node.x + node.width / 2)) + MARGIN;
-  const height = Math.max(...nodes.map((node) => node.y + node.height / 2)) + MARGIN;
-  return { nodes, edges, width, height };
+  let band: ChoreographyMap['compensation'] = null;
+  if (compensationNodes.length > 0) {
+    const left = Math.min(...compensationNodes.map((node) => node.x - node.width / 2)) - BAND_PADDING;
+    const top = Math.min(...compensationNodes.map((node) => node.y - node.height / 2)) - BAND_PADDING - 14; // room for its title
+    const right = Math.max(...compensationNodes.map((node) => node.x + node.width / 2)) + BAND_PADDING;
+    const bottom = Math.max(...compensationNodes.map((node) => node.y + node.height / 2)) + BAND_PADDING;
+    band = { x: left, y: top, width: right - left, height: bottom - top };
+  }
+  const width = Math.max(...nodes.map((node) => node.x + node.width / 2), band === null ? 0 : band.x + band.width) + MARGIN;
+  const height = Math.max(...nodes.map((node) => node.y + node.height / 2), band === null ? 0 : band.y + band.height) + MARGIN;
+  return { nodes, edges, width, height, compensation: band };
 }
 
 /** Milliseconds in words for a label: 840 ms, 2.4 s, 3.1 min, 2.0 h. */
@@ -274,10 +297,10 @@ export function shortDuration(ms: number | null): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
-/** A rate for a label: 12/s, 0.4/s, 3/min. */
+/** A rate for a label, per second from one a second, else per minute: 12/s, 1.5/s, 42/min, 3/min. */
 export function shortRate(perSecond: number | null): string {
   if (perSecond === null || perSecond <= 0) return '';
   if (perSecond >= 10) return `${Math.round(perSecond)}/s`;
-  if (perSecond >= 0.1) return `${perSecond.toFixed(1)}/s`;
+  if (perSecond >= 1) return `${perSecond.toFixed(1)}/s`;
   return `${Math.max(1, Math.round(perSecond * 60))}/min`;
 }

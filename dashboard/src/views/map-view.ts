@@ -6,11 +6,12 @@
  * from the layout alone, and every name is set as text.
  */
 import * as d3 from 'd3';
-import type { CatalogResponse, FlowStatsResponse, FlowsResponse, LiveTraffic, ModelResponse } from '../../../collector/src/api/types.ts';
+import type { ApiWaitExplanation, CatalogResponse, FlowStatsResponse, FlowSummary, FlowsResponse, LiveTraffic, ModelResponse } from '../../../collector/src/api/types.ts';
 import { getJson, query } from '../api-client.ts';
 import { el, viewHref } from '../dom.ts';
 import { choreographyMap, shortDuration, shortRate, type ChoreographyMap, type MapEdge, type MapNode, eventNodeId, serviceNodeId } from '../model/map-model.ts';
 import { liveRates } from '../model/live-rates.ts';
+import { stuckGroups } from '../model/stuck-groups.ts';
 
 /** Stuck badges count flows late or stalled in the last day (the alert book gives up on a flow stalled longer). */
 const STUCK_WINDOW_MS = 86_400_000;
@@ -39,9 +40,8 @@ export class MapView {
 
   constructor() {
     this.#status = el('span', { className: 'muted', dataset: { testid: 'map-status' } }, 'loading…');
-    this.#details = el('aside', { className: 'details', dataset: { testid: 'map-details' } },
-      el('p', { className: 'muted' }, 'Click a service, an event or an edge for its details and the flows through it.'));
-    const canvas = el('div', { className: 'map-canvas' });
+    this.#details = el('aside', { className: 'details', dataset: { testid: 'map-details' } });
+    const canvas = el('div', { className: 'map-canvas' }, legend());
     this.element = el('section', { className: 'map-view' },
       el('div', { className: 'view-head' }, el('h1', {}, 'Choreography'), this.#status),
       el('div', { className: 'map-body' }, canvas, this.#details));
@@ -53,6 +53,7 @@ export class MapView {
         .append('path').attr('d', 'M0,0 L10,5 L0,10 z').attr('class', `arrowhead ${kind}`);
     }
     this.#zoomLayer = this.#svg.append('g').attr('class', 'zoom-layer');
+    this.#zoomLayer.append('g').attr('class', 'bands');
     this.#zoomLayer.append('g').attr('class', 'edges');
     this.#zoomLayer.append('g').attr('class', 'edge-labels');
     this.#zoomLayer.append('g').attr('class', 'nodes');
@@ -135,9 +136,11 @@ export class MapView {
       this.#map = choreographyMap({ model, catalog, stuckAfter });
       this.#draw(this.#map);
       const stuck = [...stuckAfter.values()].reduce((sum, n) => sum + n, 0);
+      const services = new Set(this.#map.nodes.filter((n) => n.kind === 'service').map((n) => n.service)).size;
+      const groups = this.#map.nodes.filter((n) => n.kind === 'service' && n.group !== '').length;
       this.#status.textContent = this.#map.nodes.length === 0
         ? 'No events yet: send spans to the collector\'s /v1/traces and the choreography appears here.'
-        : `${catalog.events.length} event types · ${this.#map.nodes.filter((n) => n.kind === 'service').length} services · ${stuck} flows stuck · updated ${new Date(endMs).toLocaleTimeString()}`;
+        : `${catalog.events.length} event types · ${services} services · ${groups} consumer groups · ${stuck} flows stuck · updated ${new Date(endMs).toLocaleTimeString()}`;
     } catch (error) {
       this.#status.textContent = `Could not read the collector: ${(error as Error).message}`;
     }
@@ -145,57 +148,79 @@ export class MapView {
 
   #draw(map: ChoreographyMap): void {
     const nodesById = new Map(map.nodes.map((node) => [node.id, node]));
+    const ports = entryPorts(map);
+    const pathOf = (edge: MapEdge) => edgePath(nodesById.get(edge.from)!, nodesById.get(edge.to)!, ports.get(edge.id) ?? 0);
+    const duration = this.#fitted ? 400 : 0;
+
+    const band = this.#zoomLayer.select<SVGGElement>('g.bands').selectAll<SVGGElement, NonNullable<ChoreographyMap['compensation']>>('g.band')
+      .data(map.compensation === null ? [] : [map.compensation]);
+    band.exit().remove();
+    const bandEntered = band.enter().append('g').attr('class', 'band compensation');
+    bandEntered.append('rect').attr('rx', 10);
+    bandEntered.append('text').attr('class', 'band-title').text('Compensation');
+    const bands = bandEntered.merge(band);
+    bands.select('rect').attr('x', (b) => b.x).attr('y', (b) => b.y).attr('width', (b) => b.width).attr('height', (b) => b.height);
+    bands.select('text').attr('x', (b) => b.x + 10).attr('y', (b) => b.y + 15);
+
     const edges = this.#zoomLayer.select<SVGGElement>('g.edges').selectAll<SVGPathElement, MapEdge>('path.edge').data(map.edges, (edge) => edge.id);
     edges.exit().remove();
-    edges.enter().append('path')
+    const enteredEdges = edges.enter().append('path')
       .attr('class', (edge) => `edge ${edge.kind}`)
       .attr('data-edge', (edge) => edge.id)
       .attr('marker-end', (edge) => `url(#arrow-${edge.kind})`)
       .on('click', (event: MouseEvent, edge) => {
         event.stopPropagation();
         this.#select({ kind: 'edge', id: edge.id });
-      })
-      .merge(edges)
-      .transition().duration(this.#fitted ? 400 : 0)
-      .attr('d', (edge) => edgePath(nodesById.get(edge.from)!, nodesById.get(edge.to)!));
+      });
+    enteredEdges.append('title');
+    const allEdges = enteredEdges.merge(edges);
+    allEdges.select('title').text((edge) => edgeTitle(edge));
+    allEdges.attr('d', pathOf);
 
     const labels = this.#zoomLayer.select<SVGGElement>('g.edge-labels').selectAll<SVGTextElement, MapEdge>('text.edge-label').data(map.edges, (edge) => edge.id);
     labels.exit().remove();
     labels.enter().append('text').attr('class', 'edge-label').attr('text-anchor', 'middle')
       .merge(labels)
-      .attr('data-x', (edge) => labelPoint(nodesById.get(edge.from)!, nodesById.get(edge.to)!).x)
-      .attr('y', (edge) => labelPoint(nodesById.get(edge.from)!, nodesById.get(edge.to)!).y);
+      .each((edge, i, texts) => {
+        // the middle of the drawn curve: labels of edges fanning out of one node sit apart
+        const path = this.#zoomLayer.select<SVGPathElement>(`path.edge[data-edge="${CSS.escape(edge.id)}"]`).node()!;
+        const middle = path.getPointAtLength(path.getTotalLength() / 2);
+        d3.select(texts[i]!).attr('data-x', middle.x).attr('y', middle.y - 5);
+      });
     this.#drawRates();
 
     const nodes = this.#zoomLayer.select<SVGGElement>('g.nodes').selectAll<SVGGElement, MapNode>('g.node').data(map.nodes, (node) => node.id);
     nodes.exit().remove();
     const entered = nodes.enter().append('g')
       .attr('class', (node) => `node ${node.kind} ${node.band}`)
+      .classed('new', this.#fitted) // arrived while the map was open: marked a moment
       .attr('data-node', (node) => node.id)
       .attr('transform', (node) => `translate(${node.x},${node.y})`)
       .on('click', (event: MouseEvent, node) => {
         event.stopPropagation();
         this.#select({ kind: 'node', id: node.id });
       });
+    entered.append('title');
     entered.append('rect').attr('class', 'box');
     entered.append('text').attr('class', 'label').attr('text-anchor', 'middle');
     entered.append('text').attr('class', 'detail').attr('text-anchor', 'middle');
     const badge = entered.append('g').attr('class', 'badge');
     badge.append('rect').attr('rx', 9).attr('height', 18);
     badge.append('text').attr('text-anchor', 'middle').attr('y', 13);
+    if (this.#fitted) window.setTimeout(() => entered.classed('new', false), 4_000);
     const all = entered.merge(nodes);
     all.classed('terminal', (node) => node.terminal !== null).classed('stuck', (node) => node.stuck > 0);
-    all.transition().duration(this.#fitted ? 400 : 0).attr('transform', (node) => `translate(${node.x},${node.y})`);
+    all.select('title').text((node) => nodeTitle(node));
+    all.transition().duration(duration).attr('transform', (node) => `translate(${node.x},${node.y})`);
     all.select<SVGRectElement>('rect.box')
       .attr('x', (node) => -node.width / 2).attr('y', (node) => -node.height / 2)
       .attr('width', (node) => node.width).attr('height', (node) => node.height)
       .attr('rx', (node) => (node.kind === 'event' ? node.height / 2 : 6));
     all.select<SVGTextElement>('text.label')
       .attr('y', (node) => (node.detail === null ? 4 : -3))
-      .text((node) => node.label);
+      .text((node) => node.shortLabel);
     all.select<SVGTextElement>('text.detail')
-      .attr('y', 13)
-      .text((node) => node.detail ?? (node.kind === 'event' ? shortRate(node.ratePerSecond) : ''))
+      .text((node) => node.detail ?? (node.kind === 'event' && node.ratePerSecond !== null ? `${shortRate(node.ratePerSecond)} sent` : ''))
       .attr('y', (node) => (node.detail === null ? node.height / 2 + 14 : 13));
     const badges = all.select<SVGGElement>('g.badge')
       .attr('display', (node) => (node.stuck > 0 ? null : 'none'))
@@ -208,7 +233,7 @@ export class MapView {
       this.#fit(map);
       this.#fitted = true;
     }
-    if (this.#selected !== null) this.#showDetails(this.#selected);
+    this.#showDetails(this.#selected);
   }
 
   /** The whole map when it fits at a readable size; else readable from its start, the rest a drag away. */
@@ -216,19 +241,20 @@ export class MapView {
     const svg = this.#svg.node()!;
     const width = svg.clientWidth || 900;
     const height = svg.clientHeight || 560;
-    const scale = Math.min(1.4, Math.max(0.85, Math.min(width / map.width, height / map.height)));
+    const scale = Math.min(1.4, Math.max(0.7, Math.min(width / map.width, height / map.height)));
     const x = map.width * scale <= width ? (width - map.width * scale) / 2 : 0;
     const transform = d3.zoomIdentity.translate(x, Math.max(8, (height - map.height * scale) / 2)).scale(scale);
     this.#svg.call(this.#zoom.transform, transform);
   }
 
-  /** Two short lines: the rate along it (live when traffic was seen, else as the catalogue says), then its latency. */
+  /** Short lines: the rate along it (live when traffic was seen, else as the catalogue says), then its latency's p50 and p99. */
   #edgeLabel(edge: MapEdge): string[] {
     const live = this.#rates.perSecond(edge.id, Date.now());
-    const rate = shortRate(live > 0 ? live : edge.ratePerSecond);
-    const latency = edge.latency === null || edge.latency.count === 0 ? ''
-      : `${edge.kind === 'consume' ? 'wait ' : ''}${shortDuration(edge.latency.p50Ms)} · p99 ${shortDuration(edge.latency.p99Ms)}`;
-    return [rate, latency].filter((line) => line !== '');
+    const lines = [shortRate(live > 0 ? live : edge.ratePerSecond)];
+    if (edge.latency !== null && edge.latency.count > 0) {
+      lines.push(`${edge.kind === 'consume' ? 'wait ' : ''}p50 ${shortDuration(edge.latency.p50Ms)}`, `p99 ${shortDuration(edge.latency.p99Ms)}`);
+    }
+    return lines.filter((line) => line !== '');
   }
 
   #drawRates(): void {
@@ -237,7 +263,7 @@ export class MapView {
       const lines = this.#edgeLabel(edge);
       text.selectAll('tspan').data(lines).join('tspan')
         .attr('x', text.attr('data-x'))
-        .attr('dy', (_, line) => (line === 0 ? `${-(lines.length - 1) * 1.15}em` : '1.15em'))
+        .attr('dy', (_, line) => (line === 0 ? `${-(lines.length - 1) * 1.1}em` : '1.1em'))
         .text((line) => line);
     });
   }
@@ -279,32 +305,32 @@ export class MapView {
     this.#showDetails(selected);
   }
 
+  /** The panel: what was clicked, with its flows; with nothing clicked, the flows stuck now, by what they wait for. */
   #showDetails(selected: Selected): void {
     const map = this.#map;
-    if (selected === null || map === null) {
-      this.#details.replaceChildren(el('p', { className: 'muted' }, 'Click a service, an event or an edge for its details and the flows through it.'));
-      return;
-    }
+    if (selected === null || map === null) return this.#showStuck();
     const rows: [string, string][] = [];
     let title = '';
     let subtitle = '';
+    let attributes: string[] = [];
     let flowsQuery: Record<string, string> = {};
     if (selected.kind === 'node') {
       const node = map.nodes.find((candidate) => candidate.id === selected.id);
       if (node === undefined) return this.#select(null);
       title = node.label;
-      subtitle = node.kind === 'event' ? 'event type' : node.group === '' ? 'service (sends on its own)' : `service, consumer group ${node.group}`;
       if (node.kind === 'event') {
+        subtitle = 'event type';
         const entry = this.#catalog?.events.find((event) => event.eventType === node.eventType);
-        rows.push(['rate', shortRate(node.ratePerSecond) || 'none lately']);
+        rows.push(['sent', shortRate(node.ratePerSecond) || 'none lately']);
         rows.push(['topics', entry?.topics.join(', ') || '–']);
         rows.push(['sent by', entry?.producers.map((p) => p.service).join(', ') || '–']);
-        rows.push(['handled by', entry?.consumers.map((c) => (c.consumerGroup === null ? c.service : `${c.service} (${c.consumerGroup})`)).join(', ') || '–']);
+        rows.push(['handled by', entry?.consumers.map((c) => (c.consumerGroup === null || c.consumerGroup === c.service ? c.service : `${c.service} (group ${c.consumerGroup})`)).join(', ') || '–']);
         rows.push(['stuck after it', String(node.stuck)]);
         if (node.terminal !== null) rows.push(['ends a flow', node.terminal]);
-        rows.push(['attributes', entry?.attributeKeys.join(', ') || '–']);
+        attributes = entry?.attributeKeys ?? [];
         flowsQuery = { eventType: node.eventType! };
       } else {
+        subtitle = node.group === '' ? 'service, sending on its own (a request, a timer)' : `service · consumer group: ${node.group}`;
         const handled = map.edges.filter((edge) => edge.to === node.id).map((edge) => edge.eventType);
         const sent = map.edges.filter((edge) => edge.from === node.id).map((edge) => edge.eventType);
         rows.push(['handles', handled.join(', ') || '–'], ['sends', sent.join(', ') || '–']);
@@ -314,45 +340,102 @@ export class MapView {
       const edge = map.edges.find((candidate) => candidate.id === selected.id);
       if (edge === undefined) return this.#select(null);
       title = edge.kind === 'consume' ? `${edge.service} handles ${edge.eventType}` : `${edge.service} sends ${edge.eventType}`;
-      subtitle = edge.kind === 'consume' ? `consumer group ${edge.group || '(none named)'}` : edge.after === null ? 'on its own' : `after handling ${edge.after}`;
+      subtitle = edge.kind === 'consume' ? `consumer group: ${edge.group || '(none named)'}` : edge.after === null ? 'on its own' : `after handling ${edge.after}`;
       const live = this.#rates.perSecond(edge.id, Date.now());
-      rows.push(['rate (last minute)', shortRate(live) || 'none seen here']);
+      rows.push(['rate, last minute', shortRate(live) || 'none seen here']);
       if (edge.latency !== null) {
-        const what = edge.kind === 'consume' ? 'wait in Kafka' : `time from ${edge.after} to ${edge.eventType}`;
+        const what = edge.kind === 'consume' ? 'wait in Kafka' : `${edge.after} to ${edge.eventType}`;
         rows.push([what, `p50 ${shortDuration(edge.latency.p50Ms)} · p90 ${shortDuration(edge.latency.p90Ms)} · p99 ${shortDuration(edge.latency.p99Ms)} (${edge.latency.count} seen)`]);
       }
       flowsQuery = { eventType: edge.eventType, service: edge.service };
     }
     const flows = el('ul', { className: 'flow-list', dataset: { testid: 'details-flows' } }, el('li', { className: 'muted' }, 'reading the latest flows…'));
+    const more = attributes.length === 0 ? [] : [el('details', {}, el('summary', {}, `${attributes.length} attribute keys seen`), el('p', { className: 'keys' }, attributes.join(', ')))];
     this.#details.replaceChildren(
+      el('button', { className: 'link-button', type: 'button' }, '← stuck now'),
       el('h2', {}, title),
       el('p', { className: 'muted' }, subtitle),
       el('dl', {}, ...rows.flatMap(([name, value]) => [el('dt', {}, name), el('dd', {}, value)])),
       el('h3', {}, 'Latest flows through it'),
       flows,
+      ...more,
     );
+    this.#details.querySelector('button')!.addEventListener('click', () => this.#select(null));
     void getJson<FlowsResponse>(`/api/flows${query({ ...flowsQuery, limit: 15 })}`).then((answer) => {
       if (this.#selected !== selected) return;
-      flows.replaceChildren(...(answer.flows.length === 0 ? [el('li', { className: 'muted' }, 'none stored')] : answer.flows.map((flow) =>
-        el('li', {},
-          el('a', { href: viewHref('flows', flow.flowId) }, flow.businessKeys[0] ?? flow.flowId.slice(0, 12)),
-          el('span', { className: `state ${flow.state}` }, flow.state),
-          el('span', { className: 'muted' }, ` ${flow.eventTypes.length} events · ${shortDuration(flow.durationMs)}`)))));
+      flows.replaceChildren(...(answer.flows.length === 0 ? [el('li', { className: 'muted' }, 'none stored')] : answer.flows.map(flowItem)));
     }, (error: Error) => flows.replaceChildren(el('li', { className: 'muted' }, `could not read flows: ${error.message}`)));
+  }
+
+  /** Late and stalled flows, grouped by what they wait for, the biggest groups first. */
+  #showStuck(): void {
+    const list = el('div', { dataset: { testid: 'stuck-now' } }, el('p', { className: 'muted' }, 'reading…'));
+    this.#details.replaceChildren(el('h2', {}, 'Stuck now'),
+      el('p', { className: 'muted' }, 'Flows late or stalled, by what they wait for. Click the map for a node\'s or an edge\'s details.'), list);
+    void Promise.all(['stalled', 'late'].map((state) => getJson<FlowsResponse>(`/api/flows${query({ state, limit: 200 })}`))).then((answers) => {
+      if (this.#selected !== null) return;
+      const groups = stuckGroups(answers.flatMap((answer) => answer.flows));
+      if (groups.length === 0) return list.replaceChildren(el('p', {}, 'Nothing is stuck.'));
+      const now = Date.now();
+      list.replaceChildren(...groups.slice(0, 12).map((group) => el('section', { className: 'stuck-group' },
+        el('p', { className: 'stuck-head' },
+          el('span', { className: 'count' }, `${group.stalled + group.late}`),
+          ` waiting for ${group.waitingFor}`),
+        el('p', { className: 'muted' }, `${group.stalled} stalled, ${group.late} late · the longest for ${shortDuration(now - group.oldestSinceMs)}`),
+        el('ul', { className: 'flow-list' }, ...group.flows.slice(0, 5).map(flowItem)))));
+    }, (error: Error) => list.replaceChildren(el('p', { className: 'muted' }, `could not read flows: ${error.message}`)));
   }
 }
 
-/** Where an edge's label sits: above the middle of its span between the two boxes. */
-function labelPoint(from: MapNode, to: MapNode): { x: number; y: number } {
-  return { x: (from.x + from.width / 2 + to.x - to.width / 2) / 2, y: (from.y + to.y) / 2 - 7 };
+/** A flow in a list: its business key (or id) linking to it, its state, and how long it has waited or taken. */
+function flowItem(flow: FlowSummary): HTMLElement {
+  const wait = flow.explanation !== null && flow.explanation.kind !== 'failure' ? flow.explanation as ApiWaitExplanation : null;
+  const said = wait !== null ? ` for ${shortDuration(Date.now() - wait.sinceMs)}` : ` · ${flow.eventTypes.length} events · ${shortDuration(flow.durationMs)}`;
+  return el('li', {},
+    el('a', { href: viewHref('flows', flow.flowId), title: flow.flowId }, flow.businessKeys[0] ?? flow.flowId.slice(0, 12)),
+    el('span', { className: `state ${flow.state}` }, flow.state),
+    el('span', { className: 'muted' }, said));
 }
 
-/** From the source's right side to the target's left; a backward edge arcs below both. */
-function edgePath(from: MapNode, to: MapNode): string {
+/** What the map's marks mean, over its corner. */
+function legend(): HTMLElement {
+  const item = (className: string, text: string) => el('span', { className: 'legend-item' }, el('span', { className: `swatch ${className}` }), text);
+  return el('div', { className: 'legend', dataset: { testid: 'legend' } },
+    item('event', 'event type'), item('service', 'service, as the consumer group handling an event'),
+    item('produce', 'sends (p50/p99: from the event handled to this one)'), item('consume', 'handles (wait: time in Kafka)'),
+    item('compensation', 'compensation'), item('stuck', 'flows late or stalled after it'));
+}
+
+/** Where each edge enters its target: spread along the target's left side when several arrive. */
+function entryPorts(map: ChoreographyMap): Map<string, number> {
+  const y = new Map(map.nodes.map((node) => [node.id, node.y]));
+  const incoming = new Map<string, MapEdge[]>();
+  for (const edge of map.edges) incoming.set(edge.to, [...(incoming.get(edge.to) ?? []), edge]);
+  const ports = new Map<string, number>();
+  for (const edges of incoming.values()) {
+    edges.sort((a, b) => y.get(a.from)! - y.get(b.from)!);
+    edges.forEach((edge, i) => ports.set(edge.id, (i - (edges.length - 1) / 2) * 7));
+  }
+  return ports;
+}
+
+function nodeTitle(node: MapNode): string {
+  if (node.kind === 'event') return `event type ${node.label}${node.stuck > 0 ? ` · ${node.stuck} flows stuck after it` : ''}`;
+  return node.group === '' ? `service ${node.label}, sending on its own` : `service ${node.label}, consumer group ${node.group}`;
+}
+
+function edgeTitle(edge: MapEdge): string {
+  const latency = edge.latency === null ? '' : ` · p50 ${shortDuration(edge.latency.p50Ms)}, p99 ${shortDuration(edge.latency.p99Ms)}`;
+  if (edge.kind === 'consume') return `${edge.service} (group ${edge.group || 'none named'}) handles ${edge.eventType}${latency && ` · wait in Kafka${latency}`}`;
+  return `${edge.service} sends ${edge.eventType}${edge.after === null ? '' : ` after handling ${edge.after}${latency}`}`;
+}
+
+/** From the source's right side to the target's left (at its entry port); a backward edge arcs below both. */
+function edgePath(from: MapNode, to: MapNode, port: number): string {
   const x1 = from.x + from.width / 2;
   const y1 = from.y;
   const x2 = to.x - to.width / 2 - 2;
-  const y2 = to.y;
+  const y2 = to.y + port;
   if (x2 >= x1) {
     const bend = Math.max(24, (x2 - x1) / 2);
     return `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;

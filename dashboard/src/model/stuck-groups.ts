@@ -1,0 +1,49 @@
+/**
+ * Late and stalled flows grouped by what they wait for (pure): one group per step and awaited party, as
+ * the alerts group them, the longest waiting first, so "12 flows waiting for PaymentAuthorized from
+ * payment" reads as one line with its flows under it.
+ */
+import type { ApiWaitExplanation, FlowSummary } from '../../../collector/src/api/types.ts';
+
+export interface StuckGroup {
+  key: string;
+  /** What they wait for, in words, as the oldest flow's explanation says it. */
+  waitingFor: string;
+  afterEventType: string;
+  stalled: number;
+  late: number;
+  /** When the longest-waiting flow's wait began. */
+  oldestSinceMs: number;
+  /** The flows, the longest waiting first. */
+  flows: FlowSummary[];
+}
+
+export function stuckGroups(flows: readonly FlowSummary[]): StuckGroup[] {
+  const groups = new Map<string, StuckGroup>();
+  for (const flow of flows) {
+    if ((flow.state !== 'late' && flow.state !== 'stalled') || flow.explanation === null || flow.explanation.kind === 'failure') continue;
+    const explanation: ApiWaitExplanation = flow.explanation;
+    const key = JSON.stringify([explanation.kind, explanation.afterEventType, explanation.awaitedService, explanation.consumerGroup]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { key, waitingFor: waitingFor(explanation), afterEventType: explanation.afterEventType, stalled: 0, late: 0, oldestSinceMs: explanation.sinceMs, flows: [] };
+      groups.set(key, group);
+    }
+    group[flow.state] += 1;
+    group.flows.push(flow);
+    if (explanation.sinceMs < group.oldestSinceMs) {
+      group.oldestSinceMs = explanation.sinceMs;
+      group.waitingFor = waitingFor(explanation);
+    }
+  }
+  const sinceOf = (flow: FlowSummary) => (flow.explanation?.sinceMs ?? flow.lastEventMs);
+  for (const group of groups.values()) group.flows.sort((a, b) => sinceOf(a) - sinceOf(b));
+  return [...groups.values()].sort((a, b) => b.stalled + b.late - (a.stalled + a.late) || a.oldestSinceMs - b.oldestSinceMs);
+}
+
+function waitingFor(explanation: ApiWaitExplanation): string {
+  const service = explanation.awaitedService ?? 'an unknown service';
+  if (explanation.kind === 'consumer') return `${service} (group ${explanation.consumerGroup ?? '?'}) to handle ${explanation.afterEventType}`;
+  const awaited = explanation.awaitedEventTypes.slice(0, 3).join(' or ') || 'the next event';
+  return `${awaited} from ${service}, after ${explanation.afterEventType}`;
+}
