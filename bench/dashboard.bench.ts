@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { graphlib, layout } from '@dagrejs/dagre';
 import type { ApiLatency, ApiModelStep, CatalogResponse, ModelResponse } from '../collector/src/api/types.ts';
@@ -15,15 +16,6 @@ import { choreographyMap } from '../dashboard/src/model/map-model.ts';
 import { launchChromium } from '../dashboard/test/browser.ts';
 import { PLAIN_NAMES, exportBody, orderSpans, type Ending } from '../dashboard/test/order-spans.ts';
 import { startServerProcess } from './server-process.ts';
-
-// what the page's functions use, run in the browser (the benchmark type-checks without the DOM's types)
-declare const document: { querySelector(selector: string): object | null };
-declare class MutationObserver {
-  constructor(callback: (changes: { addedNodes: { length: number } }[]) => void);
-  observe(target: object, options: object): void;
-  disconnect(): void;
-}
-declare function requestAnimationFrame(callback: (atMs: number) => void): number;
 
 const { values } = parseArgs({
   options: {
@@ -94,7 +86,7 @@ if (parts.has('layout')) {
 
 if (parts.has('browser')) {
   const dataDir = mkdtempSync(join(tmpdir(), 'choreoscope-bench-dashboard-'));
-  const collector = await startServerProcess(['collector/bin/choreoscope.mjs', '--port', '0', '--data-dir', dataDir, '--settle-after-ms', '1000',
+  const collector = await startServerProcess([fileURLToPath(new URL('../collector/bin/choreoscope.mjs', import.meta.url)), '--port', '0', '--data-dir', dataDir, '--settle-after-ms', '1000',
     '--export-delay-ms', '0', '--log-level', 'warn'], 'collector');
   const browser = await launchChromium();
   let orders = 0;
@@ -121,30 +113,25 @@ if (parts.has('browser')) {
     await page.waitForSelector('[data-node="event:OrderCreated"]');
     await page.waitForTimeout(1_500);
 
-    /** Frames the page painted in `ms`, the longest gap between two, and the dots started meanwhile. */
-    const measure = (ms: number) => page.evaluate((duration) => new Promise<{ frames: number; longestMs: number; dots: number }>((resolve) => {
-      let frames = 0;
-      let longestMs = 0;
-      let dots = 0;
-      const layer = document.querySelector('g.dots')!;
-      const observer = new MutationObserver((changes) => {
-        for (const change of changes) dots += change.addedNodes.length;
-      });
-      observer.observe(layer, { childList: true });
+    /**
+     * Frames the page painted in `ms`, the longest gap between two, and the dots started meanwhile. Given
+     * as text: the runner's transform would name the functions inside with a helper the page lacks.
+     */
+    const measure = (ms: number) => page.evaluate(`new Promise((resolve) => {
+      let frames = 0, longestMs = 0, dots = 0;
+      const observer = new MutationObserver((changes) => { for (const change of changes) dots += change.addedNodes.length; });
+      observer.observe(document.querySelector('g.dots'), { childList: true });
       const started = performance.now();
       let last = started;
-      const tick = (at: number) => {
+      const tick = (at) => {
         frames += 1;
         longestMs = Math.max(longestMs, at - last);
         last = at;
-        if (at - started < duration) requestAnimationFrame(tick);
-        else {
-          observer.disconnect();
-          resolve({ frames, longestMs, dots });
-        }
+        if (at - started < ${ms}) requestAnimationFrame(tick);
+        else { observer.disconnect(); resolve({ frames, longestMs, dots }); }
       };
       requestAnimationFrame(tick);
-    }), ms);
+    })`) as Promise<{ frames: number; longestMs: number; dots: number }>;
 
     const idle = await measure(seconds * 1_000);
     let sending = true;

@@ -77,6 +77,8 @@ export class MapView {
   stop(): void {
     for (const timer of this.#timers) window.clearInterval(timer);
     this.#timers = [];
+    if (this.#reloadTimer !== null) window.clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = null;
   }
 
   /** Reads the model, the catalogue and the stuck counts, and redraws; calls while one runs make one more. */
@@ -95,7 +97,11 @@ export class MapView {
     return this.#reloading;
   }
 
-  /** A live event: traffic moves dots and rates; flows with event types the map lacks, or changed states, read the API again. */
+  /**
+   * A live event: traffic moves dots and rates, and traffic on an edge the map lacks reads the API again
+   * within a second; changed flows move the stuck counts, read again within five (a busy choreography
+   * changes flows every round: the collector is asked at most that often, whatever the load).
+   */
   live(event: string, data: unknown): void {
     if (event === 'traffic') {
       const traffic = (data as { traffic: LiveTraffic[] }).traffic;
@@ -108,19 +114,27 @@ export class MapView {
           this.#flow(edge, item.spans);
         }
       }
-      if (unknown) this.#reloadSoon();
-    } else if (event === 'flows' || event === 'resync') {
-      this.#reloadSoon();
+      if (unknown) this.#reloadWithin(1_000);
+    } else if (event === 'flows' || event === 'removed' || event === 'alerts') {
+      this.#reloadWithin(5_000);
+    } else if (event === 'resync') {
+      this.#reloadWithin(0);
     }
   }
 
   #reloadTimer: number | null = null;
-  #reloadSoon(): void {
-    if (this.#reloadTimer !== null) return;
+  #reloadAtMs = Infinity;
+  /** A reload within `ms`: an earlier one already planned stands, a later one is brought forward. */
+  #reloadWithin(ms: number): void {
+    const at = Date.now() + ms;
+    if (this.#reloadTimer !== null && this.#reloadAtMs <= at) return;
+    if (this.#reloadTimer !== null) window.clearTimeout(this.#reloadTimer);
+    this.#reloadAtMs = at;
     this.#reloadTimer = window.setTimeout(() => {
       this.#reloadTimer = null;
+      this.#reloadAtMs = Infinity;
       void this.reload();
-    }, 1_000);
+    }, ms);
   }
 
   async #load(): Promise<void> {
