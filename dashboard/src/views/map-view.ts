@@ -55,8 +55,9 @@ export class MapView {
     this.#zoomLayer = this.#svg.append('g').attr('class', 'zoom-layer');
     this.#zoomLayer.append('g').attr('class', 'bands');
     this.#zoomLayer.append('g').attr('class', 'edges');
-    this.#zoomLayer.append('g').attr('class', 'edge-labels');
     this.#zoomLayer.append('g').attr('class', 'nodes');
+    // above the boxes: a label whose curve passes behind a box stays readable on its halo
+    this.#zoomLayer.append('g').attr('class', 'edge-labels');
     this.#zoomLayer.append('g').attr('class', 'dots');
     this.#zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.2, 3]).on('zoom', (event: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
       this.#zoomLayer.attr('transform', event.transform.toString());
