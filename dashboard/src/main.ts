@@ -2,11 +2,11 @@
  * The dashboard's page: a header, the view the address names (router.ts), and the live feed shared by the
  * views. Served by the collector at `/`, built by esbuild (build.mjs) into dist/.
  */
-import type { FlowResponse } from '../../collector/src/api/types.ts';
-import { ApiError, getJson } from './api-client.ts';
 import { el } from './dom.ts';
 import { openLive } from './live-stream.ts';
 import { parseRoute, type Route } from './router.ts';
+import { searchForm } from './search.ts';
+import { FlowView } from './views/flow-view.ts';
 import { MapView } from './views/map-view.ts';
 
 interface View {
@@ -22,33 +22,11 @@ let current: View | null = null;
 
 function viewFor(route: Route): View {
   if (route.view === 'map') return new MapView();
-  if (route.view === 'flow') return flowFacts(route.flowId);
+  if (route.view === 'flow') return new FlowView(route.flowId);
   const what = route.view === 'alert' ? `Alert ${route.alertId}` : `Nothing at ${route.hash}`;
   const element = el('section', { className: 'notice' }, el('h1', {}, what),
     el('p', {}, 'This view is not in this version of the dashboard yet. '), el('a', { href: '#/map' }, 'Back to the map'));
   return { element, start() {}, stop() {} };
-}
-
-/** Until the flow timeline: what the API says of the flow, in words. */
-function flowFacts(flowId: string): View {
-  const body = el('div', {}, el('p', { className: 'muted' }, 'reading…'));
-  const element = el('section', { className: 'notice', dataset: { testid: 'flow-facts' } }, el('h1', {}, 'Flow'), body);
-  return {
-    element,
-    start() {
-      getJson<FlowResponse>(`/api/flows/${encodeURIComponent(flowId)}`).then(({ flow }) => {
-        const rows: [string, string][] = [
-          ['flow', flow.flowId], ['business keys', flow.businessKeys.join(', ') || '–'], ['state', flow.state],
-          ['services', flow.services.join(' → ')], ['events', flow.eventTypes.join(' → ')],
-          ['traces', String(flow.traceCount)], ['spans', String(flow.spanCount)],
-        ];
-        if (flow.explanation !== null) rows.push(['why', flow.explanation.message]);
-        body.replaceChildren(el('dl', {}, ...rows.flatMap(([name, value]) => [el('dt', {}, name), el('dd', {}, value)])),
-          el('p', { className: 'muted' }, 'The flow\'s timeline is not in this version of the dashboard yet.'));
-      }, (error: Error) => body.replaceChildren(el('p', {}, error instanceof ApiError && error.status === 404 ? 'No flow has this id.' : error.message)));
-    },
-    stop() {},
-  };
 }
 
 function show(): void {
@@ -60,6 +38,7 @@ function show(): void {
   current.start();
 }
 
+document.getElementById('search')!.append(searchForm());
 window.addEventListener('hashchange', show);
 show();
 openLive('/api/live', (event, data) => current?.live?.(event, data), ({ connected }) => {

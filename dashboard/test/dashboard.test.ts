@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { CatalogResponse, FlowStatsResponse, ModelResponse } from '../../collector/src/api/types.ts';
+import type { CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
 import { pgliteStores } from '../../collector/test/stores.ts';
 import { choreographyMap, shortened } from '../src/model/map-model.ts';
@@ -18,7 +18,11 @@ import { PLAIN_NAMES, exportBody, orderSpans, type Ending, type Names } from './
 
 // what the page's own functions see, run in the browser (the tests type-check without the DOM's types)
 declare const window: Record<string, unknown>;
-declare const document: { querySelectorAll(selector: string): { length: number }; scripts: { length: number } };
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+  scripts: { length: number };
+};
 
 const TOKEN = 'dashboard-test-token';
 let collector: RunningCollector;
@@ -32,13 +36,16 @@ const api = async <T>(path: string): Promise<T> => {
 };
 
 let orders = 0;
-async function post(ending: Ending, startMs: number, names: Names = PLAIN_NAMES, namespace = 'plain:'): Promise<void> {
-  orders += 1;
+/** Posts a new order's spans; returns its id (the business key is the namespace, then the id). */
+async function post(ending: Ending, startMs: number, names: Names = PLAIN_NAMES, namespace = 'plain:', orderId = `order-${(orders += 1)}`): Promise<string> {
   const response = await fetch(`${collector.url}/v1/traces`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: exportBody(orderSpans(`order-${orders}`, startMs, ending, names), namespace),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: exportBody(orderSpans(orderId, startMs, ending, names), namespace),
   });
   assert.equal(response.status, 200, await response.text());
+  return orderId;
 }
+/** The orders left stalled after payment handled OrderCreated, with when each started. */
+const stalledOrders: { orderId: string; startMs: number }[] = [];
 
 /** A page on the dashboard, past the token prompt. */
 async function openDashboard(hash = '#/map'): Promise<Page> {
@@ -47,7 +54,7 @@ async function openDashboard(hash = '#/map'): Promise<Page> {
   await page.goto(`${collector.url}/${hash}`);
   await page.getByTestId('token-prompt').waitFor();
   await page.fill('input[name=token]', TOKEN);
-  await page.click('button[type=submit]');
+  await page.click('.token-form button[type=submit]');
   await page.getByTestId('token-prompt').waitFor({ state: 'detached' });
   return page;
 }
@@ -61,7 +68,10 @@ before(async () => {
   const now = Date.now();
   for (let i = 0; i < 24; i += 1) await post('shipped', now - 240_000 + i * 5_000);
   for (let i = 0; i < 20; i += 1) await post('cancelled', now - 230_000 + i * 5_000);
-  for (let i = 0; i < 3; i += 1) await post('stalled-at-payment', now - 120_000 + i * 1_000);
+  for (let i = 0; i < 3; i += 1) {
+    const startMs = now - 120_000 + i * 1_000;
+    stalledOrders.push({ orderId: await post('stalled-at-payment', startMs), startMs });
+  }
   // learned from the settled flows, the stalled ones judged against it
   await waitFor(async () => (await api<ModelResponse>('/api/model')).steps.some((step) => step.terminal === 'compensated'), 30_000, () => 'the model learned');
   let stuck: number | undefined;
@@ -149,13 +159,56 @@ test('a node\'s details list its flows; a flow\'s link opens it, and the deep li
     saved.push(await screenshot(page, 'map-details'));
     const href = await details.locator('a[href^="#/flows/"]').first().getAttribute('href');
     await details.locator('a[href^="#/flows/"]').first().click();
-    await page.getByTestId('flow-facts').locator('dd').first().waitFor();
     const flowId = decodeURIComponent(href!.slice('#/flows/'.length));
-    assert.equal(await page.getByTestId('flow-facts').locator('dd').first().textContent(), flowId);
+    const flow = await api<FlowResponse>(`/api/flows/${encodeURIComponent(flowId)}`);
+    const title = page.getByTestId('flow-head').locator('h1');
+    await title.waitFor();
+    assert.equal(await title.textContent(), flow.flow.businessKeys.join(', '));
     await page.reload();
-    await page.getByTestId('flow-facts').locator('dd').first().waitFor();
-    assert.equal(await page.getByTestId('flow-facts').locator('dd').first().textContent(), flowId, 'the token kept in the tab, the address kept');
+    await title.waitFor();
+    assert.equal(await title.textContent(), flow.flow.businessKeys.join(', '), 'the token kept in the tab, the address kept');
     assert.equal(page.url(), `${collector.url}/${href}`);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a stalled flow\'s timeline: a lane per service, each delivery labelled with how it was joined, the wait hatched apart; it moves on live', async () => {
+  const { orderId, startMs } = stalledOrders[0]!;
+  const [summary] = (await api<FlowsResponse>(`/api/flows?businessKey=${encodeURIComponent(`plain:${orderId}`)}`)).flows;
+  const page = await openDashboard();
+  try {
+    // found by its business key from the header's search
+    await page.fill('input[name=flow-search]', `plain:${orderId}`);
+    await page.click('.flow-search button');
+    await page.waitForURL(`**/#/flows/${encodeURIComponent(summary!.flowId)}`);
+    const head = page.getByTestId('flow-head');
+    await head.locator('h1').waitFor();
+    assert.equal(await page.getByTestId('flow-state').textContent(), 'stalled');
+    assert.match(await page.getByTestId('flow-explanation').textContent() ?? '', /^waiting for PaymentAuthorized or PaymentFailed from payment since /);
+
+    const flow = await api<FlowResponse>(`/api/flows/${summary!.flowId}`);
+    const firstSeen = [...flow.spans].sort((a, b) => a.startTimeMs - b.startTimeMs).map((s) => s.serviceName).filter((s, i, all) => all.indexOf(s) === i);
+    assert.deepEqual(await page.$$eval('text.lane-name', (names) => names.map((n) => n.getAttribute('data-lane'))), firstSeen, 'a lane per service, in the order reached');
+    const deliveries = flow.hops.filter((hop) => hop.kind === 'delivery');
+    assert.deepEqual(await page.$$eval('g.hop text.hop-label', (labels) => labels.map((l) => l.textContent).sort()),
+      deliveries.map((hop) => `by ${hop.joinedBy}`).sort(), 'each delivery says how it was joined');
+    assert.equal(await page.locator('rect.wait').count(), deliveries.filter((hop) => hop.waitMs !== null && hop.waitMs > 0).length, 'the wait in Kafka, hatched');
+    assert.equal(await page.locator('g.bar').count(), flow.spans.length);
+    saved.push(await screenshot(page, 'flow-stalled'));
+
+    // a bar's span, attributes as text
+    await page.locator('g.bar.consumer').first().click();
+    const details = page.getByTestId('span-details');
+    await details.locator('dt', { hasText: 'messaging.consumer.group.name' }).waitFor();
+
+    // the rest of the order arrives: the same page follows it to its end
+    await page.evaluate(() => (window.stayed = true));
+    await post('shipped', startMs, PLAIN_NAMES, 'plain:', orderId);
+    await page.waitForFunction(() => document.querySelector('[data-testid=flow-state]')?.textContent === 'completed', undefined, { timeout: 20_000 });
+    await page.locator('text.lane-name[data-lane=shipping]').waitFor();
+    assert.equal(await page.evaluate(() => window.stayed), true, 'not reloaded');
+    saved.push(await screenshot(page, 'flow-completed'));
   } finally {
     await page.close();
   }
@@ -191,6 +244,12 @@ test('names from spans carrying script payloads show as text in the map and its 
     await node(`service:${payloads.payment}|${payloads.paymentGroup}`).click();
     await details.locator('h2').filter({ hasText: payloads.payment }).waitFor();
     saved.push(await screenshot(page, 'map-hostile-names'));
+    // the hostile flow's timeline and a span's attributes
+    await details.locator('a[href^="#/flows/"]').first().click();
+    await page.getByTestId('flow-head').locator('h1').waitFor();
+    await page.locator('g.bar.producer').first().click();
+    await page.getByTestId('span-details').locator('dd', { hasText: names.keyAttribute }).first().waitFor();
+    assert.equal(await page.locator(`text.lane-name[data-lane=${JSON.stringify(payloads.order)}]`).count(), 1, 'the hostile service is a lane, named as text');
     const injected = await page.evaluate(() => ({
       sentinel: window.__xss ?? null,
       elements: document.querySelectorAll('img, iframe, object, embed, svg svg, script:not([src])').length,

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiLatency, ApiModelStep, CatalogResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { liveRates } from '../src/model/live-rates.ts';
-import { choreographyMap, shortDuration, shortRate } from '../src/model/map-model.ts';
+import { shortDuration, shortRate } from '../src/model/format.ts';
+import { choreographyMap } from '../src/model/map-model.ts';
 import { parseRoute } from '../src/router.ts';
 
 const latency = (p50Ms: number): ApiLatency => ({ count: 30, p50Ms, p90Ms: p50Ms * 1.5, p99Ms: p50Ms * 2, p999Ms: p50Ms * 3 });

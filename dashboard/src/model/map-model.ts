@@ -287,20 +287,3 @@ function laidOut(nodes: MapNode[], edges: MapEdge[]): ChoreographyMap {
   const height = Math.max(...nodes.map((node) => node.y + node.height / 2), band === null ? 0 : band.y + band.height) + MARGIN;
   return { nodes, edges, width, height, compensation: band };
 }
-
-/** Milliseconds in words for a label: 840 ms, 2.4 s, 3.1 min, 2.0 h. */
-export function shortDuration(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return '–';
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
-
-/** A rate for a label, per second from one a second, else per minute: 12/s, 1.5/s, 42/min, 3/min. */
-export function shortRate(perSecond: number | null): string {
-  if (perSecond === null || perSecond <= 0) return '';
-  if (perSecond >= 10) return `${Math.round(perSecond)}/s`;
-  if (perSecond >= 1) return `${perSecond.toFixed(1)}/s`;
-  return `${Math.max(1, Math.round(perSecond * 60))}/min`;
-}

@@ -9,7 +9,8 @@ import * as d3 from 'd3';
 import type { ApiWaitExplanation, CatalogResponse, FlowStatsResponse, FlowSummary, FlowsResponse, LiveTraffic, ModelResponse } from '../../../collector/src/api/types.ts';
 import { getJson, query } from '../api-client.ts';
 import { el, viewHref } from '../dom.ts';
-import { choreographyMap, shortDuration, shortRate, type ChoreographyMap, type MapEdge, type MapNode, eventNodeId, serviceNodeId } from '../model/map-model.ts';
+import { shortDuration, shortRate } from '../model/format.ts';
+import { choreographyMap, type ChoreographyMap, type MapEdge, type MapNode, eventNodeId, serviceNodeId } from '../model/map-model.ts';
 import { liveRates } from '../model/live-rates.ts';
 import { stuckGroups } from '../model/stuck-groups.ts';
 

@@ -1,0 +1,248 @@
+/**
+ * One flow (`#/flows/<id>`): where it stands (its state, and when it is stuck what it waits for, in
+ * words, and when it should complete), then its timeline (model/flow-timeline.ts): a swimlane per
+ * service, a bar per span coloured by trace, the wait in Kafka hatched apart from the handling, each
+ * delivery an arrow labelled with how it was joined, retries, duplicates, new traces and clock skew marked.
+ * Times read as offsets from the flow's start; wheel or drag zooms and pans in time, for a flow of
+ * milliseconds or of hours. A click on a bar shows the span's attributes, as text. It reads the flow again
+ * when the live feed says it changed; a flow merged into another follows it.
+ */
+import * as d3 from 'd3';
+import type { FlowResponse } from '../../../collector/src/api/types.ts';
+import { ApiError, getJson } from '../api-client.ts';
+import { el, viewHref } from '../dom.ts';
+import { anomalyLines, flowTimeline, type FlowTimeline, type TimelineHop, type TimelineSpan } from '../model/flow-timeline.ts';
+import { offsetLabel, shortDuration } from '../model/format.ts';
+
+const GUTTER = 150;
+const ROW = 30;
+const AXIS = 30;
+const BAR = 12;
+/** Bar colours by trace, in order of appearance: a new colour where a new trace begins. */
+const TRACE_COLOURS = ['#9db8f2', '#a8dcc4', '#f2c894', '#d3b5f0', '#f2a8b8', '#b8e0ee', '#e0d79a', '#c4c4c4'];
+
+export class FlowView {
+  readonly element: HTMLElement;
+  readonly #head: HTMLElement;
+  readonly #details: HTMLElement;
+  readonly #canvas: HTMLElement;
+  #flowId: string;
+  #timeline: FlowTimeline | null = null;
+  #x: d3.ScaleLinear<number, number> | null = null;
+  #reloadTimer: number | null = null;
+
+  constructor(flowId: string) {
+    this.#flowId = flowId;
+    this.#head = el('div', { className: 'flow-head', dataset: { testid: 'flow-head' } }, el('p', { className: 'muted' }, 'reading the flow…'));
+    this.#canvas = el('div', { className: 'timeline-canvas', dataset: { testid: 'timeline' } });
+    this.#details = el('aside', { className: 'details', dataset: { testid: 'span-details' } },
+      el('p', { className: 'muted' }, 'Click a bar for its span: attributes, events, links.'));
+    this.element = el('section', { className: 'flow-view' }, this.#head,
+      el('div', { className: 'flow-body' }, this.#canvas, this.#details));
+  }
+
+  start(): void {
+    void this.#load();
+  }
+
+  stop(): void {
+    if (this.#reloadTimer !== null) window.clearTimeout(this.#reloadTimer);
+  }
+
+  /** The flow changed (new spans, a new state) or was merged into another: read it again, within a second. */
+  live(event: string, data: unknown): void {
+    const concerns = (event === 'flows' && (data as { flows: { flowId: string }[] }).flows.some((flow) => flow.flowId === this.#flowId))
+      || (event === 'removed' && (data as { removed: string[] }).removed.includes(this.#flowId))
+      || event === 'resync';
+    if (!concerns || this.#reloadTimer !== null) return;
+    this.#reloadTimer = window.setTimeout(() => {
+      this.#reloadTimer = null;
+      void this.#load();
+    }, 500);
+  }
+
+  async #load(): Promise<void> {
+    let response: FlowResponse;
+    try {
+      response = await getJson<FlowResponse>(`/api/flows/${encodeURIComponent(this.#flowId)}`);
+    } catch (error) {
+      const notFound = error instanceof ApiError && error.status === 404;
+      this.#head.replaceChildren(el('h1', {}, notFound ? 'No such flow' : 'Could not read the flow'),
+        el('p', {}, notFound ? 'No flow has this id (it may have gone with the retention time).' : (error as Error).message));
+      return;
+    }
+    if (response.flow.flowId !== this.#flowId) {
+      // merged into another: its id answers the survivor, whose address this becomes
+      this.#flowId = response.flow.flowId;
+      history.replaceState(null, '', viewHref('flows', this.#flowId));
+    }
+    this.#showHead(response);
+    this.#timeline = flowTimeline(response);
+    this.#drawTimeline(this.#timeline);
+  }
+
+  #showHead(response: FlowResponse): void {
+    const flow = response.flow;
+    const title = flow.businessKeys.length > 0 ? flow.businessKeys.join(', ') : flow.flowId;
+    const lines: (HTMLElement | null)[] = [];
+    if (flow.explanation !== null) lines.push(el('p', { className: `explanation ${flow.state}`, dataset: { testid: 'flow-explanation' } }, flow.explanation.message));
+    if (flow.expectedCompletionMs !== null) {
+      const inMs = flow.expectedCompletionMs - Date.now();
+      lines.push(el('p', { className: 'muted' }, `expected to complete around ${new Date(flow.expectedCompletionMs).toLocaleTimeString()}`
+        + (inMs > 0 ? ` (in ${shortDuration(inMs)})` : ` (${shortDuration(-inMs)} ago)`)));
+    }
+    const facts = [
+      `${flow.services.length} services`, `${flow.eventTypes.length} event types`, `${flow.spanCount} spans`,
+      `${flow.traceCount} ${flow.traceCount === 1 ? 'trace' : 'traces'}`, `${shortDuration(flow.durationMs)} end to end`,
+      `started ${new Date(flow.firstEventMs).toLocaleString()}`,
+    ];
+    if (flow.errorCount > 0) facts.push(`${flow.errorCount} errors`);
+    const anomalies = anomalyLines(response.anomalies);
+    this.#head.replaceChildren(
+      el('div', { className: 'flow-title' }, el('h1', {}, title), el('span', { className: `state big ${flow.state}`, dataset: { testid: 'flow-state' } }, flow.state)),
+      ...lines.filter((line): line is HTMLElement => line !== null),
+      el('p', { className: 'muted' }, facts.join(' · ')),
+      el('p', { className: 'muted mono' }, `flow ${flow.flowId}`),
+      anomalies.length === 0 ? el('span', {}) : el('ul', { className: 'anomalies', dataset: { testid: 'flow-anomalies' } }, ...anomalies.map((line) => el('li', {}, line))),
+    );
+  }
+
+  #drawTimeline(timeline: FlowTimeline): void {
+    const width = Math.max(640, this.#canvas.clientWidth || 900);
+    const height = AXIS + timeline.rows * ROW + 8;
+    // over offsets from the flow's start, so the ticks fall on round offsets (+20 ms, +1 min), whatever the epoch
+    const span = Math.max(1, timeline.endMs - timeline.startMs);
+    const offsets = d3.scaleLinear().domain([-span * 0.02, span * 1.04]).range([GUTTER, width - 12]);
+    const x0 = offsets.copy().domain(offsets.domain().map((offset) => offset + timeline.startMs));
+    this.#x = x0;
+    const svg = d3.select(this.#canvas).selectAll<SVGSVGElement, null>('svg').data([null]).join('svg')
+      .attr('class', 'timeline').attr('width', width).attr('height', height);
+    svg.selectAll('*').remove();
+    const defs = svg.append('defs');
+    defs.append('pattern').attr('id', 'kafka-wait').attr('patternUnits', 'userSpaceOnUse').attr('width', 6).attr('height', 6)
+      .attr('patternTransform', 'rotate(45)').append('rect').attr('width', 2).attr('height', 6).attr('class', 'hatch');
+    defs.append('marker').attr('id', 'hop-arrow').attr('viewBox', '0 0 10 10').attr('refX', 9).attr('refY', 5)
+      .attr('markerWidth', 6).attr('markerHeight', 6).attr('orient', 'auto-start-reverse').append('path').attr('d', 'M0,0 L10,5 L0,10 z').attr('class', 'hop-head');
+    defs.append('clipPath').attr('id', 'plot-clip').append('rect').attr('x', GUTTER).attr('y', 0).attr('width', width - GUTTER).attr('height', height);
+
+    const rowY = (s: TimelineSpan) => AXIS + (timeline.lanes[s.lane]!.firstRow + s.row) * ROW;
+    const lanes = svg.append('g').attr('class', 'lanes');
+    for (const lane of timeline.lanes) {
+      const y = AXIS + lane.firstRow * ROW;
+      lanes.append('rect').attr('class', `lane ${lane.index % 2 === 0 ? 'even' : 'odd'}`).attr('x', 0).attr('y', y).attr('width', width).attr('height', lane.rows * ROW);
+      lanes.append('text').attr('class', 'lane-name').attr('data-lane', lane.service).attr('x', 10).attr('y', y + ROW / 2 + 4).text(shortened(lane.service, 20))
+        .append('title').text(lane.service);
+    }
+    const axis = svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${AXIS - 6})`);
+    const plot = svg.append('g').attr('clip-path', 'url(#plot-clip)');
+    const waits = plot.append('g').attr('class', 'waits');
+    const bars = plot.append('g').attr('class', 'bars');
+    const hopsLayer = plot.append('g').attr('class', 'hops');
+
+    const deliveries = timeline.hops.filter((hop) => hop.kind === 'delivery' || (hop.from !== null && hop.from.lane !== hop.to.lane));
+    const render = (x: d3.ScaleLinear<number, number>) => {
+      const relative = x.copy().domain(x.domain().map((ms) => ms - timeline.startMs));
+      axis.call(d3.axisTop<number>(relative).ticks(Math.max(3, Math.floor((width - GUTTER) / 110))).tickFormat((t) => offsetLabel(t)));
+      waits.selectAll<SVGRectElement, TimelineHop>('rect.wait').data(deliveries.filter((hop) => hop.wait !== null), (hop) => hop.key).join('rect')
+        .attr('class', 'wait').attr('data-hop', (hop) => hop.key)
+        .attr('x', (hop) => x(hop.wait!.fromMs)).attr('width', (hop) => Math.max(1, x(hop.wait!.toMs) - x(hop.wait!.fromMs)))
+        .attr('y', (hop) => rowY(hop.to) + ROW - BAR - 4).attr('height', BAR)
+        .selectAll('title').data((hop) => [hop]).join('title').text((hop) => `waiting in Kafka ${shortDuration(hop.wait!.toMs - hop.wait!.fromMs)}`);
+      const bar = bars.selectAll<SVGGElement, TimelineSpan>('g.bar').data(timeline.spans, (s) => s.key).join((enter) => {
+        const g = enter.append('g').attr('class', (s) => `bar ${s.role}${s.error ? ' error' : ''}`).attr('data-span', (s) => s.key)
+          .on('click', (_event, s) => this.#showSpan(s));
+        g.append('rect').attr('height', BAR).attr('rx', 2).attr('fill', (s) => TRACE_COLOURS[s.trace % TRACE_COLOURS.length]!);
+        g.append('text').attr('class', 'bar-label');
+        g.append('title');
+        return g;
+      });
+      bar.select('rect').attr('x', (s) => x(s.span.startTimeMs)).attr('width', (s) => Math.max(2, x(s.span.endTimeMs) - x(s.span.startTimeMs)))
+        .attr('y', (s) => rowY(s) + ROW - BAR - 4);
+      bar.select('text').attr('x', (s) => Math.max(GUTTER + 2, x(s.span.startTimeMs))).attr('y', (s) => rowY(s) + 11).text((s) => barLabel(s));
+      bar.select('title').text((s) => `${s.span.serviceName}: ${s.span.name} · ${shortDuration(s.span.endTimeMs - s.span.startTimeMs)}`);
+      const hop = hopsLayer.selectAll<SVGGElement, TimelineHop>('g.hop').data(deliveries, (h) => h.key).join((enter) => {
+        const g = enter.append('g').attr('class', (h) => `hop${h.clockSkew ? ' skew' : ''}${h.newTrace ? ' new-trace' : ''}`).attr('data-hop', (h) => h.key);
+        g.append('path').attr('marker-end', 'url(#hop-arrow)');
+        g.append('text').attr('class', 'hop-label');
+        return g;
+      });
+      hop.select('path').attr('d', (h) => hopPath(h, x, rowY));
+      // on the hatched wait, just before the consumer's bar: the bar's own label stays above it
+      hop.select('text').attr('text-anchor', 'end').attr('x', (h) => hopEnd(h, x) - 4).attr('y', (h) => rowY(h.to) + ROW - BAR / 2).text((h) => hopLabel(h));
+    };
+    render(x0);
+    const zoom = d3.zoom<SVGSVGElement, null>().scaleExtent([1, 1e6]).translateExtent([[GUTTER, 0], [width, height]])
+      .extent([[GUTTER, 0], [width, height]])
+      .on('zoom', (event: d3.D3ZoomEvent<SVGSVGElement, null>) => {
+        this.#x = event.transform.rescaleX(x0);
+        render(this.#x);
+      });
+    svg.call(zoom).on('dblclick.zoom', null);
+    this.#canvas.querySelector('.trace-legend')?.remove();
+    this.#canvas.append(el('p', { className: 'trace-legend muted' }, ...timeline.traces.flatMap((traceId, i) => [
+      el('span', { className: 'swatch', dataset: { trace: String(i) } }), ` trace ${i + 1} `, el('span', { className: 'mono' }, `${traceId.slice(0, 8)}…  `)])));
+    for (const swatch of this.#canvas.querySelectorAll<HTMLElement>('.trace-legend .swatch')) {
+      swatch.style.background = TRACE_COLOURS[Number(swatch.dataset.trace) % TRACE_COLOURS.length]!;
+    }
+  }
+
+  #showSpan(s: TimelineSpan): void {
+    d3.select(this.#canvas).selectAll<SVGGElement, TimelineSpan>('g.bar').classed('selected', (other) => other.key === s.key);
+    const span = s.span;
+    const table = (attributes: Record<string, unknown>) => el('dl', { className: 'attributes' },
+      ...Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)).flatMap(([key, value]) => [el('dt', {}, key), el('dd', {}, valueText(value))]));
+    this.#details.replaceChildren(
+      el('h2', {}, span.name),
+      el('p', { className: 'muted' }, `${span.serviceName} · ${span.kind} · ${shortDuration(span.endTimeMs - span.startTimeMs)}`
+        + ` · starts ${offsetLabel(span.startTimeMs - (this.#timeline?.startMs ?? span.startTimeMs))}`),
+      el('dl', {},
+        el('dt', {}, 'status'), el('dd', {}, span.status.message === '' ? span.status.code : `${span.status.code}: ${span.status.message}`),
+        el('dt', {}, 'trace'), el('dd', { className: 'mono' }, span.traceId),
+        el('dt', {}, 'span'), el('dd', { className: 'mono' }, span.spanId),
+        el('dt', {}, 'business key'), el('dd', {}, span.businessKey ?? '–')),
+      el('h3', {}, 'Attributes'), table(span.attributes),
+      span.events.length === 0 ? el('span', {}) : el('h3', {}, 'Events'),
+      ...span.events.map((event) => el('div', { className: 'span-event' }, el('p', {}, `${event.name} at ${offsetLabel(event.timeMs - span.startTimeMs)}`), table(event.attributes))),
+      span.links.length === 0 ? el('span', {}) : el('h3', {}, 'Links'),
+      ...span.links.map((link) => el('p', { className: 'mono' }, `${link.traceId}/${link.spanId}`)),
+      el('h3', {}, 'Resource'), table(span.resource),
+    );
+  }
+}
+
+function barLabel(s: TimelineSpan): string {
+  const marks = [s.retryAttempt !== null ? `retry #${s.retryAttempt}` : '', s.duplicate ? 'duplicate' : '', s.error ? 'error' : ''].filter((m) => m !== '');
+  return [shortened(s.label, 40), ...marks].join(' · ');
+}
+
+function hopLabel(hop: TimelineHop): string {
+  const how = hop.joinedBy === null ? (hop.pending ? 'producer not arrived' : 'producer unknown') : `by ${hop.joinedBy}`;
+  return [how, hop.newTrace ? 'new trace' : '', hop.clockSkew ? '⚠ clock skew: wait shown as 0' : ''].filter((part) => part !== '').join(' · ');
+}
+
+/** Where the arrow ends: the consumer's start. */
+function hopEnd(hop: TimelineHop, x: d3.ScaleLinear<number, number>): number {
+  return x(hop.to.span.startTimeMs);
+}
+
+/**
+ * From the producer's end down (or up) to the consumer's start. Clocks that disagree would draw it
+ * backwards: it is drawn straight across at the consumer's start instead, with no wait.
+ */
+function hopPath(hop: TimelineHop, x: d3.ScaleLinear<number, number>, rowY: (s: TimelineSpan) => number): string {
+  const toX = hopEnd(hop, x);
+  const toY = rowY(hop.to) + ROW - BAR / 2 - 4;
+  if (hop.from === null) return `M${toX - 24},${toY - 14} L${toX},${toY}`;
+  const fromY = rowY(hop.from) + ROW - BAR / 2 - 4;
+  const fromX = hop.clockSkew ? toX : Math.min(x(hop.from.span.endTimeMs), toX);
+  const middleY = (fromY + toY) / 2;
+  return `M${fromX},${fromY} C${fromX},${middleY} ${toX},${middleY} ${toX},${toY}`;
+}
+
+function valueText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function shortened(text: string, most: number): string {
+  return text.length <= most ? text : `${text.slice(0, most - 1)}…`;
+}
