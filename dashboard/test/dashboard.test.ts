@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import type { CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
+import { FIXTURE_KEY_ATTRIBUTES } from '../../collector/test/fixture-flows-api.ts';
+import type { Dialect } from '../../collector/test/flow-fixtures.ts';
 import { pgliteStores } from '../../collector/test/stores.ts';
 import { choreographyMap, shortened } from '../src/model/map-model.ts';
 import { SCREENSHOTS_DIR, launchChromium, screenshot } from './browser.ts';
@@ -37,9 +39,11 @@ const api = async <T>(path: string): Promise<T> => {
 
 let orders = 0;
 /** Posts a new order's spans; returns its id (the business key is the namespace, then the id). */
-async function post(ending: Ending, startMs: number, names: Names = PLAIN_NAMES, namespace = 'plain:', orderId = `order-${(orders += 1)}`): Promise<string> {
+async function post(
+  ending: Ending, startMs: number, names: Names = PLAIN_NAMES, namespace = 'plain:', orderId = `order-${(orders += 1)}`, dialect: Dialect = 'choreoscope',
+): Promise<string> {
   const response = await fetch(`${collector.url}/v1/traces`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: exportBody(orderSpans(orderId, startMs, ending, names), namespace),
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: exportBody(orderSpans(orderId, startMs, ending, names, dialect), namespace),
   });
   assert.equal(response.status, 200, await response.text());
   return orderId;
@@ -63,7 +67,10 @@ const attributeValues = (page: Page, selector: string, attribute: string) =>
   page.$$eval(selector, (elements, name) => elements.map((element) => element.getAttribute(name)!).sort(), attribute);
 
 before(async () => {
-  collector = await startCollector(pgliteStores, { server: { apiTokens: [TOKEN], flows: { settleAfterMs: 1_000, exportDelayMs: 0 } } });
+  // the business key as other instrumentations carry it, besides Choreoscope's own
+  collector = await startCollector(pgliteStores, {
+    server: { apiTokens: [TOKEN], businessKeyAttributes: FIXTURE_KEY_ATTRIBUTES, flows: { settleAfterMs: 1_000, exportDelayMs: 0 } },
+  });
   browser = await launchChromium();
   const now = Date.now();
   for (let i = 0; i < 24; i += 1) await post('shipped', now - 240_000 + i * 5_000);
@@ -213,6 +220,37 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
     await page.close();
   }
 });
+
+for (const dialect of ['official', 'legacy'] as const) {
+  test(`spans of other instrumentations (${dialect === 'official' ? 'the official kafkajs one: no group, no event type' : 'older semantic conventions, as Java and Go send them'}) make the same map and timeline`, async () => {
+    const namespace = `${dialect}:`;
+    const orderId = await post('shipped', Date.now() - 30_000, PLAIN_NAMES, namespace, undefined, dialect);
+    let flowId: string | undefined;
+    await waitFor(async () => {
+      flowId = (await api<FlowsResponse>(`/api/flows?businessKey=${encodeURIComponent(`${namespace}${orderId}`)}`)).flows[0]?.flowId;
+      return flowId !== undefined;
+    }, 20_000, () => `the ${dialect} order's flow`);
+    const flow = await api<FlowResponse>(`/api/flows/${flowId}`);
+    assert.equal(flow.flow.services.length, 6, `one flow across the six services: ${flow.flow.services.join(', ')}`);
+    const page = await openDashboard(`#/flows/${encodeURIComponent(flowId!)}`);
+    try {
+      await page.getByTestId('flow-head').locator('h1').waitFor();
+      assert.deepEqual(await page.$$eval('text.lane-name', (names) => names.map((n) => n.getAttribute('data-lane'))),
+        ['order', 'payment', 'analytics', 'inventory', 'shipping', 'notification']);
+      assert.equal(await page.locator('g.hop').count(), flow.hops.filter((hop) => hop.kind === 'delivery').length);
+      // neither names an event type: the topic stands for it; the official one names no consumer group either,
+      // so each handling service is its own node, still handing the chain on
+      const topic = `${namespace}orders`;
+      const group = dialect === 'official' ? '' : 'payment';
+      await page.goto(`${collector.url}/#/map`);
+      await page.locator(`g.node[data-node=${JSON.stringify(`event:${topic}`)}]`).waitFor();
+      await page.locator(`path.edge[data-edge=${JSON.stringify(`consume:${topic}->service:payment|${group}`)}]`).waitFor();
+      await page.locator(`path.edge[data-edge=${JSON.stringify(`produce:service:payment|${group}->${namespace}payments`)}]`).waitFor();
+    } finally {
+      await page.close();
+    }
+  });
+}
 
 test('names from spans carrying script payloads show as text in the map and its details: nothing runs, nothing is added', async () => {
   const payloads = {

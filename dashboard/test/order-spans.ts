@@ -6,7 +6,7 @@
  * A chain may stop after payment handled OrderCreated (a stalled flow). Every name can be replaced, so a
  * test can put hostile text wherever span data reaches the page.
  */
-import { EPOCH_MS, fixtureRequest, type Fixture, type FixtureSpan } from '../../collector/test/flow-fixtures.ts';
+import { EPOCH_MS, fixtureRequest, type Dialect, type Fixture, type FixtureSpan } from '../../collector/test/flow-fixtures.ts';
 
 export interface Names {
   order: string;
@@ -37,8 +37,12 @@ export type Ending = 'shipped' | 'cancelled' | 'stalled-at-payment';
 
 let offsets = 0;
 
-/** One order's spans, its first at `startMs`. */
-export function orderSpans(orderId: string, startMs: number, ending: Ending, names: Names = PLAIN_NAMES): FixtureSpan[] {
+/**
+ * One order's spans, its first at `startMs`, the messaging ones as `dialect`'s instrumentation names them:
+ * Choreoscope's own, the official kafkajs instrumentation's (no consumer group, no event type: the topic
+ * stands for it, the message key for the business key), or the older semantic conventions of Java and Go.
+ */
+export function orderSpans(orderId: string, startMs: number, ending: Ending, names: Names = PLAIN_NAMES, dialect: Dialect = 'choreoscope'): FixtureSpan[] {
   const t = startMs - EPOCH_MS;
   const trace = `t-${orderId}`;
   const message = (topic: string) => ({ topic, partition: 0, offset: (offsets += 1), key: orderId });
@@ -57,13 +61,13 @@ export function orderSpans(orderId: string, startMs: number, ending: Ending, nam
   const analytics = consume(`${orderId}.analytics`, created, names.analytics, names.analytics, 40, 5);
   const payment = consume(`${orderId}.payment`, created, names.payment, names.paymentGroup, 30, 40);
   spans.push(analytics, payment);
-  if (ending === 'stalled-at-payment') return spans;
+  if (ending === 'stalled-at-payment') return withDialect(spans, dialect);
   if (ending === 'cancelled') {
     const failed = send(`${orderId}.failed`, payment, names.payment, 55, 'payments', names.paymentFailed);
     const compensation = consume(`${orderId}.compensation`, failed, names.order, names.compensationGroup, 90, 20);
     const cancelled = send(`${orderId}.cancelled`, compensation, names.order, 100, 'orders-cancelled', names.orderCancelled);
     spans.push(failed, compensation, cancelled, consume(`${orderId}.notified`, cancelled, names.notification, names.notification, 130, 8));
-    return spans;
+    return withDialect(spans, dialect);
   }
   const authorized = send(`${orderId}.authorized`, payment, names.payment, 55, 'payments', names.paymentAuthorized);
   const inventory = consume(`${orderId}.inventory`, authorized, names.inventory, names.inventory, 85, 30);
@@ -71,7 +75,13 @@ export function orderSpans(orderId: string, startMs: number, ending: Ending, nam
   const shipping = consume(`${orderId}.shipping`, reserved, names.shipping, names.shipping, 135, 60);
   const shipped = send(`${orderId}.shipped`, shipping, names.shipping, 170, 'shipments', names.orderShipped);
   spans.push(authorized, inventory, reserved, shipping, shipped, consume(`${orderId}.notified`, shipped, names.notification, names.notification, 210, 8));
-  return spans;
+  return withDialect(spans, dialect);
+}
+
+function withDialect(spans: FixtureSpan[], dialect: Dialect): FixtureSpan[] {
+  if (dialect === 'choreoscope') return spans;
+  // the other instrumentations say nothing of Choreoscope's own: the channel attribute stays, as any service's would
+  return spans.map((span) => (span.kind === 'producer' || span.kind === 'consumer' ? { ...span, dialect } : span));
 }
 
 /** The spans as one OTLP/JSON export body. */

@@ -1,0 +1,89 @@
+/**
+ * A flow as a timeline, pure (model/flow-timeline.ts), from API shapes: a lane per service in the order
+ * reached, overlapping spans on rows of their own, deliveries with their wait in Kafka, a hop whose
+ * clocks disagree drawn with no wait and flagged, a new trace, retries and duplicate deliveries marked;
+ * and stuck flows grouped by what they wait for (model/stuck-groups.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiHop, ApiSpan, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
+import { flowTimeline } from '../src/model/flow-timeline.ts';
+import { stuckGroups } from '../src/model/stuck-groups.ts';
+
+const T0 = Date.UTC(2026, 11, 1, 12);
+const traceA = 'a'.repeat(32);
+const traceB = 'b'.repeat(32);
+
+function span(id: string, service: string, kind: ApiSpan['kind'], startMs: number, durationMs: number, traceId = traceA, error = false): ApiSpan {
+  return {
+    traceId, spanId: id.padStart(16, '0'), parentSpanId: null, name: id, kind, startTimeMs: T0 + startMs, endTimeMs: T0 + startMs + durationMs,
+    status: { code: error ? 'error' : 'unset', message: '' }, serviceName: service, businessKey: 'order-1', attributes: {}, events: [], links: [],
+    resource: {}, scope: { name: 's', version: '1' },
+  };
+}
+const ref = (s: ApiSpan) => ({ traceId: s.traceId, spanId: s.spanId });
+function delivery(from: ApiSpan, to: ApiSpan, extra: Partial<ApiHop> = {}): ApiHop {
+  return {
+    kind: 'delivery', from: ref(from), to: ref(to), joinedBy: 'parent', pending: false, destination: 'orders', eventType: 'OrderCreated',
+    fromService: from.serviceName, toService: to.serviceName, consumerGroup: to.serviceName, attempt: 1, waitMs: to.startTimeMs - from.endTimeMs,
+    processingMs: to.endTimeMs - to.startTimeMs, clockSkew: false, ...extra,
+  };
+}
+
+const http = span('1', 'order', 'server', 0, 30);
+const send = span('2', 'order', 'producer', 5, 3);
+const handled = span('3', 'payment', 'consumer', 20, 40, traceB);
+const retried = span('4', 'payment', 'consumer', 40, 10, traceB, true);
+const again = span('5', 'payment', 'consumer', 70, 10, traceB);
+const skewed = span('6', 'audit', 'consumer', 6, 5); // starts before the producer ended, by its host's clock
+
+const response = {
+  flow: {} as FlowSummary,
+  spans: [again, skewed, handled, send, http, retried],
+  hops: [
+    delivery(send, handled, { joinedBy: 'message' }), delivery(send, retried, { attempt: 2 }), delivery(send, again, { attempt: 3 }),
+    delivery(send, skewed, { joinedBy: 'link', clockSkew: true, waitMs: 0 }),
+  ],
+  anomalies: [{
+    type: 'duplicate-delivery', severity: 'warning', message: '…', producer: ref(send), eventType: 'OrderCreated', destination: 'orders',
+    consumerGroup: 'payment', service: 'payment', deliveries: [ref(handled), ref(again)], repeatedAtMs: again.startTimeMs,
+  }],
+} satisfies FlowResponse;
+
+test('a lane per service in the order the flow reached it; spans that overlap take rows of their own', () => {
+  const timeline = flowTimeline(response);
+  assert.deepEqual(timeline.lanes.map((lane) => [lane.service, lane.rows, lane.firstRow]), [['order', 2, 0], ['audit', 1, 2], ['payment', 2, 3]]);
+  const row = (s: ApiSpan) => timeline.spans.find((placed) => placed.span === s)!.row;
+  assert.deepEqual([row(http), row(send), row(handled), row(retried), row(again)], [0, 1, 0, 1, 0], 'a row is reused once free');
+  assert.deepEqual([timeline.startMs, timeline.endMs, timeline.rows], [T0, T0 + 80, 5]);
+  assert.deepEqual(timeline.traces, [traceA, traceB]);
+});
+
+test('deliveries: the wait in Kafka from the producer\'s end, a new trace, clock skew drawn with no wait, retries and duplicates marked', () => {
+  const timeline = flowTimeline(response);
+  const hopTo = (s: ApiSpan) => timeline.hops.find((hop) => hop.to.span === s)!;
+  assert.deepEqual(hopTo(handled).wait, { fromMs: send.endTimeMs, toMs: handled.startTimeMs });
+  assert.equal(hopTo(handled).joinedBy, 'message');
+  assert.equal(hopTo(handled).newTrace, true, 'the consumer began a trace of its own');
+  assert.equal(hopTo(skewed).wait, null, 'clocks that disagree: no wait drawn');
+  assert.equal(hopTo(skewed).clockSkew, true);
+  assert.equal(hopTo(skewed).newTrace, false);
+  const placed = (s: ApiSpan) => timeline.spans.find((p) => p.span === s)!;
+  assert.deepEqual([placed(retried).retryAttempt, placed(retried).error, placed(again).retryAttempt], [2, true, 3]);
+  assert.deepEqual([placed(handled).duplicate, placed(again).duplicate], [false, true], 'the repeat, not the first handling');
+  assert.deepEqual([placed(send).label, placed(handled).label, placed(http).label], ['sends OrderCreated', 'handles OrderCreated', '1']);
+});
+
+test('stuck flows group by what they wait for, the biggest group first, each flow the longest waiting first', () => {
+  const flow = (id: string, state: FlowSummary['state'], after: string, sinceMs: number): FlowSummary => ({
+    flowId: id, businessKeys: [id], traceIds: [], traceCount: 1, firstEventMs: sinceMs, lastEventMs: sinceMs, durationMs: 0, services: [], eventTypes: [],
+    spanCount: 1, errorCount: 0, hopCount: 0, pendingHops: 0, anomalies: [], droppedSpans: 0, state, expectedCompletionMs: null,
+    explanation: {
+      kind: 'next-event', afterEventType: after, afterService: 'order', awaitedEventTypes: ['Next'], awaitedService: 'svc', consumerGroup: null, sinceMs,
+      usual: { count: 30, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, message: '…',
+    },
+  });
+  const groups = stuckGroups([flow('a', 'late', 'X', T0 + 5), flow('b', 'stalled', 'Y', T0), flow('c', 'stalled', 'X', T0 + 1), { ...flow('d', 'running', 'X', T0), explanation: null }]);
+  assert.deepEqual(groups.map((g) => [g.afterEventType, g.stalled, g.late, g.flows.map((f) => f.flowId), g.oldestSinceMs - T0]), [['X', 1, 1, ['c', 'a'], 1], ['Y', 1, 0, ['b'], 0]]);
+  assert.equal(groups[0]!.waitingFor, 'Next from svc, after X');
+});
