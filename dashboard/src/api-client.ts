@@ -40,3 +40,20 @@ export function query(parameters: Record<string, string | number | undefined>): 
   const text = search.toString();
   return text === '' ? '' : `?${text}`;
 }
+
+/** POSTs `body` as JSON to `path` and parses the answer; a refused token is asked for as for a GET. */
+export async function postJson<T>(path: string, body: unknown): Promise<T> {
+  for (let refused = false; ; refused = true) {
+    const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() }, body: JSON.stringify(body) });
+    if (response.status === 401) {
+      if (storedToken() !== null) forgetToken();
+      await askForToken(refused);
+      continue;
+    }
+    if (!response.ok) {
+      const answer = await response.json().catch(() => null) as ApiErrorBody | null;
+      throw new ApiError(response.status, answer?.error?.code ?? null, answer?.error?.message ?? `the collector answered ${response.status}`);
+    }
+    return await response.json() as T;
+  }
+}

@@ -6,6 +6,7 @@ import { el } from './dom.ts';
 import { openLive } from './live-stream.ts';
 import { parseRoute, type Route } from './router.ts';
 import { searchForm } from './search.ts';
+import { AlertsView } from './views/alerts-view.ts';
 import { FlowView } from './views/flow-view.ts';
 import { MapView } from './views/map-view.ts';
 
@@ -23,9 +24,8 @@ let current: View | null = null;
 function viewFor(route: Route): View {
   if (route.view === 'map') return new MapView();
   if (route.view === 'flow') return new FlowView(route.flowId);
-  const what = route.view === 'alert' ? `Alert ${route.alertId}` : `Nothing at ${route.hash}`;
-  const element = el('section', { className: 'notice' }, el('h1', {}, what),
-    el('p', {}, 'This view is not in this version of the dashboard yet. '), el('a', { href: '#/map' }, 'Back to the map'));
+  if (route.view === 'alerts') return new AlertsView(route.alertId);
+  const element = el('section', { className: 'notice' }, el('h1', {}, `Nothing at ${route.hash}`), el('a', { href: '#/map' }, 'Back to the map'));
   return { element, start() {}, stop() {} };
 }
 

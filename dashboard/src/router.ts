@@ -2,7 +2,7 @@
 export type Route =
   | { view: 'map' }
   | { view: 'flow'; flowId: string }
-  | { view: 'alert'; alertId: string }
+  | { view: 'alerts'; alertId: string | null }
   | { view: 'unknown'; hash: string };
 
 export function parseRoute(hash: string): Route {
@@ -16,6 +16,7 @@ export function parseRoute(hash: string): Route {
   };
   if (parts.length === 0 || (parts[0] === 'map' && parts.length === 1)) return { view: 'map' };
   if (parts[0] === 'flows' && parts.length === 2 && decoded(parts[1]) !== '') return { view: 'flow', flowId: decoded(parts[1]) };
-  if (parts[0] === 'alerts' && parts.length === 2 && decoded(parts[1]) !== '') return { view: 'alert', alertId: decoded(parts[1]) };
+  if (parts[0] === 'alerts' && parts.length === 1) return { view: 'alerts', alertId: null };
+  if (parts[0] === 'alerts' && parts.length === 2 && decoded(parts[1]) !== '') return { view: 'alerts', alertId: decoded(parts[1]) };
   return { view: 'unknown', hash };
 }

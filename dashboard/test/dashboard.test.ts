@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
+import type { AlertsResponse, CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
 import { FIXTURE_KEY_ATTRIBUTES } from '../../collector/test/fixture-flows-api.ts';
 import type { Dialect } from '../../collector/test/flow-fixtures.ts';
@@ -221,6 +221,36 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
   }
 });
 
+test('alerts: the stalled flows\' alert firing, opened from its link with its flows and history; acknowledged and silenced from the page', async () => {
+  let firing: AlertsResponse['alerts'] = [];
+  await waitFor(async () => {
+    firing = (await api<AlertsResponse>('/api/alerts?state=firing')).alerts.filter((a) => a.subject.startsWith('waiting for PaymentAuthorized or PaymentFailed from payment'));
+    return firing.length === 1;
+  }, 20_000, () => 'the alert on the three stalled orders');
+  const alert = firing[0]!;
+  const page = await openDashboard(`#/alerts/${encodeURIComponent(alert.id)}`);
+  try {
+    const opened = page.getByTestId('alert-details');
+    await opened.locator('h2', { hasText: alert.title }).waitFor();
+    assert.equal(await page.locator(`li.alert.firing[data-alert=${JSON.stringify(alert.id)}] a`).textContent(), alert.title);
+    assert.deepEqual(await opened.locator('a[href^="#/flows/"]').evaluateAll((links) => links.map((l) => l.getAttribute('href'))),
+      alert.flowIds.map((id) => `#/flows/${encodeURIComponent(id)}`), 'its flows, linked');
+    await page.getByTestId('acknowledge').click();
+    await page.getByTestId('alert-history').locator('li', { hasText: 'acknowledged by dashboard' }).waitFor();
+    await page.getByTestId('silence').click();
+    await page.getByTestId('unsilence').waitFor();
+    const stored = (await api<{ alert: AlertsResponse['alerts'][number] }>(`/api/alerts/${alert.id}`)).alert;
+    assert.equal(stored.acknowledged?.by, 'dashboard');
+    assert.ok(stored.silencedUntilMs! > Date.now() + 3_500_000, 'silenced for an hour');
+    saved.push(await screenshot(page, 'alerts'));
+    await page.getByTestId('unsilence').click();
+    await page.getByTestId('silence').waitFor();
+    assert.ok((await api<{ alert: AlertsResponse['alerts'][number] }>(`/api/alerts/${alert.id}`)).alert.silencedUntilMs! <= Date.now(), 'lifted');
+  } finally {
+    await page.close();
+  }
+});
+
 for (const dialect of ['official', 'legacy'] as const) {
   test(`spans of other instrumentations (${dialect === 'official' ? 'the official kafkajs one: no group, no event type' : 'older semantic conventions, as Java and Go send them'}) make the same map and timeline`, async () => {
     const namespace = `${dialect}:`;
@@ -252,13 +282,15 @@ for (const dialect of ['official', 'legacy'] as const) {
   });
 }
 
-test('names from spans carrying script payloads show as text in the map and its details: nothing runs, nothing is added', async () => {
+test('names from spans carrying script payloads show as text in the map, its details, a flow\'s timeline and an alert: nothing runs, nothing is added', async () => {
   const payloads = {
     order: '<img src=x onerror="window.__xss=1">', payment: '<script>window.__xss=2</script>', paymentGroup: 'javascript:window.__xss=3',
     orderCreated: '<svg onload="window.__xss=4"><circle r=9 /></svg>', paymentAuthorized: '"><img src=x onerror=alert(5)>',
   };
   const names: Names = { ...PLAIN_NAMES, ...payloads, keyAttribute: '<iframe src="javascript:alert(6)">' };
-  for (let i = 0; i < 3; i += 1) await post('shipped', Date.now() - 60_000 + i * 1_000, names, 'hostile:');
+  // enough orders for their steps to be trusted, and one stalled: an alert whose title carries the names
+  for (let i = 0; i < 22; i += 1) await post('shipped', Date.now() - 200_000 + i * 1_000, names, 'hostile:');
+  await post('stalled-at-payment', Date.now() - 120_000, names, 'hostile:');
   await waitFor(async () => (await api<CatalogResponse>('/api/catalog')).events.some((e) => e.eventType === payloads.orderCreated), 20_000, () => 'in the catalogue');
   const page = await openDashboard();
   const dialogs: string[] = [];
@@ -272,7 +304,7 @@ test('names from spans carrying script payloads show as text in the map and its 
     const hostile = node(`event:${payloads.orderCreated}`);
     await hostile.waitFor({ timeout: 20_000 });
     assert.equal(await hostile.locator('text.label').textContent(), shortened(payloads.orderCreated), 'the payload is the label\'s text');
-    assert.equal(await hostile.locator('title').textContent(), `event type ${payloads.orderCreated}`);
+    assert.ok((await hostile.locator('title').textContent())!.startsWith(`event type ${payloads.orderCreated}`), 'whole in its tooltip');
     await node(`service:${payloads.payment}|${payloads.paymentGroup}`).waitFor();
     await hostile.click();
     const details = page.getByTestId('map-details');
@@ -294,6 +326,22 @@ test('names from spans carrying script payloads show as text in the map and its 
       scripts: document.scripts.length,
       javascriptLinks: document.querySelectorAll('a[href^="javascript:"]').length,
     }));
+    // the alert on the stalled order, its title carrying the names
+    let hostileAlert: AlertsResponse['alerts'][number] | undefined;
+    await waitFor(async () => {
+      hostileAlert = (await api<AlertsResponse>('/api/alerts?state=firing')).alerts.find((a) => a.title.includes(payloads.payment));
+      return hostileAlert !== undefined;
+    }, 30_000, () => 'the alert on the hostile stalled order');
+    await page.goto(`${collector.url}/#/alerts/${encodeURIComponent(hostileAlert!.id)}`);
+    await page.getByTestId('alert-details').locator('h2').filter({ hasText: hostileAlert!.title }).waitFor();
+    assert.equal(await page.getByTestId('alert-details').locator('h2').textContent(), hostileAlert!.title);
+    const again = await page.evaluate(() => ({
+      sentinel: window.__xss ?? null,
+      elements: document.querySelectorAll('img, iframe, object, embed, svg svg, script:not([src])').length,
+      scripts: document.scripts.length,
+      javascriptLinks: document.querySelectorAll('a[href^="javascript:"]').length,
+    }));
+    assert.deepEqual(again, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 }, 'nor in the alerts');
     assert.deepEqual(injected, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 });
     assert.deepEqual(dialogs, [], 'no dialog opened');
   } finally {

@@ -131,7 +131,8 @@ test('the address names the view; a flow\'s id is decoded, a broken one is nothi
   assert.deepEqual(parseRoute(''), { view: 'map' });
   assert.deepEqual(parseRoute('#/map'), { view: 'map' });
   assert.deepEqual(parseRoute(`#/flows/${encodeURIComponent('a/b c')}`), { view: 'flow', flowId: 'a/b c' });
-  assert.deepEqual(parseRoute('#/alerts/1fa0041a-mx4ne5z4'), { view: 'alert', alertId: '1fa0041a-mx4ne5z4' });
+  assert.deepEqual(parseRoute('#/alerts/1fa0041a-mx4ne5z4'), { view: 'alerts', alertId: '1fa0041a-mx4ne5z4' });
+  assert.deepEqual(parseRoute('#/alerts'), { view: 'alerts', alertId: null });
   assert.deepEqual(parseRoute('#/flows/%E0%A4%A'), { view: 'unknown', hash: '#/flows/%E0%A4%A' });
   assert.deepEqual(parseRoute('#/nowhere'), { view: 'unknown', hash: '#/nowhere' });
 });

@@ -510,7 +510,10 @@ export interface LiveTraffic {
 export interface ApiAlert {
   /** Stable for the episode; a new episode of the same trouble is a new alert. */
   id: string;
-  /** What is stuck: `stalled|<awaited event types>|<service>|<consumer group>` or `failed|<service>|<event type>|<consumer group>`. */
+  /**
+   * What it is about, as `<kind>|<part>|…` with `|` in a part written `%7C`: `stalled|<event waited after>|<its service>|<next-event or
+   * consumer>|<consumer group>`, `failed|<service>|<event type>|<consumer group>`, `duplicate|…`, `orphan|…`, `gap|…`, `drift|…`.
+   */
   key: string;
   /** critical: flows stalled; warning: flows failed, messages processed twice, events nobody consumed, a consumer group gone; info: trace context lost. */
   severity: 'critical' | 'warning' | 'info';
