@@ -5,8 +5,7 @@
  * other receiver; re-sends to Alertmanager coalesce while a request is under way, and a full queue never
  * gives up that request; hostile names in an alert reach Slack escaped.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@choreoscope/test-support';
@@ -14,34 +13,9 @@ import { AlertSender, type DeliveryOutcome, type Receiver } from '../src/alertin
 import { alertmanagerAlerts, slackEscape, type AlertmanagerAlert, type WebhookBody } from '../src/alerting/formats.ts';
 import { AlertBook, anomalySubjects, driftSubject, subjectsOf, type AlertNotification } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
+import { loopbackReceiver as receiver } from './receivers.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 3, 4);
-
-/** A receiver on loopback: what it was sent, answered by `answer` (which may never answer). */
-async function receiver(answer: (attempt: number, response: ServerResponse) => void = (_, r) => r.end('ok')) {
-  const bodies: unknown[] = [];
-  const keys: (string | undefined)[] = [];
-  let attempts = 0;
-  const server: Server = createServer((request: IncomingMessage, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      attempts += 1;
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      keys.push(request.headers['idempotency-key'] as string | undefined);
-      answer(attempts, response);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return {
-    url, bodies, keys, attempts: () => attempts,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 function notifications(title = 'PaymentAuthorized', after = 'OrderCreated'): AlertNotification[] {
   const book = new AlertBook({ resolveAfterMs: 0 });

@@ -6,8 +6,6 @@
  * resolve it, once. A notification stored but not delivered before a stop is delivered by the next
  * collector; a silenced alert holds its webhook notification back until the silence ends, and tells Alertmanager.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@choreoscope/test-support';
@@ -16,6 +14,7 @@ import type { SpanRecord } from '../src/core/span.ts';
 import type { AlertmanagerAlert, WebhookBody } from '../src/alerting/formats.ts';
 import { FlowWorker, type FlowWorkerOptions } from '../src/flows/flow-worker.ts';
 import { fixtureRecords, readFlowFixtures } from './flow-fixtures.ts';
+import { loopbackReceiver as receiver } from './receivers.ts';
 import { forEachStore, type TestStore } from './stores.ts';
 
 const chain = readFlowFixtures().find((fixture) => fixture.name === 'clean-chain-parent')!;
@@ -25,28 +24,6 @@ const epochMs = Math.min(...fixtureRecords(chain, 'epoch:').map((r) => r.startTi
 const later = (records: SpanRecord[], byMs: number): SpanRecord[] => records.map((r) => ({
   ...r, startTimeMs: r.startTimeMs + byMs, endTimeMs: r.endTimeMs + byMs, events: r.events.map((e) => ({ ...e, timeMs: e.timeMs + byMs })),
 }));
-
-/** A receiver on loopback that keeps what it is sent. */
-async function receiver() {
-  const bodies: unknown[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      response.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    bodies,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 forEachStore((kind) => {
   /**

@@ -5,45 +5,22 @@
  * out, and an episode that began and ended within it is settled silenced; rows owed to a receiver no
  * longer configured are given up, with that reason.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@choreoscope/test-support';
 import { AlertDelivery } from '../src/alerting/alert-delivery.ts';
 import { receiverId, type Receiver } from '../src/alerting/alert-sender.ts';
-import type { WebhookBody } from '../src/alerting/formats.ts';
 import { AlertBook, subjectsOf, type Alert, type AlertNotification } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 import { emptyFlowWrite } from '../src/store/flow-store.ts';
 import type { SqlSpanStore } from '../src/store/sql-span-store.ts';
+import { loopbackReceiver as receiver } from './receivers.ts';
 import { forEachStore } from './stores.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12);
 
-/** A receiver on loopback that keeps what it is sent; `hang` takes requests and never answers. */
-async function receiver(hang = false) {
-  const bodies: unknown[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      if (!hang) response.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  return {
-    url,
-    bodies,
-    ids: () => (bodies as WebhookBody[]).map((body) => body.id),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
+/** A receiver that takes requests and never answers. */
+const hanging = () => receiver(() => {});
 
 const stuckOn = (service: string, sinceMs: number): Explanation => ({
   kind: 'next-event', afterEventType: `${service}Requested`, afterService: 'order', awaitedEventTypes: ['PaymentAuthorized'], awaitedService: service,
@@ -66,7 +43,7 @@ function firing(count: number, book = new AlertBook({ resolveAfterMs: 0 })) {
 forEachStore((kind) => {
   test('a receiver that never answers owes alone: the other gets every notification, each once, however often the outbox is looked at', async () => {
     const { store, dispose } = await kind.open();
-    const [dead, healthy] = [await receiver(true), await receiver()];
+    const [dead, healthy] = [await hanging(), await receiver()];
     const receivers: Receiver[] = [{ kind: 'webhook', url: dead.url }, { kind: 'webhook', url: healthy.url }];
     const delivery = new AlertDelivery({ store: store.alerts, receivers, requestTimeoutMs: 60_000, pollIntervalMs: 50 });
     try {

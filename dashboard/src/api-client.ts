@@ -17,34 +17,18 @@ export function authHeaders(): Record<string, string> {
 }
 
 /** GETs `path` (already encoded) and parses its JSON; on 401 asks for a token and tries once more per token given. */
-export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  for (let refused = false; ; refused = true) {
-    const response = await fetch(path, { headers: { accept: 'application/json', ...authHeaders() }, signal });
-    if (response.status === 401) {
-      if (storedToken() !== null) forgetToken();
-      await askForToken(refused);
-      continue;
-    }
-    if (!response.ok) {
-      const body = await response.json().catch(() => null) as ApiErrorBody | null;
-      throw new ApiError(response.status, body?.error?.code ?? null, body?.error?.message ?? `the collector answered ${response.status}`);
-    }
-    return await response.json() as T;
-  }
-}
-
-/** A query string from the parameters given (undefined ones left out). */
-export function query(parameters: Record<string, string | number | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) search.set(name, String(value));
-  const text = search.toString();
-  return text === '' ? '' : `?${text}`;
+export function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return request<T>(path, { signal });
 }
 
 /** POSTs `body` as JSON to `path` and parses the answer; a refused token is asked for as for a GET. */
-export async function postJson<T>(path: string, body: unknown): Promise<T> {
+export function postJson<T>(path: string, body: unknown): Promise<T> {
+  return request<T>(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+}
+
+async function request<T>(path: string, init: RequestInit): Promise<T> {
   for (let refused = false; ; refused = true) {
-    const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders() }, body: JSON.stringify(body) });
+    const response = await fetch(path, { ...init, headers: { accept: 'application/json', ...init.headers as Record<string, string>, ...authHeaders() } });
     if (response.status === 401) {
       if (storedToken() !== null) forgetToken();
       await askForToken(refused);
@@ -56,4 +40,12 @@ export async function postJson<T>(path: string, body: unknown): Promise<T> {
     }
     return await response.json() as T;
   }
+}
+
+/** A query string from the parameters given (undefined ones left out). */
+export function query(parameters: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) search.set(name, String(value));
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
 }

@@ -7,6 +7,7 @@ import { openLive } from './live-stream.ts';
 import { parseRoute, type Route } from './router.ts';
 import { searchForm } from './search.ts';
 import { AlertsView } from './views/alerts-view.ts';
+import { CatalogView } from './views/catalog-view.ts';
 import { FlowView } from './views/flow-view.ts';
 import { MapView } from './views/map-view.ts';
 
@@ -25,6 +26,7 @@ function viewFor(route: Route): View {
   if (route.view === 'map') return new MapView();
   if (route.view === 'flow') return new FlowView(route.flowId);
   if (route.view === 'alerts') return new AlertsView(route.alertId);
+  if (route.view === 'catalog') return new CatalogView();
   const element = el('section', { className: 'notice' }, el('h1', {}, `Nothing at ${route.hash}`), el('a', { href: '#/map' }, 'Back to the map'));
   return { element, start() {}, stop() {} };
 }

@@ -53,7 +53,7 @@ const stalledOrders: { orderId: string; startMs: number }[] = [];
 
 /** A page on the dashboard, past the token prompt. */
 async function openDashboard(hash = '#/map'): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1680, height: 860 } });
+  const page = await browser.newPage({ viewport: { width: 1680, height: 860 }, acceptDownloads: true });
   page.on('pageerror', (error) => assert.fail(`the page threw: ${error.message}`));
   await page.goto(`${collector.url}/${hash}`);
   await page.getByTestId('token-prompt').waitFor();
@@ -246,6 +246,34 @@ test('alerts: the stalled flows\' alert firing, opened from its link with its fl
     await page.getByTestId('unsilence').click();
     await page.getByTestId('silence').waitFor();
     assert.ok((await api<{ alert: AlertsResponse['alerts'][number] }>(`/api/alerts/${alert.id}`)).alert.silencedUntilMs! <= Date.now(), 'lifted');
+  } finally {
+    await page.close();
+  }
+});
+
+test('the catalogue: flows by state, the step funnel and the durations drawn from the statistics, every event type listed', async () => {
+  const page = await openDashboard('#/catalog');
+  try {
+    await page.locator('[data-testid=funnel] svg g[data-event="OrderCreated"]').waitFor();
+    const stats = await api<FlowStatsResponse>(`/api/stats/flows?start=${Date.now() - 86_400_000}`);
+    const drawn = await page.$$eval('[data-testid=funnel] svg g', (rows) => rows.map((row) => row.getAttribute('data-event')));
+    assert.deepEqual(drawn, stats.funnel.slice(0, 20).map((step) => step.eventType), 'a bar per event reached, the most reached first');
+    const orderCreated = stats.funnel.find((step) => step.eventType === 'OrderCreated')!;
+    assert.equal(await page.locator('[data-testid=funnel] g[data-event="OrderCreated"] text.count').textContent(),
+      `${orderCreated.reached}${orderCreated.stuck + orderCreated.failed > 0 ? ` (${orderCreated.stuck} stuck, ${orderCreated.failed} failed)` : ''}`);
+    assert.equal(await page.locator('rect.duration-bar').count(), Math.log2(stats.duration.histogram.at(-1)!.upToMs / stats.duration.histogram[0]!.upToMs) + 1);
+    const catalog = await api<CatalogResponse>('/api/catalog');
+    assert.deepEqual(await page.$$eval('[data-testid=catalog-events] tbody tr', (rows) => rows.map((row) => row.getAttribute('data-event'))),
+      catalog.events.map((event) => event.eventType));
+    saved.push(await screenshot(page, 'catalog'));
+    const download = page.waitForEvent('download');
+    await page.getByTestId('asyncapi').click();
+    const document = JSON.parse(await (await download).createReadStream().then(async (stream) => {
+      let text = '';
+      for await (const chunk of stream) text += chunk;
+      return text;
+    })) as { asyncapi: string; channels: object };
+    assert.equal(document.asyncapi, '3.0.0', 'the AsyncAPI document, fetched with the token');
   } finally {
     await page.close();
   }

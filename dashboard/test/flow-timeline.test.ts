@@ -2,12 +2,14 @@
  * A flow as a timeline, pure (model/flow-timeline.ts), from API shapes: a lane per service in the order
  * reached, overlapping spans on rows of their own, deliveries with their wait in Kafka, a hop whose
  * clocks disagree drawn with no wait and flagged, a new trace, retries and duplicate deliveries marked;
- * and stuck flows grouped by what they wait for (model/stuck-groups.ts).
+ * stuck flows grouped by what they wait for (model/stuck-groups.ts); the catalogue's charts as data
+ * (model/stats-charts.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiHop, ApiSpan, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
 import { flowTimeline } from '../src/model/flow-timeline.ts';
+import { durationBuckets, funnelBars } from '../src/model/stats-charts.ts';
 import { stuckGroups } from '../src/model/stuck-groups.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12);
@@ -86,4 +88,15 @@ test('stuck flows group by what they wait for, the biggest group first, each flo
   const groups = stuckGroups([flow('a', 'late', 'X', T0 + 5), flow('b', 'stalled', 'Y', T0), flow('c', 'stalled', 'X', T0 + 1), { ...flow('d', 'running', 'X', T0), explanation: null }]);
   assert.deepEqual(groups.map((g) => [g.afterEventType, g.stalled, g.late, g.flows.map((f) => f.flowId), g.oldestSinceMs - T0]), [['X', 1, 1, ['c', 'a'], 1], ['Y', 1, 0, ['b'], 0]]);
   assert.equal(groups[0]!.waitingFor, 'Next from svc, after X');
+});
+
+test('the catalogue\'s charts: the funnel\'s bars split into onward, stuck and failed; durations in every power-of-two bucket between', () => {
+  const stats = {
+    startMs: 0, endMs: 1, byState: { running: 0, late: 1, stalled: 2, completed: 7, failed: 1, compensated: 0 },
+    duration: { count: 7, p50Ms: 40, p90Ms: 100, p99Ms: 120, maxMs: 120, histogram: [{ upToMs: 32, flows: 2 }, { upToMs: 128, flows: 5 }] },
+    funnel: [{ eventType: 'OrderCreated', reached: 11, stuck: 3, failed: 0 }, { eventType: 'PaymentAuthorized', reached: 8, stuck: 0, failed: 1 }],
+  } satisfies Parameters<typeof funnelBars>[0];
+  assert.deepEqual(funnelBars(stats).map((b) => [b.eventType, b.onward, b.stuck, b.failed]), [['OrderCreated', 8, 3, 0], ['PaymentAuthorized', 7, 0, 1]]);
+  assert.deepEqual(durationBuckets(stats), [{ fromMs: 16, toMs: 32, flows: 2 }, { fromMs: 32, toMs: 64, flows: 0 }, { fromMs: 64, toMs: 128, flows: 5 }]);
+  assert.deepEqual(durationBuckets({ ...stats, duration: { ...stats.duration, histogram: [] } }), []);
 });
