@@ -215,6 +215,10 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
     await page.waitForFunction(() => document.querySelector('[data-testid=flow-state]')?.textContent === 'completed', undefined, { timeout: 20_000 });
     await page.locator('text.lane-name[data-lane=shipping]').waitFor();
     assert.equal(await page.evaluate(() => window.stayed), true, 'not reloaded');
+    // beside it, the chain at a glance
+    await page.getByTestId('flow-graph').locator('text.label', { hasText: 'OrderShipped' }).waitFor();
+    const chain = await page.getByTestId('flow-graph').locator('g.node.event text.label').allTextContents();
+    assert.deepEqual(chain.sort(), ['OrderCreated', 'OrderShipped', 'PaymentAuthorized', 'StockReserved']);
     saved.push(await screenshot(page, 'flow-completed'));
   } finally {
     await page.close();
@@ -310,7 +314,7 @@ for (const dialect of ['official', 'legacy'] as const) {
   });
 }
 
-test('names from spans carrying script payloads show as text in the map, its details, a flow\'s timeline and an alert: nothing runs, nothing is added', async () => {
+test('names from spans carrying script payloads show as text in the map, its details, a flow\'s timeline, an alert and the catalogue: nothing runs, nothing is added', async () => {
   const payloads = {
     order: '<img src=x onerror="window.__xss=1">', payment: '<script>window.__xss=2</script>', paymentGroup: 'javascript:window.__xss=3',
     orderCreated: '<svg onload="window.__xss=4"><circle r=9 /></svg>', paymentAuthorized: '"><img src=x onerror=alert(5)>',
@@ -371,6 +375,17 @@ test('names from spans carrying script payloads show as text in the map, its det
     }));
     assert.deepEqual(again, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 }, 'nor in the alerts');
     assert.deepEqual(injected, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 });
+    // and the catalogue, which lists every name
+    await page.goto(`${collector.url}/#/catalog`);
+    await page.locator(`[data-testid=catalog-events] tr[data-event=${JSON.stringify(payloads.orderCreated)}]`).waitFor();
+    assert.equal(await page.locator(`[data-testid=catalog-events] tr[data-event=${JSON.stringify(payloads.orderCreated)}] td`).first().textContent(), payloads.orderCreated);
+    const inCatalog = await page.evaluate(() => ({
+      sentinel: window.__xss ?? null,
+      elements: document.querySelectorAll('img, iframe, object, embed, svg svg, script:not([src])').length,
+      scripts: document.scripts.length,
+      javascriptLinks: document.querySelectorAll('a[href^="javascript:"]').length,
+    }));
+    assert.deepEqual(inCatalog, { sentinel: null, elements: 0, scripts: 1, javascriptLinks: 0 }, 'nor in the catalogue');
     assert.deepEqual(dialogs, [], 'no dialog opened');
   } finally {
     await page.close();

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiHop, ApiSpan, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
 import { flowTimeline } from '../src/model/flow-timeline.ts';
+import { flowGraph } from '../src/model/flow-graph.ts';
 import { durationBuckets, funnelBars } from '../src/model/stats-charts.ts';
 import { stuckGroups } from '../src/model/stuck-groups.ts';
 
@@ -99,4 +100,12 @@ test('the catalogue\'s charts: the funnel\'s bars split into onward, stuck and f
   assert.deepEqual(funnelBars(stats).map((b) => [b.eventType, b.onward, b.stuck, b.failed]), [['OrderCreated', 8, 3, 0], ['PaymentAuthorized', 7, 0, 1]]);
   assert.deepEqual(durationBuckets(stats), [{ fromMs: 16, toMs: 32, flows: 2 }, { fromMs: 32, toMs: 64, flows: 0 }, { fromMs: 64, toMs: 128, flows: 5 }]);
   assert.deepEqual(durationBuckets({ ...stats, duration: { ...stats.duration, histogram: [] } }), []);
+});
+
+test('a flow\'s own graph: the events of its deliveries, who sent them, the groups that handled them', () => {
+  const graph = flowGraph(response);
+  assert.deepEqual(graph.nodes.map((n) => n.id).sort(), ['event:OrderCreated', 'service:audit|audit', 'service:order|', 'service:payment|payment']);
+  assert.deepEqual(graph.edges.map((e) => e.id).sort(), [
+    'consume:OrderCreated->service:audit|audit', 'consume:OrderCreated->service:payment|payment', 'produce:service:order|->OrderCreated',
+  ]);
 });

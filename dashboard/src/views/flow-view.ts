@@ -11,7 +11,9 @@ import * as d3 from 'd3';
 import type { FlowResponse } from '../../../collector/src/api/types.ts';
 import { ApiError, getJson } from '../api-client.ts';
 import { el, viewHref } from '../dom.ts';
+import { flowGraph } from '../model/flow-graph.ts';
 import { anomalyLines, flowTimeline, type FlowTimeline, type TimelineHop, type TimelineSpan } from '../model/flow-timeline.ts';
+import type { ChoreographyMap } from '../model/map-model.ts';
 import { offsetLabel, shortDuration } from '../model/format.ts';
 
 const GUTTER = 150;
@@ -25,6 +27,7 @@ export class FlowView {
   readonly element: HTMLElement;
   readonly #head: HTMLElement;
   readonly #details: HTMLElement;
+  readonly #graph: HTMLElement;
   readonly #canvas: HTMLElement;
   #flowId: string;
   #timeline: FlowTimeline | null = null;
@@ -35,10 +38,11 @@ export class FlowView {
     this.#flowId = flowId;
     this.#head = el('div', { className: 'flow-head', dataset: { testid: 'flow-head' } }, el('p', { className: 'muted' }, 'reading the flow…'));
     this.#canvas = el('div', { className: 'timeline-canvas', dataset: { testid: 'timeline' } });
-    this.#details = el('aside', { className: 'details', dataset: { testid: 'span-details' } },
+    this.#graph = el('div', { className: 'flow-graph', dataset: { testid: 'flow-graph' } });
+    this.#details = el('div', { dataset: { testid: 'span-details' } },
       el('p', { className: 'muted' }, 'Click a bar for its span: attributes, events, links.'));
     this.element = el('section', { className: 'flow-view' }, this.#head,
-      el('div', { className: 'flow-body' }, this.#canvas, this.#details));
+      el('div', { className: 'flow-body' }, el('div', { className: 'flow-main' }, this.#canvas, this.#graph), el('aside', { className: 'details' }, this.#details)));
   }
 
   start(): void {
@@ -79,6 +83,7 @@ export class FlowView {
     this.#showHead(response);
     this.#timeline = flowTimeline(response);
     this.#drawTimeline(this.#timeline);
+    drawFlowGraph(this.#graph, flowGraph(response), Math.max(480, this.#canvas.clientWidth - 24));
   }
 
   #showHead(response: FlowResponse): void {
@@ -208,6 +213,29 @@ export class FlowView {
       el('h3', {}, 'Resource'), table(span.resource),
     );
   }
+}
+
+/** The flow's chain at a glance, under the timeline: event types and the services that sent and handled them. */
+function drawFlowGraph(container: HTMLElement, graph: ChoreographyMap, width: number): void {
+  container.replaceChildren();
+  if (graph.nodes.length === 0) return;
+  const scale = Math.min(1, width / graph.width);
+  container.append(el('h3', {}, 'Its chain'));
+  const svg = d3.select(container).append('svg').attr('width', graph.width * scale).attr('height', graph.height * scale + 4).attr('class', 'mini-map');
+  const layer = svg.append('g').attr('transform', `scale(${scale})`);
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+  layer.selectAll('path').data(graph.edges).join('path').attr('class', (edge) => `edge ${edge.kind}`).attr('d', (edge) => {
+    const from = byId.get(edge.from)!;
+    const to = byId.get(edge.to)!;
+    const x1 = from.x + from.width / 2;
+    const x2 = to.x - to.width / 2;
+    return `M${x1},${from.y} C${(x1 + x2) / 2},${from.y} ${(x1 + x2) / 2},${to.y} ${x2},${to.y}`;
+  });
+  const node = layer.selectAll('g').data(graph.nodes).join('g').attr('class', (n) => `node ${n.kind} ${n.band}`).attr('transform', (n) => `translate(${n.x},${n.y})`);
+  node.append('rect').attr('class', 'box').attr('x', (n) => -n.width / 2).attr('y', (n) => -n.height / 2).attr('width', (n) => n.width).attr('height', (n) => n.height)
+    .attr('rx', (n) => (n.kind === 'event' ? n.height / 2 : 6));
+  node.append('text').attr('class', 'label').attr('text-anchor', 'middle').attr('y', 4).text((n) => n.shortLabel);
+  node.append('title').text((n) => n.label);
 }
 
 function barLabel(s: TimelineSpan): string {
