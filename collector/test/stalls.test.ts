@@ -91,6 +91,27 @@ function trainedModel(flows = 2_000, seed = 7): ChoreographyModel {
 describe('flow progress, from the spans of each instrumentation', () => {
   const fixtures = new Map(readFlowFixtures().map((f) => [f.name, f]));
 
+  test('retry-storm: five deliveries to payment, four failed; the handling time is the success\'s, learned per group with the share that failed', () => {
+    const spans = fixtureRecords(fixtures.get('retry-storm')!, 'retry-storm:').map(toFlowSpan);
+    const p = flowProgress(spans.reverse());
+    assert.deepEqual(p.consumptions.map((c) => [c.group, c.succeeded, c.attempts, c.failedAttempts, c.handlingMs]), [['payment', true, 5, 4, 3]]);
+    const model = new ChoreographyModel();
+    model.learn(p, p.lastActivityMs, null);
+    const [consumer] = model.snapshot(p.lastActivityMs).steps.find((step) => step.eventType === 'OrderCreated')!.consumers;
+    assert.deepEqual([consumer!.attempts, consumer!.failedAttempts, consumer!.handling.count], [5, 4, 1]);
+    assert.ok(Math.abs(consumer!.handling.p50Ms! - 3) < 0.1, String(consumer!.handling.p50Ms));
+    // a model stored before handling was learned reads back with it empty, and learns it from then on
+    const stored = model.toJSON();
+    for (const entry of Object.values(stored.stats)) for (const h of Object.values(entry.consumers)) {
+      delete h.handling;
+      delete h.attempts;
+      delete h.failed;
+    }
+    const older = ChoreographyModel.fromJSON(stored);
+    const [before] = older.snapshot(p.lastActivityMs).steps.find((step) => step.eventType === 'OrderCreated')!.consumers;
+    assert.deepEqual([before!.attempts, before!.failedAttempts, before!.handling.count], [0, 0, 0]);
+  });
+
   for (const name of ['clean-chain-parent', 'clean-chain-link']) {
     test(`${name}: events, the groups that handled them, and which led to which`, () => {
       const spans = fixtureRecords(fixtures.get(name)!, `${name}:`).map(toFlowSpan);

@@ -17,7 +17,9 @@ const latency = (p50Ms: number): ApiLatency => ({ count: 30, p50Ms, p90Ms: p50Ms
 function step(eventType: string, producer: string, consumers: [string, string][], next: string[], terminal: ApiModelStep['terminal'] = null): ApiModelStep {
   return {
     eventType, producers: [{ service: producer, count: 30 }], occurrences: 30, trusted: true, terminal, endedHere: terminal === null ? 0 : 30,
-    consumers: consumers.map(([group, service]) => ({ group, service, count: 30, probability: 1, awaited: true, wait: latency(20) })),
+    consumers: consumers.map(([group, service]) => ({
+      group, service, count: 30, probability: 1, awaited: true, wait: latency(20), handling: latency(90), attempts: 32, failedAttempts: group === 'payment' ? 2 : 0,
+    })),
     transitions: next.map((eventType, i) => ({ eventType, count: 30, probability: i === 0 ? 0.9 : 0.1, latency: latency(300) })),
   };
 }
@@ -64,7 +66,10 @@ test('each handler sends the event that follows it; the first event comes from i
   const consume = map.edges.filter((e) => e.kind === 'consume').map((e) => `${e.eventType} -> ${e.to}`).sort();
   assert.ok(consume.includes('AuditRequested -> service:audit|'), 'seen in the catalogue only: drawn, with no latency');
   assert.equal(map.edges.find((e) => e.to === 'service:audit|')!.latency, null);
-  assert.deepEqual(map.edges.find((e) => e.to === 'service:payment|payment')!.latency, latency(20), 'the wait in Kafka on the consume edge');
+  const payment = map.edges.find((e) => e.to === 'service:payment|payment')!;
+  assert.deepEqual(payment.latency, latency(20), 'the wait in Kafka on the consume edge');
+  assert.deepEqual([payment.handling, payment.errorRate], [latency(90), 2 / 32], 'its handling time, and the share of attempts that failed');
+  assert.deepEqual([map.edges.find((e) => e.to === 'service:audit|')!.handling, map.edges.find((e) => e.to === 'service:audit|')!.errorRate], [null, null]);
   const node = (id: string) => map.nodes.find((n) => n.id === id)!;
   assert.equal(node('event:OrderCreated').stuck, 4);
   assert.equal(node('service:order|order-compensation').detail, 'group order-compensation');

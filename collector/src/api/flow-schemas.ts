@@ -89,7 +89,10 @@ export const modelStepSchema = responseObject({
   terminal: { type: ['string', 'null'], enum: ['completed', 'compensated', null] },
   consumers: {
     type: 'array',
-    items: responseObject({ group: string, service: string, count: number, probability: number, awaited: { type: 'boolean' }, wait: latencySchema }),
+    items: responseObject({
+      group: string, service: string, count: number, probability: number, awaited: { type: 'boolean' }, wait: latencySchema,
+      handling: latencySchema, attempts: number, failedAttempts: number,
+    }),
   },
   transitions: { type: 'array', items: responseObject({ eventType: string, count: number, probability: number, latency: latencySchema }) },
   endedHere: number,

@@ -234,7 +234,14 @@ export interface ApiModelStep {
   occurrences: number;
   trusted: boolean;
   terminal: 'completed' | 'compensated' | null;
-  consumers: { group: string; service: string; count: number; probability: number; awaited: boolean; wait: ApiLatency }[];
+  /**
+   * Each group handling it: `wait` in Kafka before a handling starts, `handling` how long a successful one
+   * takes (its span), `attempts` deliveries to the group and `failedAttempts` those that failed.
+   */
+  consumers: {
+    group: string; service: string; count: number; probability: number; awaited: boolean; wait: ApiLatency;
+    handling: ApiLatency; attempts: number; failedAttempts: number;
+  }[];
   /** The events that follow, most likely first: a branch shows as several. */
   transitions: { eventType: string; count: number; probability: number; latency: ApiLatency }[];
   /** Occurrences after which the flow sent nothing more from it. */

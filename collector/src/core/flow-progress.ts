@@ -23,6 +23,11 @@ export interface Consumption {
   service: string;
   atMs: number;
   succeeded: boolean;
+  /** How long the first successful attempt took (its span); null when none succeeded; absent: not known. */
+  handlingMs?: number | null;
+  /** Attempts at it (every delivery of the message to the group), and how many failed; absent: one. */
+  attempts?: number;
+  failedAttempts?: number;
 }
 
 /**
@@ -88,11 +93,19 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
     if (producer === null) sent(eventType, null, consumer.startMs);
     const id = `${eventType}\u0000${group}`;
     const known = consumptions.get(id);
+    const handlingMs = consumer.error ? null : consumer.endMs - consumer.startMs;
     if (known === undefined) {
-      consumptions.set(id, { eventType, group, service: consumer.serviceName, atMs: consumer.startMs, succeeded: !consumer.error });
+      consumptions.set(id, {
+        eventType, group, service: consumer.serviceName, atMs: consumer.startMs, succeeded: !consumer.error, handlingMs,
+        attempts: 1, failedAttempts: consumer.error ? 1 : 0,
+      });
     } else {
+      // the first success's handling: a redelivery after it is a duplicate, not how long handling takes
+      if (handlingMs !== null && (known.handlingMs === null || known.handlingMs === undefined || consumer.startMs < known.atMs)) known.handlingMs = handlingMs;
       known.atMs = Math.min(known.atMs, consumer.startMs);
       known.succeeded ||= !consumer.error;
+      known.attempts = (known.attempts ?? 1) + 1;
+      known.failedAttempts = (known.failedAttempts ?? 0) + (consumer.error ? 1 : 0);
     }
   }
 

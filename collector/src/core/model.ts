@@ -76,7 +76,11 @@ export interface ModelStep {
   trusted: boolean;
   terminal: TerminalKind | null;
   /** `awaited`: handled often enough (expectProbability) that a flow waits for it. */
-  consumers: { group: string; service: string; count: number; probability: number; awaited: boolean; wait: LatencySummary }[];
+  /** `handling`: how long a successful handling takes; `attempts` and `failedAttempts`: deliveries to the group, and those that failed. */
+  consumers: {
+    group: string; service: string; count: number; probability: number; awaited: boolean; wait: LatencySummary;
+    handling: LatencySummary; attempts: number; failedAttempts: number;
+  }[];
   /** The events that follow it, most likely first: branches show as several. */
   transitions: { eventType: string; count: number; probability: number; latency: LatencySummary }[];
   /** Occurrences after which the flow sent nothing more from it. */
@@ -100,7 +104,11 @@ export interface StoredModel {
     endedOffPath: StoredCount;
     firstNext: StoredSketch;
     next: Record<string, { count: StoredCount; latency: StoredSketch }>;
-    consumers: Record<string, { service: string; count: StoredCount; wait: StoredSketch }>;
+    consumers: Record<string, {
+      service: string; count: StoredCount; wait: StoredSketch;
+      /** Absent in models stored before they were learned. */
+      handling?: StoredSketch; attempts?: StoredCount; failed?: StoredCount;
+    }>;
   }>;
 }
 
@@ -120,6 +128,10 @@ interface Handler {
   service: string;
   count: WindowedCount;
   wait: LatencySketch;
+  /** A successful handling's own time (its span), attempts at it and failed ones: an edge's processing and error rate. */
+  handling: LatencySketch;
+  attempts: WindowedCount;
+  failed: WindowedCount;
 }
 
 interface EventStats {
@@ -192,11 +204,17 @@ export class ChoreographyModel {
       const stats = this.#statsOf(consumption.eventType, window);
       let handler = stats.consumers.get(consumption.group);
       if (handler === undefined) {
-        handler = { service: consumption.service, count: new WindowedCount(window), wait: new LatencySketch(window) };
+        handler = {
+          service: consumption.service, count: new WindowedCount(window), wait: new LatencySketch(window), handling: new LatencySketch(window),
+          attempts: new WindowedCount(window), failed: new WindowedCount(window),
+        };
         stats.consumers.set(consumption.group, handler);
       }
       handler.count.add(window);
       handler.wait.add(consumption.atMs - sentAt, window);
+      if (consumption.handlingMs !== null && consumption.handlingMs !== undefined) handler.handling.add(consumption.handlingMs, window);
+      handler.attempts.add(window, consumption.attempts ?? 1);
+      handler.failed.add(window, consumption.failedAttempts ?? (consumption.succeeded ? 0 : 1));
     }
   }
 
@@ -282,6 +300,7 @@ export class ChoreographyModel {
         consumers: [...stats.consumers].map(([group, handler]) => ({
           group, service: handler.service, count: handler.count.value(window), probability: Math.min(1, handler.count.value(window) / occurrences),
           awaited: expected.consumers.some((c) => c.group === group), wait: summary(handler.wait, window),
+          handling: summary(handler.handling, window), attempts: handler.attempts.value(window), failedAttempts: handler.failed.value(window),
         })).filter((c) => c.count > 0),
         transitions: [...stats.next].map(([next, follower]) => ({
           eventType: next, count: follower.count.value(window), probability: Math.min(1, follower.count.value(window) / occurrences),
@@ -304,7 +323,9 @@ export class ChoreographyModel {
         endedOffPath: s.endedOffPath.toJSON(),
         firstNext: s.firstNext.toJSON(),
         next: Object.fromEntries([...s.next].map(([next, f]) => [next, { count: f.count.toJSON(), latency: f.latency.toJSON() }])),
-        consumers: Object.fromEntries([...s.consumers].map(([group, h]) => [group, { service: h.service, count: h.count.toJSON(), wait: h.wait.toJSON() }])),
+        consumers: Object.fromEntries([...s.consumers].map(([group, h]) => [group, {
+          service: h.service, count: h.count.toJSON(), wait: h.wait.toJSON(), handling: h.handling.toJSON(), attempts: h.attempts.toJSON(), failed: h.failed.toJSON(),
+        }])),
       };
     }
     return { version: 1, stats };
@@ -325,6 +346,10 @@ export class ChoreographyModel {
         next: new Map(Object.entries(s.next).map(([next, f]) => [next, { count: WindowedCount.fromJSON(f.count), latency: LatencySketch.fromJSON(f.latency) }])),
         consumers: new Map(Object.entries(s.consumers).map(([group, h]) => [group, {
           service: h.service, count: WindowedCount.fromJSON(h.count), wait: LatencySketch.fromJSON(h.wait),
+          // a model stored before these were learned starts them empty, in the same window
+          handling: h.handling === undefined ? new LatencySketch(h.count.window) : LatencySketch.fromJSON(h.handling),
+          attempts: h.attempts === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.attempts),
+          failed: h.failed === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.failed),
         }])),
       });
     }

@@ -28,7 +28,9 @@ export function flowGraph(response: FlowResponse): ChoreographyMap {
     if (hop.fromService !== null && !s.producers.some((p) => p.service === hop.fromService)) s.producers.push({ service: hop.fromService, count: 1 });
     const group = hop.consumerGroup ?? '';
     if (!s.consumers.some((c) => c.service === hop.toService && c.group === group)) {
-      s.consumers.push({ group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs) });
+      s.consumers.push({
+        group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs), handling: once(hop.processingMs), attempts: 1, failedAttempts: 0,
+      });
     }
   }
   for (const hop of response.hops) {

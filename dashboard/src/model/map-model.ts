@@ -54,6 +54,10 @@ export interface MapEdge {
   group: string;
   /** Consume: the wait in Kafka (producer end → consumer start). Produce: from the event handled to this one sent. */
   latency: ApiLatency | null;
+  /** Consume: how long a successful handling takes; null otherwise or not learned. */
+  handling: ApiLatency | null;
+  /** Consume: the share of deliveries to the group that failed; null when none was learned. */
+  errorRate: number | null;
   /** The event this produce edge follows (null for an origin or a consume edge). */
   after: string | null;
   /** Events per second along the edge, as the catalogue and model last said. */
@@ -142,7 +146,7 @@ export function choreographyMap(input: MapInput): ChoreographyMap {
       const id = `consume:${eventType}->${to}`;
       edges.set(id, {
         id, kind: 'consume', from: eventNodeId(eventType), to, eventType, service: consumer.service, group: consumer.group,
-        latency: consumer.wait, after: null, ratePerSecond: rate === null ? null : rate * consumer.probability,
+        latency: consumer.wait, handling: consumer.handling, errorRate: consumer.errorRate, after: null, ratePerSecond: rate === null ? null : rate * consumer.probability,
       });
     }
   }
@@ -165,14 +169,16 @@ export function choreographyMap(input: MapInput): ChoreographyMap {
         // never learned following an event this service handles: sent on a request or a timer (or not learned yet)
         const from = serviceNode(service, '');
         const id = `produce:${from}->${eventType}`;
-        edges.set(id, { id, kind: 'produce', from, to: eventNodeId(eventType), eventType, service, group: '', latency: null, after: null, ratePerSecond: rate });
+        edges.set(id, {
+          id, kind: 'produce', from, to: eventNodeId(eventType), eventType, service, group: '', latency: null, handling: null, errorRate: null, after: null, ratePerSecond: rate,
+        });
       }
       for (const source of sources) {
         const from = serviceNode(source.service, source.group);
         const id = `produce:${from}->${eventType}`;
         if (edges.has(id)) continue;
         edges.set(id, {
-          id, kind: 'produce', from, to: eventNodeId(eventType), eventType, service, group: source.group, latency: source.latency,
+          id, kind: 'produce', from, to: eventNodeId(eventType), eventType, service, group: source.group, latency: source.latency, handling: null, errorRate: null,
           after: source.after, ratePerSecond: sources.length === 1 ? rate : null,
         });
       }
@@ -184,14 +190,17 @@ export function choreographyMap(input: MapInput): ChoreographyMap {
 }
 
 function consumersOf(step: ApiModelStep | undefined, event: ApiCatalogEvent | undefined) {
-  const found = new Map<string, { service: string; group: string; wait: ApiLatency | null; probability: number }>();
+  const found = new Map<string, { service: string; group: string; wait: ApiLatency | null; handling: ApiLatency | null; errorRate: number | null; probability: number }>();
   for (const consumer of step?.consumers ?? []) {
-    found.set(`${consumer.service}|${consumer.group}`, { service: consumer.service, group: consumer.group, wait: consumer.wait, probability: consumer.probability });
+    found.set(`${consumer.service}|${consumer.group}`, {
+      service: consumer.service, group: consumer.group, wait: consumer.wait, probability: consumer.probability,
+      handling: consumer.handling.count > 0 ? consumer.handling : null, errorRate: consumer.attempts > 0 ? consumer.failedAttempts / consumer.attempts : null,
+    });
   }
   for (const consumer of event?.consumers ?? []) {
     const group = consumer.consumerGroup ?? '';
     const key = `${consumer.service}|${group}`;
-    if (!found.has(key)) found.set(key, { service: consumer.service, group, wait: null, probability: 1 });
+    if (!found.has(key)) found.set(key, { service: consumer.service, group, wait: null, handling: null, errorRate: null, probability: 1 });
   }
   return [...found.values()].sort((a, b) => a.service.localeCompare(b.service) || a.group.localeCompare(b.group));
 }

@@ -270,6 +270,7 @@ export class MapView {
     if (edge.latency !== null && edge.latency.count > 0) {
       lines.push(`${edge.kind === 'consume' ? 'wait ' : ''}p50 ${shortDuration(edge.latency.p50Ms)}`, `p99 ${shortDuration(edge.latency.p99Ms)}`);
     }
+    if (edge.errorRate !== null && edge.errorRate > 0) lines.push(`${percent(edge.errorRate)} failed`);
     return lines.filter((line) => line !== '');
   }
 
@@ -359,10 +360,11 @@ export class MapView {
       subtitle = edge.kind === 'consume' ? `consumer group: ${edge.group || '(none named)'}` : edge.after === null ? 'on its own' : `after handling ${edge.after}`;
       const live = this.#rates.perSecond(edge.id, Date.now());
       rows.push(['rate, last minute', shortRate(live) || 'none seen here']);
-      if (edge.latency !== null) {
-        const what = edge.kind === 'consume' ? 'wait in Kafka' : `${edge.after} to ${edge.eventType}`;
-        rows.push([what, `p50 ${shortDuration(edge.latency.p50Ms)} · p90 ${shortDuration(edge.latency.p90Ms)} · p99 ${shortDuration(edge.latency.p99Ms)} (${edge.latency.count} seen)`]);
-      }
+      const quantiles = (latency: NonNullable<MapEdge['latency']>) =>
+        `p50 ${shortDuration(latency.p50Ms)} · p90 ${shortDuration(latency.p90Ms)} · p99 ${shortDuration(latency.p99Ms)} (${latency.count} seen)`;
+      if (edge.latency !== null) rows.push([edge.kind === 'consume' ? 'wait in Kafka' : `${edge.after} to ${edge.eventType}`, quantiles(edge.latency)]);
+      if (edge.handling !== null) rows.push(['handling', quantiles(edge.handling)]);
+      if (edge.errorRate !== null) rows.push(['attempts failed', percent(edge.errorRate)]);
       flowsQuery = { eventType: edge.eventType, service: edge.service };
     }
     const flows = el('ul', { className: 'flow-list', dataset: { testid: 'details-flows' } }, el('li', { className: 'muted' }, 'reading the latest flows…'));
@@ -435,6 +437,10 @@ function entryPorts(map: ChoreographyMap): Map<string, number> {
   return ports;
 }
 
+function percent(share: number): string {
+  return share > 0 && share < 0.001 ? '<0.1%' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
+}
+
 function nodeTitle(node: MapNode): string {
   if (node.kind === 'event') return `event type ${node.label}${node.stuck > 0 ? ` · ${node.stuck} flows stuck after it` : ''}`;
   return node.group === '' ? `service ${node.label}, sending on its own` : `service ${node.label}, consumer group ${node.group}`;
@@ -442,7 +448,11 @@ function nodeTitle(node: MapNode): string {
 
 function edgeTitle(edge: MapEdge): string {
   const latency = edge.latency === null ? '' : ` · p50 ${shortDuration(edge.latency.p50Ms)}, p99 ${shortDuration(edge.latency.p99Ms)}`;
-  if (edge.kind === 'consume') return `${edge.service} (group ${edge.group || 'none named'}) handles ${edge.eventType}${latency && ` · wait in Kafka${latency}`}`;
+  if (edge.kind === 'consume') {
+    const handling = edge.handling === null ? '' : ` · handling p50 ${shortDuration(edge.handling.p50Ms)}, p99 ${shortDuration(edge.handling.p99Ms)}`;
+    const failed = edge.errorRate === null ? '' : ` · ${percent(edge.errorRate)} of attempts failed`;
+    return `${edge.service} (group ${edge.group || 'none named'}) handles ${edge.eventType}${latency && ` · wait in Kafka${latency}`}${handling}${failed}`;
+  }
   return `${edge.service} sends ${edge.eventType}${edge.after === null ? '' : ` after handling ${edge.after}${latency}`}`;
 }
 
