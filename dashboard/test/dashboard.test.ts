@@ -164,6 +164,12 @@ test('a node\'s details list its flows; a flow\'s link opens it, and the deep li
     const rows = await details.locator('dt').allTextContents();
     assert.deepEqual(rows.slice(0, 4), ['sent', 'topics', 'sent by', 'handled by']);
     saved.push(await screenshot(page, 'map-details'));
+    // a handling edge: its wait in Kafka, how long a handling takes, the share of deliveries that failed
+    await page.locator('path.edge[data-edge="consume:OrderCreated->service:payment|payment"]').dispatchEvent('click');
+    await details.locator('h2', { hasText: 'payment handles OrderCreated' }).waitFor();
+    assert.deepEqual(await details.locator('dt').allTextContents(), ['rate, last minute', 'wait in Kafka', 'handling', 'attempts failed']);
+    assert.match(await details.locator('dd').nth(2).textContent() ?? '', /^p50 \d+ ms · p90 \d+ ms · p99 \d+ ms \(\d+ seen\)$/);
+    assert.equal(await details.locator('dd').nth(3).textContent(), '0%');
     const href = await details.locator('a[href^="#/flows/"]').first().getAttribute('href');
     await details.locator('a[href^="#/flows/"]').first().click();
     const flowId = decodeURIComponent(href!.slice('#/flows/'.length));

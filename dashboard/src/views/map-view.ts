@@ -437,8 +437,10 @@ function entryPorts(map: ChoreographyMap): Map<string, number> {
   return ports;
 }
 
+/** A share as a percentage: 0%, <0.1%, 2.5%, 40%. */
 function percent(share: number): string {
-  return share > 0 && share < 0.001 ? '<0.1%' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
+  if (share === 0) return '0%';
+  return share < 0.001 ? '<0.1%' : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
 }
 
 function nodeTitle(node: MapNode): string {
