@@ -4,24 +4,30 @@
 // edges, beside the same page with no traffic, in the same run; and how soon a service never seen before
 // appears on the open map.
 //
-//   npm run bench:dashboard -- [--orders-per-second 10] [--seconds 10] [--only layout,browser]
+// Last, render times in Chromium against a stand-in API (dashboard-render.ts): the flow view for flows of
+// 50, 500 and 2,000 spans and the map for 20, 100 and 300 nodes, each beside the same data drawn as a plain
+// HTML table, and the map's frames per second at 300 nodes under live traffic.
+//
+//   npm run bench:dashboard -- [--orders-per-second 10] [--seconds 10] [--only layout,browser,render]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { graphlib, layout } from '@dagrejs/dagre';
-import type { ApiLatency, ApiModelStep, CatalogResponse, ModelResponse } from '../collector/src/api/types.ts';
+import type { ModelResponse } from '../collector/src/api/types.ts';
 import { choreographyMap } from '../dashboard/src/model/map-model.ts';
 import { launchChromium } from '../dashboard/test/browser.ts';
 import { PLAIN_NAMES, exportBody, orderSpans, type Ending } from '../dashboard/test/order-spans.ts';
+import { renderBenchmark } from './dashboard-render.ts';
 import { startServerProcess } from './server-process.ts';
+import { syntheticChoreography } from './synthetic-choreography.ts';
 
 const { values } = parseArgs({
   options: {
     'orders-per-second': { type: 'string', default: '10' },
     seconds: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'layout,browser' },
+    only: { type: 'string', default: 'layout,browser,render' },
   },
 });
 const parts = new Set(values.only.split(','));
@@ -29,36 +35,6 @@ const ordersPerSecond = Number(values['orders-per-second']);
 const seconds = Number(values.seconds);
 
 // ---- layout --------------------------------------------------------------------------------------
-
-const latency: ApiLatency = { count: 100, p50Ms: 30, p90Ms: 40, p99Ms: 60, p999Ms: 80 };
-
-/** `chains` independent chains of `length` events, each handled by the next service, which sends the next event. */
-function syntheticChoreography(chains: number, length: number): { model: ModelResponse; catalog: CatalogResponse } {
-  const steps: ApiModelStep[] = [];
-  for (let c = 0; c < chains; c += 1) {
-    for (let k = 0; k < length; k += 1) {
-      steps.push({
-        eventType: `Event${c}x${k}`, producers: [{ service: `service${c}x${k}`, count: 100 }], occurrences: 100, trusted: true,
-        terminal: k === length - 1 ? 'completed' : null, endedHere: k === length - 1 ? 100 : 0,
-        consumers: [{
-          group: `service${c}x${k + 1}`, service: `service${c}x${k + 1}`, count: 100, probability: 1, awaited: true, wait: latency,
-          handling: latency, attempts: 100, failedAttempts: 0,
-        }],
-        transitions: k === length - 1 ? [] : [{ eventType: `Event${c}x${k + 1}`, count: 100, probability: 1, latency }],
-      });
-    }
-  }
-  const model: ModelResponse = { savedAtMs: null, windowMs: 3_600_000, minSamples: 20, expectProbability: 0.9, steps };
-  const catalog: CatalogResponse = {
-    atMs: 0, rateWindowMs: 60_000,
-    events: steps.map((s) => ({
-      eventType: s.eventType, topics: ['t'], producers: [{ service: s.producers[0]!.service, spans: 100, lastSeenMs: 0 }],
-      consumers: s.consumers.map((c) => ({ service: c.service, consumerGroup: c.group, spans: 100, lastSeenMs: 0 })), attributeKeys: [],
-      produced: 100, consumed: 100, ratePerSecond: 1, firstSeenMs: 0, lastSeenMs: 0,
-    })),
-  };
-  return { model, catalog };
-}
 
 function timed(runs: number, work: () => void): number {
   work(); // warm
@@ -163,3 +139,5 @@ if (parts.has('browser')) {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+if (parts.has('render')) await renderBenchmark(seconds);

@@ -132,6 +132,8 @@ test('the map draws the model\'s nodes and edges, the compensation band apart, s
     await stuckNow.locator('.stuck-group').first().waitFor();
     const heads = await stuckNow.locator('.stuck-head').allTextContents();
     assert.ok(heads.includes('3 waiting for PaymentAuthorized or PaymentFailed from payment, after OrderCreated'), heads.join(' | '));
+    const firstFlow = await stuckNow.locator('.stuck-group').first().locator('li').first().textContent();
+    assert.match(firstFlow ?? '', /stalled for [\d.]+ min, [\d.]+ min overdue$/, 'since when, and how overdue');
     assert.match(await page.getByTestId('legend').textContent() ?? '', /sends.*handles.*compensation/);
     saved.push(await screenshot(page, 'map'));
   } finally {
@@ -324,11 +326,24 @@ test('names from spans carrying script payloads show as text in the map, its det
   const payloads = {
     order: '<img src=x onerror="window.__xss=1">', payment: '<script>window.__xss=2</script>', paymentGroup: 'javascript:window.__xss=3',
     orderCreated: '<svg onload="window.__xss=4"><circle r=9 /></svg>', paymentAuthorized: '"><img src=x onerror=alert(5)>',
+    spanName: '<img src=x onerror="window.__xss=7">', attributeKey: '<script>window.__xss=8</script>', exception: '<a href="javascript:window.__xss=9">boom</a>',
   };
   const names: Names = { ...PLAIN_NAMES, ...payloads, keyAttribute: '<iframe src="javascript:alert(6)">' };
   // enough orders for their steps to be trusted, and one stalled: an alert whose title carries the names
   for (let i = 0; i < 22; i += 1) await post('shipped', Date.now() - 200_000 + i * 1_000, names, 'hostile:');
-  await post('stalled-at-payment', Date.now() - 120_000, names, 'hostile:');
+  // and one whose handling failed, its span's name, an attribute's key, its status and its exception message hostile
+  const failedOrder = `order-${(orders += 1)}`;
+  const failing = JSON.parse(exportBody(orderSpans(failedOrder, Date.now() - 120_000, 'stalled-at-payment', names), 'hostile:')) as {
+    resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[];
+  };
+  const handling = failing.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).find((span) => span.name === `${failedOrder}.payment`)!;
+  Object.assign(handling, {
+    name: payloads.spanName, status: { code: 2, message: payloads.exception },
+    attributes: [...(handling.attributes as unknown[]), { key: payloads.attributeKey, value: { stringValue: 'x' } }],
+    events: [{ name: 'exception', timeUnixNano: handling.startTimeUnixNano, attributes: [{ key: 'exception.message', value: { stringValue: payloads.exception } }] }],
+  });
+  const failedResponse = await fetch(`${collector.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(failing) });
+  assert.equal(failedResponse.status, 200, await failedResponse.text());
   await waitFor(async () => (await api<CatalogResponse>('/api/catalog')).events.some((e) => e.eventType === payloads.orderCreated), 20_000, () => 'in the catalogue');
   const page = await openDashboard();
   const dialogs: string[] = [];
@@ -364,6 +379,20 @@ test('names from spans carrying script payloads show as text in the map, its det
       scripts: document.scripts.length,
       javascriptLinks: document.querySelectorAll('a[href^="javascript:"]').length,
     }));
+    // the failed handling's span: its name, an attribute's key, its status and its exception, as text
+    await page.goto(`${collector.url}/#/map`);
+    await page.fill('input[name=flow-search]', `hostile:${failedOrder}`);
+    await page.click('.flow-search button');
+    await page.getByTestId('flow-head').locator('h1').waitFor();
+    await page.locator('g.bar.consumer.error').first().click();
+    const spanDetails = page.getByTestId('span-details');
+    await spanDetails.locator('h2').filter({ hasText: payloads.spanName }).waitFor();
+    assert.equal(await spanDetails.locator('h2').textContent(), payloads.spanName);
+    assert.equal(await spanDetails.locator('dt', { hasText: payloads.attributeKey }).count(), 1, 'an attribute key, as text');
+    assert.equal(await spanDetails.locator('dd', { hasText: `error: ${payloads.exception}` }).count(), 1, 'the status message, as text');
+    assert.equal(await spanDetails.locator('.span-event dd', { hasText: payloads.exception }).count(), 1, 'the exception message, as text');
+    saved.push(await screenshot(page, 'flow-hostile-span'));
+
     // the alert on the stalled order, its title carrying the names
     let hostileAlert: AlertsResponse['alerts'][number] | undefined;
     await waitFor(async () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { ApiHop, ApiSpan, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
 import { flowTimeline } from '../src/model/flow-timeline.ts';
 import { flowGraph } from '../src/model/flow-graph.ts';
+import { offsetLabel } from '../src/model/format.ts';
 import { durationBuckets, funnelBars } from '../src/model/stats-charts.ts';
 import { stuckGroups } from '../src/model/stuck-groups.ts';
 
@@ -108,4 +109,11 @@ test('a flow\'s own graph: the events of its deliveries, who sent them, the grou
   assert.deepEqual(graph.edges.map((e) => e.id).sort(), [
     'consume:OrderCreated->service:audit|audit', 'consume:OrderCreated->service:payment|payment', 'produce:service:order|->OrderCreated',
   ]);
+});
+
+test('a flow of hours reads in hours, one of milliseconds in milliseconds', () => {
+  const hours = { ...response, spans: [http, { ...again, startTimeMs: T0 + 3 * 3_600_000, endTimeMs: T0 + 3 * 3_600_000 + 10 }] };
+  const timeline = flowTimeline({ ...hours, hops: [], anomalies: [] });
+  assert.equal(timeline.endMs - timeline.startMs, 3 * 3_600_000 + 10);
+  assert.deepEqual([offsetLabel(0), offsetLabel(250), offsetLabel(1_500), offsetLabel(120_000), offsetLabel(3 * 3_600_000)], ['+0', '+250 ms', '+1.5 s', '+2.0 min', '+3.0 h']);
 });

@@ -408,7 +408,9 @@ export class MapView {
 /** A flow in a list: its business key (or id) linking to it, its state, and how long it has waited or taken. */
 function flowItem(flow: FlowSummary): HTMLElement {
   const wait = flow.explanation !== null && flow.explanation.kind !== 'failure' ? flow.explanation as ApiWaitExplanation : null;
-  const said = wait !== null ? ` for ${shortDuration(Date.now() - wait.sinceMs)}` : ` · ${flow.eventTypes.length} events · ${shortDuration(flow.durationMs)}`;
+  const said = wait !== null
+    ? ` for ${shortDuration(Date.now() - wait.sinceMs)}${wait.overdueMs > 0 ? `, ${shortDuration(wait.overdueMs)} overdue` : ''}`
+    : ` · ${flow.eventTypes.length} events · ${shortDuration(flow.durationMs)}`;
   return el('li', {},
     el('a', { href: viewHref('flows', flow.flowId), title: flow.flowId }, flow.businessKeys[0] ?? flow.flowId.slice(0, 12)),
     el('span', { className: `state ${flow.state}` }, flow.state),
