@@ -17,7 +17,10 @@ const DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
 const T0 = Date.UTC(2026, 11, 1, 12);
 
-/** One flow of `spans` spans: a chain through ten services, each delivery an arrow from the previous. */
+/**
+ * One flow of `spans` spans: a chain through ten services and ten event types, over and over (a batch
+ * job's orders, a saga retried), each delivery an arrow from the previous.
+ */
 function syntheticFlow(spans: number): FlowResponse {
   const list: ApiSpan[] = [];
   const hops: ApiHop[] = [];
@@ -27,9 +30,9 @@ function syntheticFlow(spans: number): FlowResponse {
     const service = `service-${Math.floor(i / 2) % 10}${producer ? '' : '-next'}`;
     const startMs = T0 + i * 20;
     list.push({
-      traceId, spanId: i.toString(16).padStart(16, '0'), parentSpanId: null, name: producer ? `send Event${i}` : `process Event${i - 1}`,
+      traceId, spanId: i.toString(16).padStart(16, '0'), parentSpanId: null, name: producer ? `send Event${(i / 2) % 10}` : `process Event${((i - 1) / 2) % 10}`,
       kind: producer ? 'producer' : 'consumer', startTimeMs: startMs, endTimeMs: startMs + (producer ? 3 : 15), status: { code: 'unset', message: '' },
-      serviceName: service, businessKey: 'order-bench', attributes: { 'messaging.destination.name': 'orders', 'choreoscope.event.type': `Event${i - (producer ? 0 : 1)}` },
+      serviceName: service, businessKey: 'order-bench', attributes: { 'messaging.destination.name': 'orders', 'choreoscope.event.type': `Event${Math.floor(i / 2) % 10}` },
       events: [], links: [], resource: { 'service.name': service }, scope: { name: 'bench', version: '1' },
     });
     if (!producer) {
@@ -37,7 +40,7 @@ function syntheticFlow(spans: number): FlowResponse {
       const to = list[i]!;
       hops.push({
         kind: 'delivery', from: { traceId, spanId: from.spanId }, to: { traceId, spanId: to.spanId }, joinedBy: 'parent', pending: false, destination: 'orders',
-        eventType: `Event${i - 1}`, fromService: from.serviceName, toService: to.serviceName, consumerGroup: to.serviceName, attempt: 1,
+        eventType: `Event${Math.floor(i / 2) % 10}`, fromService: from.serviceName, toService: to.serviceName, consumerGroup: to.serviceName, attempt: 1,
         waitMs: to.startTimeMs - from.endTimeMs, processingMs: 15, clockSkew: false,
       });
     }
@@ -76,12 +79,16 @@ export async function renderBenchmark(seconds: number): Promise<void> {
     if (url.pathname === '/api/model') return json(current.model satisfies ModelResponse);
     if (url.pathname === '/api/catalog') return json(current.catalog satisfies CatalogResponse);
     if (url.pathname === '/api/stats/flows') return json(EMPTY_STATS);
+    if (url.pathname === '/api/alerts') return json({ alerts: [] });
+    if (url.pathname === '/api/diagnostics/propagation') return json({ sinceMs: 0, gaps: [] });
     const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    let body: Buffer;
     try {
-      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(join(DIST, file)));
+      body = readFileSync(join(DIST, file));
     } catch {
-      response.writeHead(404).end();
+      return response.writeHead(404).end();
     }
+    response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -121,7 +128,7 @@ export async function renderBenchmark(seconds: number): Promise<void> {
   try {
     console.log('render: the dashboard in Chromium against a stand-in API, the median of three draws, beside a plain HTML table of the same data');
     for (const [id, flow] of flows) {
-      const ms = await drawTime(`#/flows/${id}`, 'g.bar', flow.spans.length);
+      const ms = await drawTime(`#/flows/${id}`, 'rect.bar', flow.spans.length);
       const table = await tableTime(`/api/flows/${id}`, 'data.spans');
       console.log(`  the flow view, ${flow.spans.length} spans: ${ms} ms to the last bar (baseline, a table of its spans: ${table.toFixed(0)} ms)`);
     }

@@ -206,14 +206,16 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
     const firstSeen = [...flow.spans].sort((a, b) => a.startTimeMs - b.startTimeMs).map((s) => s.serviceName).filter((s, i, all) => all.indexOf(s) === i);
     assert.deepEqual(await page.$$eval('text.lane-name', (names) => names.map((n) => n.getAttribute('data-lane'))), firstSeen, 'a lane per service, in the order reached');
     const deliveries = flow.hops.filter((hop) => hop.kind === 'delivery');
-    assert.deepEqual(await page.$$eval('g.hop text.hop-label', (labels) => labels.map((l) => l.textContent).sort()),
+    assert.deepEqual(await page.$$eval('text.hop-label', (labels) => labels.map((l) => l.textContent).sort()),
       deliveries.map((hop) => `by ${hop.joinedBy}`).sort(), 'each delivery says how it was joined');
     assert.equal(await page.locator('rect.wait').count(), deliveries.filter((hop) => hop.waitMs !== null && hop.waitMs > 0).length, 'the wait in Kafka, hatched');
-    assert.equal(await page.locator('g.bar').count(), flow.spans.length);
+    assert.equal(await page.locator('rect.bar').count(), flow.spans.length);
+    assert.deepEqual((await page.$$eval('text.bar-label', (labels) => labels.map((l) => l.textContent))).sort(),
+      ['handles OrderCreated', 'handles OrderCreated', `${orderId}.http`, 'sends OrderCreated'].sort(), 'each bar named, where there is room');
     saved.push(await screenshot(page, 'flow-stalled'));
 
     // a bar's span, attributes as text
-    await page.locator('g.bar.consumer').first().click();
+    await page.locator('rect.bar.consumer').first().click();
     const details = page.getByTestId('span-details');
     await details.locator('dt', { hasText: 'messaging.consumer.group.name' }).waitFor();
 
@@ -307,7 +309,7 @@ for (const dialect of ['official', 'legacy'] as const) {
       await page.getByTestId('flow-head').locator('h1').waitFor();
       assert.deepEqual(await page.$$eval('text.lane-name', (names) => names.map((n) => n.getAttribute('data-lane'))),
         ['order', 'payment', 'analytics', 'inventory', 'shipping', 'notification']);
-      assert.equal(await page.locator('g.hop').count(), flow.hops.filter((hop) => hop.kind === 'delivery').length);
+      assert.equal(await page.locator('path.hop').count(), flow.hops.filter((hop) => hop.kind === 'delivery').length);
       // neither names an event type: the topic stands for it; the official one names no consumer group either,
       // so each handling service is its own node, still handing the chain on
       const topic = `${namespace}orders`;
@@ -370,7 +372,7 @@ test('names from spans carrying script payloads show as text in the map, its det
     // the hostile flow's timeline and a span's attributes
     await details.locator('a[href^="#/flows/"]').first().click();
     await page.getByTestId('flow-head').locator('h1').waitFor();
-    await page.locator('g.bar.producer').first().click();
+    await page.locator('rect.bar.producer').first().click();
     await page.getByTestId('span-details').locator('dd', { hasText: names.keyAttribute }).first().waitFor();
     assert.equal(await page.locator(`text.lane-name[data-lane=${JSON.stringify(payloads.order)}]`).count(), 1, 'the hostile service is a lane, named as text');
     const injected = await page.evaluate(() => ({
@@ -384,7 +386,7 @@ test('names from spans carrying script payloads show as text in the map, its det
     await page.fill('input[name=flow-search]', `hostile:${failedOrder}`);
     await page.click('.flow-search button');
     await page.getByTestId('flow-head').locator('h1').waitFor();
-    await page.locator('g.bar.consumer.error').first().click();
+    await page.locator('rect.bar.consumer.error').first().click();
     const spanDetails = page.getByTestId('span-details');
     await spanDetails.locator('h2').filter({ hasText: payloads.spanName }).waitFor();
     assert.equal(await spanDetails.locator('h2').textContent(), payloads.spanName);

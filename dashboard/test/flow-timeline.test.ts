@@ -105,6 +105,8 @@ test('the catalogue\'s charts: the funnel\'s bars split into onward, stuck and f
 
 test('a flow\'s own graph: the events of its deliveries, who sent them, the groups that handled them', () => {
   const graph = flowGraph(response);
+  assert.ok(!('tooMany' in graph));
+  assert.deepEqual(flowGraph(response, 3), { tooMany: 4 }, 'too big to draw small: not laid out');
   assert.deepEqual(graph.nodes.map((n) => n.id).sort(), ['event:OrderCreated', 'service:audit|audit', 'service:order|', 'service:payment|payment']);
   assert.deepEqual(graph.edges.map((e) => e.id).sort(), [
     'consume:OrderCreated->service:audit|audit', 'consume:OrderCreated->service:payment|payment', 'produce:service:order|->OrderCreated',

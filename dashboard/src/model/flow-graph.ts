@@ -9,7 +9,11 @@ import { choreographyMap, type ChoreographyMap } from './map-model.ts';
 const once = (ms: number | null): ApiLatency => ({ count: ms === null ? 0 : 1, p50Ms: ms, p90Ms: ms, p99Ms: ms, p999Ms: ms });
 const keyOf = (ref: { traceId: string; spanId: string }) => `${ref.traceId}/${ref.spanId}`;
 
-export function flowGraph(response: FlowResponse): ChoreographyMap {
+/**
+ * The graph, or how many nodes it would have when that is over `maxNodes`: laid out only when small
+ * enough to read (and to lay out quickly: dagre takes a third of a second for a thousand nodes).
+ */
+export function flowGraph(response: FlowResponse, maxNodes = Infinity): ChoreographyMap | { tooMany: number } {
   const steps = new Map<string, ApiModelStep>();
   const step = (eventType: string) => {
     let found = steps.get(eventType);
@@ -42,6 +46,13 @@ export function flowGraph(response: FlowResponse): ChoreographyMap {
       step(after).transitions.push({ eventType: hop.eventType, count: 1, probability: 1, latency: once(null) });
     }
   }
+  const services = new Set<string>();
+  for (const s of steps.values()) {
+    for (const p of s.producers) services.add(`${p.service}|`);
+    for (const c of s.consumers) services.add(`${c.service}|${c.group}`);
+  }
+  const nodes = steps.size + services.size;
+  if (nodes > maxNodes) return { tooMany: nodes };
   return choreographyMap({
     model: { savedAtMs: null, windowMs: 0, minSamples: 1, expectProbability: 1, steps: [...steps.values()] },
     catalog: { atMs: 0, rateWindowMs: 0, events: [] },

@@ -30,6 +30,8 @@ export interface TimelineSpan {
   retryAttempt: number | null;
   /** A successful handling of a message its group had already handled. */
   duplicate: boolean;
+  /** When the next bar in its row starts (null: none): how much room its label has. */
+  nextStartMs: number | null;
 }
 
 export interface TimelineLane {
@@ -109,9 +111,12 @@ export function flowTimeline(response: FlowResponse): FlowTimeline {
     const attempt = attemptOf.get(key) ?? null;
     return {
       key, span, role, label, eventType, lane, row, trace: traces.indexOf(span.traceId), error: span.status.code === 'error',
-      retryAttempt: attempt !== null && attempt > 1 ? attempt : null, duplicate: duplicates.has(key),
+      retryAttempt: attempt !== null && attempt > 1 ? attempt : null, duplicate: duplicates.has(key), nextStartMs: null,
     };
   });
+  const rows = new Map<string, TimelineSpan[]>();
+  for (const span of placed) rows.set(`${span.lane}:${span.row}`, [...(rows.get(`${span.lane}:${span.row}`) ?? []), span]);
+  for (const row of rows.values()) row.forEach((span, i) => (span.nextStartMs = row[i + 1]?.span.startTimeMs ?? null)); // placed in start order
   let firstRow = 0;
   const lanes = services.map((service, index) => {
     const lane = { service, index, rows: Math.max(1, rowEnds[index]!.length), firstRow };

@@ -20,6 +20,10 @@ const GUTTER = 150;
 const ROW = 30;
 const AXIS = 30;
 const BAR = 12;
+/** A flow's own graph with more nodes than this is not drawn (it would be unreadable small, and slow to lay out). */
+const MAX_GRAPH_NODES = 80;
+/** Pixels a bar's label needs before the next bar of its row to be drawn. */
+const MIN_LABEL_ROOM = 36;
 /** Bar colours by trace, in order of appearance: a new colour where a new trace begins. */
 const TRACE_COLOURS = ['#9db8f2', '#a8dcc4', '#f2c894', '#d3b5f0', '#f2a8b8', '#b8e0ee', '#e0d79a', '#c4c4c4'];
 
@@ -83,7 +87,7 @@ export class FlowView {
     this.#showHead(response);
     this.#timeline = flowTimeline(response);
     this.#drawTimeline(this.#timeline);
-    drawFlowGraph(this.#graph, flowGraph(response), Math.max(480, this.#canvas.clientWidth - 24));
+    drawFlowGraph(this.#graph, flowGraph(response, MAX_GRAPH_NODES), Math.max(480, this.#canvas.clientWidth - 24));
   }
 
   #showHead(response: FlowResponse): void {
@@ -143,6 +147,8 @@ export class FlowView {
     const waits = plot.append('g').attr('class', 'waits');
     const bars = plot.append('g').attr('class', 'bars');
     const hopsLayer = plot.append('g').attr('class', 'hops');
+    const labels = plot.append('g').attr('class', 'bar-labels');
+    const hopLabels = plot.append('g').attr('class', 'hop-labels');
 
     const deliveries = timeline.hops.filter((hop) => hop.kind === 'delivery' || (hop.from !== null && hop.from.lane !== hop.to.lane));
     const render = (x: d3.ScaleLinear<number, number>) => {
@@ -151,29 +157,32 @@ export class FlowView {
       waits.selectAll<SVGRectElement, TimelineHop>('rect.wait').data(deliveries.filter((hop) => hop.wait !== null), (hop) => hop.key).join('rect')
         .attr('class', 'wait').attr('data-hop', (hop) => hop.key)
         .attr('x', (hop) => x(hop.wait!.fromMs)).attr('width', (hop) => Math.max(1, x(hop.wait!.toMs) - x(hop.wait!.fromMs)))
-        .attr('y', (hop) => rowY(hop.to) + ROW - BAR - 4).attr('height', BAR)
-        .selectAll('title').data((hop) => [hop]).join('title').text((hop) => `waiting in Kafka ${shortDuration(hop.wait!.toMs - hop.wait!.fromMs)}`);
-      const bar = bars.selectAll<SVGGElement, TimelineSpan>('g.bar').data(timeline.spans, (s) => s.key).join((enter) => {
-        const g = enter.append('g').attr('class', (s) => `bar ${s.role}${s.error ? ' error' : ''}`).attr('data-span', (s) => s.key)
-          .on('click', (_event, s) => this.#showSpan(s));
-        g.append('rect').attr('height', BAR).attr('rx', 2).attr('fill', (s) => TRACE_COLOURS[s.trace % TRACE_COLOURS.length]!);
-        g.append('text').attr('class', 'bar-label');
-        g.append('title');
-        return g;
-      });
-      bar.select('rect').attr('x', (s) => x(s.span.startTimeMs)).attr('width', (s) => Math.max(2, x(s.span.endTimeMs) - x(s.span.startTimeMs)))
+        .attr('y', (hop) => rowY(hop.to) + ROW - BAR - 4).attr('height', BAR);
+      bars.selectAll<SVGRectElement, TimelineSpan>('rect.bar').data(timeline.spans, (s) => s.key).join((enter) => enter.append('rect')
+        .attr('class', (s) => `bar ${s.role}${s.error ? ' error' : ''}`).attr('data-span', (s) => s.key)
+        .attr('height', BAR).attr('rx', 2).attr('fill', (s) => TRACE_COLOURS[s.trace % TRACE_COLOURS.length]!)
+        .on('click', (_event, s) => this.#showSpan(s)))
+        .attr('x', (s) => x(s.span.startTimeMs)).attr('width', (s) => Math.max(2, x(s.span.endTimeMs) - x(s.span.startTimeMs)))
         .attr('y', (s) => rowY(s) + ROW - BAR - 4);
-      bar.select('text').attr('x', (s) => Math.max(GUTTER + 2, x(s.span.startTimeMs))).attr('y', (s) => rowY(s) + 11).text((s) => barLabel(s));
-      bar.select('title').text((s) => `${s.span.serviceName}: ${s.span.name} · ${shortDuration(s.span.endTimeMs - s.span.startTimeMs)}`);
-      const hop = hopsLayer.selectAll<SVGGElement, TimelineHop>('g.hop').data(deliveries, (h) => h.key).join((enter) => {
-        const g = enter.append('g').attr('class', (h) => `hop${h.clockSkew ? ' skew' : ''}${h.newTrace ? ' new-trace' : ''}`).attr('data-hop', (h) => h.key);
-        g.append('path').attr('marker-end', 'url(#hop-arrow)');
-        g.append('text').attr('class', 'hop-label');
-        return g;
+      // labels only where they have room and can be seen: a flow of thousands of spans draws its bars, and
+      // their names as a zoom makes room for them
+      const right = width - 12;
+      const roomy = timeline.spans.filter((s) => {
+        const from = Math.max(GUTTER, x(s.span.startTimeMs));
+        const to = Math.min(right, s.nextStartMs === null ? right : x(s.nextStartMs));
+        return to - from >= MIN_LABEL_ROOM && x(s.span.endTimeMs) >= GUTTER;
       });
-      hop.select('path').attr('d', (h) => hopPath(h, x, rowY));
-      // on the hatched wait, just before the consumer's bar: the bar's own label stays above it
-      hop.select('text').attr('text-anchor', 'end').attr('x', (h) => hopEnd(h, x) - 4).attr('y', (h) => rowY(h.to) + ROW - BAR / 2).text((h) => hopLabel(h));
+      labels.selectAll<SVGTextElement, TimelineSpan>('text.bar-label').data(roomy, (s) => s.key).join('text').attr('class', 'bar-label')
+        .attr('x', (s) => Math.max(GUTTER + 2, x(s.span.startTimeMs))).attr('y', (s) => rowY(s) + 11).text((s) => barLabel(s));
+      hopsLayer.selectAll<SVGPathElement, TimelineHop>('path.hop').data(deliveries, (h) => h.key).join((enter) => enter.append('path')
+        .attr('class', (h) => `hop${h.clockSkew ? ' skew' : ''}${h.newTrace ? ' new-trace' : ''}`).attr('data-hop', (h) => h.key).attr('marker-end', 'url(#hop-arrow)'))
+        .attr('d', (h) => hopPath(h, x, rowY));
+      // on the hatched wait, just before the consumer's bar (the bar's own label stays above it); a flagged hop always says so
+      const said = deliveries.filter((h) => h.clockSkew || h.from === null
+        || (hopEnd(h, x) >= GUTTER && hopEnd(h, x) <= right && hopEnd(h, x) - x(h.from.span.endTimeMs) >= MIN_LABEL_ROOM * 2));
+      hopLabels.selectAll<SVGTextElement, TimelineHop>('text.hop-label').data(said, (h) => h.key).join('text')
+        .attr('class', (h) => `hop-label${h.clockSkew ? ' skew' : ''}`).attr('data-hop', (h) => h.key).attr('text-anchor', 'end')
+        .attr('x', (h) => hopEnd(h, x) - 4).attr('y', (h) => rowY(h.to) + ROW - BAR / 2).text((h) => hopLabel(h));
     };
     render(x0);
     const zoom = d3.zoom<SVGSVGElement, null>().scaleExtent([1, 1e6]).translateExtent([[GUTTER, 0], [width, height]])
@@ -192,7 +201,7 @@ export class FlowView {
   }
 
   #showSpan(s: TimelineSpan): void {
-    d3.select(this.#canvas).selectAll<SVGGElement, TimelineSpan>('g.bar').classed('selected', (other) => other.key === s.key);
+    d3.select(this.#canvas).selectAll<SVGRectElement, TimelineSpan>('rect.bar').classed('selected', (other) => other.key === s.key);
     const span = s.span;
     const table = (attributes: Record<string, unknown>) => el('dl', { className: 'attributes' },
       ...Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)).flatMap(([key, value]) => [el('dt', {}, key), el('dd', {}, valueText(value))]));
@@ -216,8 +225,12 @@ export class FlowView {
 }
 
 /** The flow's chain at a glance, under the timeline: event types and the services that sent and handled them. */
-function drawFlowGraph(container: HTMLElement, graph: ChoreographyMap, width: number): void {
+function drawFlowGraph(container: HTMLElement, graph: ChoreographyMap | { tooMany: number }, width: number): void {
   container.replaceChildren();
+  if ('tooMany' in graph) {
+    container.append(el('p', { className: 'muted' }, `Its chain has about ${graph.tooMany} services and event types: too many to draw small; the map shows them.`));
+    return;
+  }
   if (graph.nodes.length === 0) return;
   const scale = Math.min(1, width / graph.width);
   container.append(el('h3', {}, 'Its chain'));
