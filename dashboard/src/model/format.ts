@@ -17,6 +17,11 @@ export function shortRate(perSecond: number | null): string {
   return `${Math.max(1, Math.round(perSecond * 60))}/min`;
 }
 
+/** A count and its noun: 1 flow, 3 flows; `plural` when adding an s will not do. */
+export function counted(count: number, noun: string, plural = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : plural}`;
+}
+
 /** An offset from a flow's start, for a time axis: +0, +250 ms, +1.5 s, +2.0 min. */
 export function offsetLabel(ms: number): string {
   return ms <= 0 ? '+0' : `+${shortDuration(ms)}`;

@@ -9,7 +9,7 @@ import type {
 } from '../../../collector/src/api/types.ts';
 import { getJson, postJson, query } from '../api-client.ts';
 import { el, viewHref } from '../dom.ts';
-import { shortDuration } from '../model/format.ts';
+import { counted, shortDuration } from '../model/format.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -117,7 +117,7 @@ export class AlertsView {
       el('ul', { className: 'flow-list' }, ...alert.flowIds.map((flowId) => el('li', {}, el('a', { href: viewHref('flows', flowId), className: 'mono' }, flowId)))),
       el('h3', {}, 'History'),
       el('ul', { className: 'history', dataset: { testid: 'alert-history' } }, ...alert.history.map((entry) =>
-        el('li', {}, `${new Date(entry.atMs).toLocaleTimeString()} ${entry.event}${entry.by === undefined ? '' : ` by ${entry.by}`} · ${entry.flows} flows`))),
+        el('li', {}, `${new Date(entry.atMs).toLocaleTimeString()} ${entry.event}${entry.by === undefined ? '' : ` by ${entry.by}`} · ${counted(entry.flows, 'flow')}`))),
       el('h3', {}, 'Notifications'),
       alert.deliveries.length === 0 ? el('p', { className: 'muted' }, 'None: no receiver is configured, or none was owed yet.')
         : el('ul', { className: 'history' }, ...alert.deliveries.map((d) =>

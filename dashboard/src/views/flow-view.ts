@@ -14,7 +14,7 @@ import { el, viewHref } from '../dom.ts';
 import { flowGraph } from '../model/flow-graph.ts';
 import { anomalyLines, flowTimeline, type FlowTimeline, type TimelineHop, type TimelineSpan } from '../model/flow-timeline.ts';
 import type { ChoreographyMap } from '../model/map-model.ts';
-import { offsetLabel, shortDuration } from '../model/format.ts';
+import { counted, offsetLabel, shortDuration } from '../model/format.ts';
 
 const GUTTER = 150;
 const ROW = 30;
@@ -94,18 +94,18 @@ export class FlowView {
     const flow = response.flow;
     const title = flow.businessKeys.length > 0 ? flow.businessKeys.join(', ') : flow.flowId;
     const lines: (HTMLElement | null)[] = [];
-    if (flow.explanation !== null) lines.push(el('p', { className: `explanation ${flow.state}`, dataset: { testid: 'flow-explanation' } }, flow.explanation.message));
+    if (flow.explanation !== null) lines.push(el('p', { className: `explanation ${flow.state}`, dataset: { testid: 'flow-explanation' } }, explained(flow.explanation)));
     if (flow.expectedCompletionMs !== null) {
       const inMs = flow.expectedCompletionMs - Date.now();
       lines.push(el('p', { className: 'muted' }, `expected to complete around ${new Date(flow.expectedCompletionMs).toLocaleTimeString()}`
         + (inMs > 0 ? ` (in ${shortDuration(inMs)})` : ` (${shortDuration(-inMs)} ago)`)));
     }
     const facts = [
-      `${flow.services.length} services`, `${flow.eventTypes.length} event types`, `${flow.spanCount} spans`,
-      `${flow.traceCount} ${flow.traceCount === 1 ? 'trace' : 'traces'}`, `${shortDuration(flow.durationMs)} end to end`,
+      counted(flow.services.length, 'service'), counted(flow.eventTypes.length, 'event type'), counted(flow.spanCount, 'span'),
+      counted(flow.traceCount, 'trace'), `${shortDuration(flow.durationMs)} end to end`,
       `started ${new Date(flow.firstEventMs).toLocaleString()}`,
     ];
-    if (flow.errorCount > 0) facts.push(`${flow.errorCount} errors`);
+    if (flow.errorCount > 0) facts.push(counted(flow.errorCount, 'error'));
     const anomalies = anomalyLines(response.anomalies);
     this.#head.replaceChildren(
       el('div', { className: 'flow-title' }, el('h1', {}, title), el('span', { className: `state big ${flow.state}`, dataset: { testid: 'flow-state' } }, flow.state)),
@@ -193,7 +193,9 @@ export class FlowView {
       });
     svg.call(zoom).on('dblclick.zoom', null);
     this.#canvas.querySelector('.trace-legend')?.remove();
-    this.#canvas.append(el('p', { className: 'trace-legend muted' }, ...timeline.traces.flatMap((traceId, i) => [
+    this.#canvas.append(el('p', { className: 'trace-legend muted' },
+      'Hatched: waiting in Kafka, from the send to the handling. Arrows: deliveries, labelled with how they were joined (by parent, link, Kafka message or business key); dashed where a new trace began. Bars by trace: ',
+      ...timeline.traces.flatMap((traceId, i) => [
       el('span', { className: 'swatch', dataset: { trace: String(i) } }), ` trace ${i + 1} `, el('span', { className: 'mono' }, `${traceId.slice(0, 8)}…  `)])));
     for (const swatch of this.#canvas.querySelectorAll<HTMLElement>('.trace-legend .swatch')) {
       swatch.style.background = TRACE_COLOURS[Number(swatch.dataset.trace) % TRACE_COLOURS.length]!;
@@ -249,6 +251,13 @@ function drawFlowGraph(container: HTMLElement, graph: ChoreographyMap | { tooMan
     .attr('rx', (n) => (n.kind === 'event' ? n.height / 2 : 6));
   node.append('text').attr('class', 'label').attr('text-anchor', 'middle').attr('y', 4).text((n) => n.shortLabel);
   node.append('title').text((n) => n.label);
+}
+
+/** What a stuck flow waits for, as the API says it, with its times in this browser's clock rather than UTC. */
+function explained(explanation: NonNullable<FlowResponse['flow']['explanation']>): string {
+  const local = (ms: number) => new Date(ms).toLocaleTimeString();
+  if (explanation.kind === 'failure') return explanation.message.replace(/ at \d{4}-\d\d-\d\dT[\d:.]+Z/, ` at ${local(explanation.sinceMs)}`);
+  return explanation.message.replace(/ since \d{4}-\d\d-\d\dT[\d:.]+Z/, ` since ${local(explanation.sinceMs)}`);
 }
 
 function barLabel(s: TimelineSpan): string {
