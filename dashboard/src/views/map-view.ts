@@ -283,6 +283,38 @@ export class MapView {
         .attr('dy', (_, line) => (line === 0 ? `${-(lines.length - 1) * 1.1}em` : '1.1em'))
         .text((line) => line);
     });
+    this.#separateLabels();
+  }
+
+  /**
+   * Edges fanning out of one node put their labels close together: each label, top to bottom, moves to the
+   * free place nearest its own (up or down) where it overlaps no label placed before it, no box and no badge.
+   */
+  #separateLabels(): void {
+    const map = this.#map;
+    if (map === null) return;
+    type Box = { x: number; y: number; width: number; height: number };
+    const obstacles: Box[] = map.nodes.flatMap((node) => [
+      { x: node.x - node.width / 2, y: node.y - node.height / 2, width: node.width, height: node.height },
+      ...(node.stuck > 0 ? [{ x: node.x + node.width / 2 - 30, y: node.y - node.height / 2 - 9, width: 56, height: 18 }] : []),
+    ]);
+    const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    const labels = this.#zoomLayer.selectAll<SVGTextElement, MapEdge>('text.edge-label').nodes()
+      .map((text) => {
+        text.removeAttribute('transform');
+        const { x, y, width, height } = text.getBBox(); // an SVGRect's fields are getters: copied, not spread
+        return { text, box: { x, y, width, height } };
+      })
+      .sort((a, b) => a.box.y - b.box.y);
+    for (const { text, box } of labels) {
+      // the free place nearest its own, above or below what is in the way
+      const near = obstacles.filter((other) => box.x < other.x + other.width && other.x < box.x + box.width);
+      const places = [box.y, ...near.flatMap((other) => [other.y + other.height + 1, other.y - box.height - 1])]
+        .sort((a, b) => Math.abs(a - box.y) - Math.abs(b - box.y));
+      const y = places.find((candidate) => !near.some((other) => overlaps({ ...box, y: candidate }, other))) ?? box.y;
+      if (y !== box.y) text.setAttribute('transform', `translate(0,${y - box.y})`);
+      obstacles.push({ x: box.x, y, width: box.width, height: box.height });
+    }
   }
 
   /** The edges a piece of live traffic moved along: a send, from each node sending that event as that service; a handling, into that group. */
