@@ -103,10 +103,10 @@ SELECT r.event_type, r.destination, r.minute_ms, r.produced
 FROM jsonb_to_recordset($1::text::jsonb) AS r(event_type text, destination text, minute_ms float8, produced float8)
 ON CONFLICT (event_type, destination, minute_ms) DO UPDATE SET produced = event_rates.produced + EXCLUDED.produced`;
 const PRUNE_RATES = 'DELETE FROM event_rates WHERE minute_ms < $1';
-// facts held back from describing: due for describing then (dueRechecks), should the worker stop first
-// uses flows_needing_attention (state, …) to find them
+// flows stuck after a step the model now sees otherwise: due at once (flows_needing_attention finds them)
 const RECHECK_STUCK_AFTER = `UPDATE flows SET recheck_at_ms = $2 WHERE state IN ('late', 'stalled')
   AND explanation->>'afterEventType' IN ${TEXTS('$1')} AND (recheck_at_ms IS NULL OR recheck_at_ms > $2)`;
+// facts held back from describing: due for describing then (dueRechecks), should the worker stop first
 const MARK_DEFERRED = `UPDATE flows SET recheck_at_ms = $2 WHERE flow_id IN ${TEXTS('$1')} AND (recheck_at_ms IS NULL OR recheck_at_ms > $2)`;
 const DELETE_INBOX = `DELETE FROM flow_inbox WHERE id IN (SELECT value::bigint FROM jsonb_array_elements_text($1::text::jsonb))`;
 
