@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // The one test command: installs what the tests need (npm packages; Chromium with apt-get when the
-// dashboard's browser tests are to run and it is missing), type-checks, builds the dashboard, starts a
-// throwaway PostgreSQL cluster (scripts/postgres.mjs) when collector tests are to run, then runs the tests with Node's
-// built-in runner, and removes the cluster whatever happens. The runner's summary is the last thing
-// printed, so CI can read it.
+// dashboard's browser tests are to run and it is missing), builds the instrumentation package (the other
+// packages import its dist/), type-checks, builds the dashboard, starts a throwaway PostgreSQL cluster
+// (scripts/postgres.mjs) when collector tests are to run, then runs the tests with Node's built-in
+// runner, and removes the cluster whatever happens. The runner's summary is the last thing printed, so
+// CI can read it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { dependenciesAreCurrent } from './dependencies.mjs';
 import { POSTGRES_VERSION, startPostgresCluster } from './postgres.mjs';
+
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Where the dashboard's tests find Chromium (dashboard/test/browser.ts). */
@@ -22,12 +25,6 @@ function run(cmd, args, options = {}) {
   return result.status ?? 1;
 }
 
-function depsAreCurrent() {
-  const marker = join(root, 'node_modules', '.package-lock.json');
-  if (!existsSync(marker)) return false;
-  return statSync(marker).mtimeMs >= statSync(join(root, 'package-lock.json')).mtimeMs;
-}
-
 function findTests(dir, found = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
@@ -38,10 +35,14 @@ function findTests(dir, found = []) {
   return found;
 }
 
-if (!depsAreCurrent()) {
+if (!dependenciesAreCurrent(root)) {
   step('installing dependencies (npm ci)');
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
 }
+
+// the collector, its tests and the benchmarks import @choreoscope/instrumentation as users do: from dist/
+step('building the instrumentation package (tsc)');
+if (run('npm', ['run', 'build', '--workspace', 'instrumentation']) !== 0) process.exit(1);
 
 step('type-checking (tsc: the Node.js code, then the dashboard\'s browser code)');
 for (const project of ['tsconfig.json', 'dashboard/tsconfig.json']) {

@@ -1,10 +1,12 @@
 /**
- * The collector's command line: read the configuration, open the store, build the server, listen.
+ * The collector's command line: read the configuration, check that it can listen there, open the store,
+ * build the server, listen.
  * On SIGTERM or SIGINT it stops accepting connections, lets the requests in flight finish (their
  * spans committed), lets the forward queue drain for a bounded time, closes the store and exits 0.
  */
 import { resolve } from 'node:path';
 import { USAGE, readConfig } from './config.ts';
+import { cannotListen, tryListen } from './ops/listen-check.ts';
 import { CollectorMetrics } from './ops/metrics.ts';
 import { buildServer } from './server.ts';
 import { openPgliteStore } from './store/pglite-store.ts';
@@ -24,6 +26,12 @@ const { config } = result;
 const dataDir = resolve(config.dataDir);
 const where = config.databaseUrl === undefined ? dataDir : describeDatabaseUrl(config.databaseUrl);
 const metrics = new CollectorMetrics();
+
+const unbindable = await tryListen(config.host, config.port);
+if (unbindable !== null) {
+  console.error(cannotListen(unbindable, config.host, config.port));
+  process.exit(1);
+}
 
 let store;
 try {
@@ -76,7 +84,16 @@ const retention = config.retentionHours === 0 ? undefined : new RetentionSweeper
     }
   },
 });
-const address = await app.listen({ host: config.host, port: config.port });
+let address: string;
+try {
+  address = await app.listen({ host: config.host, port: config.port });
+} catch (error) {
+  // the port was free a moment ago: another process took it meanwhile
+  console.error(cannotListen(error as Error, config.host, config.port));
+  await app.close();
+  await store.close();
+  process.exit(1);
+}
 retention?.start();
 void retention?.sweep(); // at start too: a collector restarted after a long pause catches up at once
 console.log(`choreoscope collector listening on ${address} (data in ${where})`);

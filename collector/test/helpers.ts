@@ -167,3 +167,14 @@ export async function spawnCollector(args: string[]): Promise<CollectorProcess> 
   ]);
   return { child, url, output: () => output, exited };
 }
+
+/** The collector's CLI run with exactly `args` until it exits on its own: its exit code and what it printed where. */
+export async function runCollectorToExit(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const code = await new Promise<number | string>((resolve) => child.once('close', (exitCode, signal) => resolve(exitCode ?? signal ?? -1)));
+  return { code, stdout, stderr };
+}

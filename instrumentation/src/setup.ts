@@ -2,6 +2,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ReportingSpanExporter } from './reporting-exporter.ts';
 
 export interface TracingOptions {
   /** `service.name`. The `OTEL_SERVICE_NAME` environment variable, when set, wins. */
@@ -16,11 +17,20 @@ export interface TracingOptions {
   headers?: Record<string, string>;
   /** More resource attributes (`deployment.environment.name`, `service.version`, …). */
   resourceAttributes?: Record<string, string>;
+  /**
+   * Where failed exports are reported while the service runs: one line per kind of failure (refused
+   * token, unreachable collector, an HTTP error), and one when exports succeed again. Default `console.error`.
+   */
+  log?: (line: string) => void;
 }
 
 export interface RunningTracing {
   sdk: NodeSDK;
-  /** Flushes every span still queued, then stops the SDK. Call it before the process exits. */
+  /**
+   * Flushes every span still queued, then stops the SDK. Call it before the process exits. Never
+   * rejects: when the collector is down it gives up after the exporter's timeout
+   * (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s by default), having logged why the spans were not sent.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -31,12 +41,15 @@ export interface RunningTracing {
  */
 export function startTracing(options: TracingOptions = {}): RunningTracing {
   const env = process.env;
-  const endpointFromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const base = (options.collectorUrl ?? 'http://localhost:4318').replace(/\/+$/, '');
-  const exporter = new OTLPTraceExporter({
-    ...(endpointFromEnv ? {} : { url: `${base}/v1/traces` }),
+  // The exporter reads the standard variables itself; `tracesUrl` says the same place in log lines.
+  const urlFromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+    || (env.OTEL_EXPORTER_OTLP_ENDPOINT && `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  const tracesUrl = urlFromEnv || `${(options.collectorUrl ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`;
+  const otlp = new OTLPTraceExporter({
+    ...(urlFromEnv ? {} : { url: tracesUrl }),
     ...(options.headers ? { headers: options.headers } : {}),
   });
+  const exporter = new ReportingSpanExporter(otlp, tracesUrl, options.log ?? ((line) => console.error(line)));
   const sdk = new NodeSDK({
     ...(env.OTEL_SERVICE_NAME ? {} : options.serviceName ? { serviceName: options.serviceName } : {}),
     resource: resourceFromAttributes(options.resourceAttributes ?? {}),
@@ -48,5 +61,6 @@ export function startTracing(options: TracingOptions = {}): RunningTracing {
   });
   sdk.start();
   let stopped: Promise<void> | null = null;
-  return { sdk, shutdown: () => (stopped ??= sdk.shutdown()) };
+  // The batch processor rejects when the last export fails: at exit that is a line in the log, not a crash.
+  return { sdk, shutdown: () => (stopped ??= sdk.shutdown().catch((error: unknown) => exporter.failed(error))) };
 }

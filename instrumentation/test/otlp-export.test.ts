@@ -3,74 +3,19 @@
 // startTracing registers the global OpenTelemetry providers, so this file never uses tracing.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { trace } from '@opentelemetry/api';
 import { Kafka } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, semconv, withBusinessKey } from '../src/index.ts';
-import { startTracing, type RunningTracing } from '../src/setup.ts';
+import { startTracing } from '../src/setup.ts';
 import { INSTRUMENTATION_NAME } from '../src/spans.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
+import { restoreOtelEnv, setOtelEnv, stopTracing } from './otel-env.ts';
 import { decodeTraceRequest, type OtlpSpan } from './otlp-protobuf.ts';
+import { startReceiver, type Receiver } from './otlp-receiver.ts';
 
 const OTLP_KIND_PRODUCER = 4;
 const OTLP_KIND_CONSUMER = 5;
-
-interface ReceivedRequest {
-  method: string;
-  path: string;
-  contentType: string | undefined;
-  body: Buffer;
-}
-
-interface Receiver {
-  url: string;
-  requests: ReceivedRequest[];
-  close(): Promise<void>;
-}
-
-/** An OTLP/HTTP endpoint that accepts everything and keeps each request. */
-async function startReceiver(): Promise<Receiver> {
-  const requests: ReceivedRequest[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', contentType: req.headers['content-type'], body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(); // an empty ExportTraceServiceResponse
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-// Variables that would send spans elsewhere or change what is sent; each test sets what it needs.
-const OTEL_ENV = [
-  'OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-  'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_SDK_DISABLED', 'OTEL_TRACES_SAMPLER',
-  'OTEL_TRACES_SAMPLER_ARG', 'OTEL_PROPAGATORS', 'OTEL_BSP_SCHEDULE_DELAY',
-];
-const savedEnv = Object.fromEntries(OTEL_ENV.map((name) => [name, process.env[name]]));
-
-function setEnv(values: Record<string, string>): void {
-  for (const name of OTEL_ENV) delete process.env[name];
-  Object.assign(process.env, values);
-}
-
-/** Shuts the SDK down, then clears the globals it registered so the next test can start its own. */
-async function stopTracing(tracing: RunningTracing): Promise<void> {
-  await tracing.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-}
 
 let receiver: Receiver;
 let broker: RunningBroker;
@@ -80,20 +25,15 @@ before(async () => {
   broker = await startBroker({ log: () => {} });
 });
 after(async () => {
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  restoreOtelEnv();
   await broker.stop();
   await receiver.close();
 });
 
-const exportedSpans = () => receiver.requests.flatMap((request) => decodeTraceRequest(request.body).flatMap((resource) => resource.spans));
-
 test('a produced and consumed message reaches the collector as protobuf OTLP, flushed before shutdown resolves', async () => {
   receiver.requests.length = 0;
   // A minute between scheduled exports: within this test, only shutdown() can send the spans.
-  setEnv({ OTEL_BSP_SCHEDULE_DELAY: '60000' });
+  setOtelEnv({ OTEL_BSP_SCHEDULE_DELAY: '60000' });
   const tracing = startTracing({ serviceName: 'payment', collectorUrl: receiver.url });
   const teardown = new Teardown();
   teardown.defer(() => stopTracing(tracing));
@@ -124,7 +64,7 @@ test('a produced and consumed message reaches the collector as protobuf OTLP, fl
   const resources = receiver.requests.flatMap((request) => decodeTraceRequest(request.body));
   assert.ok(resources.length > 0 && resources.every((resource) => resource.resource['service.name'] === 'payment'), 'resource service.name');
 
-  const spans = exportedSpans();
+  const spans = receiver.spans();
   const one = (name: string): OtlpSpan => {
     const found = spans.filter((span) => span.name === name);
     assert.equal(found.length, 1, `one ${name} span, got ${spans.map((span) => span.name).join(', ')}`);
@@ -148,7 +88,7 @@ test('a produced and consumed message reaches the collector as protobuf OTLP, fl
 
 test('OTEL_SERVICE_NAME wins over the serviceName option', async () => {
   receiver.requests.length = 0;
-  setEnv({ OTEL_SERVICE_NAME: 'payment-from-env' });
+  setOtelEnv({ OTEL_SERVICE_NAME: 'payment-from-env' });
   const tracing = startTracing({ serviceName: 'payment', collectorUrl: `${receiver.url}/` });
   try {
     trace.getTracer('probe').startSpan('probe').end();

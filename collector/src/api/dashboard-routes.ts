@@ -36,7 +36,8 @@ export function dashboardRoutes(dir: string | null): string[] {
   if (dir === null) return ['/'];
   return ['/', ...readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
-    .map((entry) => `/${join(entry.parentPath, entry.name).slice(dir.length + 1).split('\\').join('/')}`)];
+    // `parentPath` arrived in Node 20.12; `path` is its older name, still there on 20.6
+    .map((entry) => `/${join(entry.parentPath ?? (entry as { path: string }).path, entry.name).slice(dir.length + 1).split('\\').join('/')}`)];
 }
 
 export async function dashboard(app: FastifyInstance, options: { dir: string | null }): Promise<void> {

@@ -124,10 +124,19 @@ export function findHops(spans: readonly FlowSpan[]): FlowHops {
     return { hop, consumer, producer: producer ?? null, group };
   }
 
-  /** The producer of the consumer's topic with its business key: the latest one sent before it started, else the earliest. */
+  /**
+   * The producer of the consumer's topic with its business key: the latest one sent before it started, else
+   * the earliest. One that sent another event type, or named another Kafka message, sent a different
+   * message (PaymentAuthorized, not the PaymentRefunded whose send has not reported yet): taking it would
+   * make one handling look like two of the same message.
+   */
   function byKeyAndTopic(consumer: FlowSpan): FlowSpan | undefined {
     if (consumer.businessKey === null || consumer.destination === null) return undefined;
-    const candidates = (producersByTopic.get(consumer.destination) ?? []).filter((p) => p.businessKey === consumer.businessKey);
+    const differ = (a: string | null, b: string | null) => a !== null && b !== null && a !== b;
+    // a span without an event type of its own is named after its topic: that says nothing about the event
+    const ownType = (span: FlowSpan) => (span.eventType === span.destination ? null : span.eventType);
+    const candidates = (producersByTopic.get(consumer.destination) ?? []).filter((p) => p.businessKey === consumer.businessKey
+      && !differ(ownType(p), ownType(consumer)) && !differ(p.message, consumer.message));
     let best: FlowSpan | undefined;
     for (const candidate of candidates) {
       if (candidate.startMs <= consumer.startMs) best = candidate; // in causal order: the last one before wins

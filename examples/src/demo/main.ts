@@ -1,0 +1,117 @@
+/**
+ * `npm run demo`: the order choreography, live. Starts everything (launch.ts), prints the dashboard's
+ * address, places orders, and after a minute of normal traffic plays the fault schedule (schedule.ts)
+ * so stalls and alerts show without anyone doing anything. Ctrl-C stops every process it started.
+ *
+ *   npm run demo -- [--rate 5] [--port 4318] [--no-faults] [--keep-data]
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { describeCommand } from '../faults.ts';
+import { launchDemo, type RunningDemo } from './launch.ts';
+import { dueFaults, NORMAL_TRAFFIC_S, SCHEDULE } from './schedule.ts';
+import { readStatus, formatStatus } from './status.ts';
+
+const USAGE = `Usage: npm run demo -- [--rate N] [--port P] [--no-faults] [--keep-data]
+  --rate N       orders per second (default 5; env ORDERS_PER_SECOND)
+  --port P       the collector's and dashboard's port (default 4318)
+  --no-faults    normal traffic only; inject faults yourself with npm run demo:fault
+  --keep-data    keep what the last run stored (default: start afresh)
+Environment: KAFKA_BROKERS=host:port,… uses that Kafka instead of the embedded broker.`;
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+let args;
+try {
+  args = parseArgs({
+    options: {
+      rate: { type: 'string' }, port: { type: 'string' }, 'no-faults': { type: 'boolean' }, 'keep-data': { type: 'boolean' }, help: { type: 'boolean' },
+    },
+  }).values;
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const number = (text: string | undefined, fallback: number, what: string, max: number): number => {
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0 || n > max) {
+    console.error(`${what} must be a number from 0 to ${max}, not ${JSON.stringify(text)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+};
+const rate = number(args.rate ?? process.env.ORDERS_PER_SECOND, 5, '--rate', 5_000);
+const port = number(args.port, 4318, '--port', 65_535);
+const kafkaBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b !== '');
+const say = (line: string) => console.log(line);
+
+let demo: RunningDemo | undefined;
+let stopping = false;
+const stop = async (why: string) => {
+  if (stopping) {
+    console.log('stopping already; press Ctrl-C once more to leave processes behind');
+    process.exit(130);
+  }
+  stopping = true;
+  say(`\n${why}: stopping every process…`);
+  await demo?.stop();
+  say('stopped; nothing left running');
+  process.exit(0);
+};
+let interrupts = 0;
+process.on('SIGINT', () => { if (interrupts++ > 0 && stopping) process.exit(130); void stop('Ctrl-C'); });
+process.on('SIGTERM', () => void stop('SIGTERM'));
+
+try {
+  demo = await launchDemo({
+    root,
+    dataDir: join(root, 'examples', '.data'),
+    keepData: args['keep-data'] === true,
+    ...(kafkaBrokers && kafkaBrokers.length > 0 ? { kafkaBrokers } : {}),
+    brokerPort: 9092,
+    collectorPort: port,
+    orderPort: 4401,
+    ordersPerSecond: rate,
+    collectorArgs: [`--public-url`, `http://127.0.0.1:${port}`],
+    say,
+  });
+} catch (error) {
+  console.error(`\nthe demo did not start: ${(error as Error).message}`);
+  process.exit(1);
+}
+if (stopping) await new Promise(() => {}); // Ctrl-C while starting: stop() exits
+
+say(`
+  Dashboard:  ${demo.collectorUrl}/
+  Orders:     ${rate}/s, placed at ${demo.orderUrl}/orders
+  Logs:       ${demo.logDir}/
+  Faults:     npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, legacy-hop, clear)
+`);
+if (args['no-faults']) {
+  say('No fault schedule (--no-faults).');
+} else {
+  say(`After ${NORMAL_TRAFFIC_S} s of normal traffic the demo injects faults, one after another:`);
+  for (const entry of SCHEDULE) say(`  +${String(entry.atS).padStart(3)} s  ${entry.fault.padEnd(26)}${entry.see}`);
+  const startedAt = Date.now();
+  let playedTo = 0;
+  setInterval(() => {
+    const now = (Date.now() - startedAt) / 1000;
+    for (const due of dueFaults(playedTo, now)) {
+      say(`${clock()} fault: ${due.commands.map(describeCommand).join(', ')}${due.see ? ` — ${due.see}` : ''}`);
+      demo!.sendFaults(due.commands).catch((error: Error) => say(`${clock()} could not send the fault: ${error.message}`));
+    }
+    playedTo = now;
+  }, 1_000);
+}
+setInterval(() => {
+  readStatus(demo!.collectorUrl).then((status) => say(`${clock()} ${formatStatus(status)}`), (error: Error) => say(`${clock()} collector: ${error.message}`));
+}, 15_000);
+
+function clock(): string {
+  return new Date().toTimeString().slice(0, 8);
+}

@@ -1,0 +1,68 @@
+/**
+ * Follows the control topic from its beginning with a consumer group of this process's own, so every
+ * process (every instance of a service, a restarted one too) sees every command and folds the switches
+ * into the same state. Not traced: fault switches are not part of any order's flow.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { TOPICS } from './events.ts';
+import { applyCommand, noFaults, type ControlMessage, type FaultCommand, type FaultState } from './faults.ts';
+
+export interface FaultWatch {
+  state(): FaultState;
+  stop(): Promise<void>;
+}
+
+export interface FaultListeners {
+  /** A switch changed (also for the commands replayed at start). */
+  onSwitch(command: FaultCommand): void;
+  /** A one-shot command sent after this process started. */
+  onOneShot(command: FaultCommand): void;
+}
+
+export async function watchFaults(kafka: Kafka, instance: string, listeners: FaultListeners): Promise<FaultWatch> {
+  const startedAt = Date.now();
+  let state = noFaults();
+  const consumer = kafka.consumer({ groupId: `demo-control-${instance}-${randomUUID()}`, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPICS.control, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const control = readControl(message.value);
+      if (control === undefined) return;
+      const { command } = control;
+      if (command.kind === 'crash' || command.kind === 'redeliver') {
+        if (control.at >= startedAt) listeners.onOneShot(command);
+        return;
+      }
+      state = applyCommand(state, command);
+      listeners.onSwitch(command);
+    },
+  });
+  return { state: () => state, stop: () => consumer.disconnect() };
+}
+
+/** Publishes commands on the control topic, for every process to see. */
+export async function sendCommands(kafka: Kafka, commands: readonly FaultCommand[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const at = Date.now();
+    await producer.send({
+      topic: TOPICS.control,
+      messages: commands.map((command) => ({ value: JSON.stringify({ command, at } satisfies ControlMessage) })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function readControl(value: Buffer | null): ControlMessage | undefined {
+  if (value === null) return undefined;
+  try {
+    const parsed = JSON.parse(value.toString()) as ControlMessage;
+    return typeof parsed?.command?.kind === 'string' && typeof parsed.at === 'number' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

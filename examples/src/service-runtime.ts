@@ -1,0 +1,192 @@
+/**
+ * What every instrumented demo service shares: tracing and an instrumented Kafka client set up exactly as
+ * the instrumentation's README tells a user to, the fault switches from the control topic applied to its
+ * consumers, and a clean stop on SIGTERM/SIGINT.
+ */
+import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { instrumentKafka, processMessage, type ContextMode } from '@choreoscope/instrumentation';
+import { startTracing, type RunningTracing } from '@choreoscope/instrumentation/setup';
+import { readServiceEnv, type ServiceEnv } from './env.ts';
+import { parseEvent, toMessage, TOPICS, type OrderEvent } from './events.ts';
+import { describeCommand, type FaultCommand, type FaultState, type ServiceName } from './faults.ts';
+import { watchFaults, type FaultWatch } from './fault-watch.ts';
+import { firstGroupJoin } from './group-join.ts';
+import { ensureTopics } from './topics.ts';
+
+export interface ServiceOptions {
+  contextMode?: ContextMode;
+}
+
+export interface Subscription {
+  groupId: string;
+  topics: string[];
+  /** Handle messages one by one (`eachMessage`) or a fetched batch at a time (`eachBatch`). */
+  mode?: 'each-message' | 'each-batch';
+  /** Called for every event, inside the message's span. Throwing makes kafkajs deliver it again. */
+  handle: (event: OrderEvent, delivery: Delivery) => Promise<void>;
+}
+
+/** Where a message came from, and how often it was delivered (a retry after a throw counts). */
+export interface Delivery {
+  topic: string;
+  partition: number;
+  offset: string;
+  attempt: number;
+}
+
+export interface ServiceRuntime {
+  name: ServiceName;
+  env: ServiceEnv;
+  kafka: Kafka;
+  /** A client without instrumentation, for what must not be traced. */
+  plainKafka: Kafka;
+  producer: Producer;
+  faults(): FaultState;
+  /** Publishes events, keyed by order id, inside the current span's context. */
+  publish(topic: string, ...events: OrderEvent[]): Promise<void>;
+  /** Resolves once the group has assigned this member its partitions. */
+  subscribe(subscription: Subscription): Promise<Consumer>;
+  /** Says the service is running: every subscription made (the line the demo waits for). */
+  running(): void;
+  /** Called on one-shot commands meant for this process. */
+  onCommand(listener: (command: FaultCommand) => void): void;
+  log(line: string): void;
+  /** Runs at stop, before the Kafka clients disconnect. */
+  onStop(work: () => Promise<void> | void): void;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function startService(name: ServiceName, options: ServiceOptions = {}): Promise<ServiceRuntime> {
+  const env = readServiceEnv(name);
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${env.instance} ${line}`);
+  const tracing: RunningTracing = startTracing({
+    serviceName: name,
+    resourceAttributes: { 'service.instance.id': env.instance, 'deployment.environment.name': 'demo' },
+    ...(env.ingestToken ? { headers: { authorization: `Bearer ${env.ingestToken}` } } : {}),
+  });
+  const kafkaConfig = { clientId: env.instance, brokers: env.brokers, logLevel: logLevel.WARN };
+  const plainKafka = new Kafka(kafkaConfig);
+  const kafka = instrumentKafka(new Kafka(kafkaConfig), {
+    eventType: (message) => parseEvent(message.value)?.type,
+    businessKey: (message) => parseEvent(message.value)?.orderId,
+    ...(options.contextMode ? { contextMode: options.contextMode } : {}),
+  });
+  await ensureTopics(plainKafka);
+  const producer = kafka.producer();
+  await producer.connect();
+
+  const consumers: Array<{ consumer: Consumer; topics: string[]; lastOffsets: Map<string, bigint> }> = [];
+  const commandListeners: Array<(command: FaultCommand) => void> = [];
+  const stopWork: Array<() => Promise<void> | void> = [];
+  let faultWatch: FaultWatch;
+
+  const applyPause = () => {
+    const paused = faultWatch.state().paused.has(name);
+    for (const { consumer, topics } of consumers) {
+      if (paused) consumer.pause(topics.map((topic) => ({ topic })));
+      else consumer.resume(topics.map((topic) => ({ topic })));
+    }
+  };
+  const redeliver = (count: number) => {
+    for (const { consumer, lastOffsets } of consumers) {
+      for (const [where, last] of lastOffsets) {
+        const [topic, partition] = splitWhere(where);
+        const offset = last + 1n - BigInt(count);
+        consumer.seek({ topic, partition, offset: String(offset < 0n ? 0n : offset) });
+      }
+    }
+  };
+  faultWatch = await watchFaults(plainKafka, env.instance, {
+    onSwitch: (command) => {
+      log(`fault: ${describeCommand(command)}`);
+      applyPause();
+    },
+    onOneShot: (command) => {
+      if (!('service' in command) || command.service !== name) return;
+      log(`fault: ${describeCommand(command)}`);
+      if (command.kind === 'crash') process.kill(process.pid, 'SIGKILL');
+      if (command.kind === 'redeliver') redeliver(command.count);
+      for (const listener of commandListeners) listener(command);
+    },
+  });
+
+  const runtime: ServiceRuntime = {
+    name, env, kafka, plainKafka, producer,
+    faults: () => faultWatch.state(),
+    log,
+    onCommand: (listener) => commandListeners.push(listener),
+    onStop: (work) => stopWork.push(work),
+    running: () => log(`running (brokers ${env.brokers.join(',')})`),
+    async publish(topic, ...events) {
+      await producer.send({ topic, messages: events.map(toMessage) });
+    },
+    async subscribe(subscription) {
+      const consumer = kafka.consumer({ groupId: subscription.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+      const entry = { consumer, topics: subscription.topics, lastOffsets: new Map<string, bigint>() };
+      consumers.push(entry);
+      // Ready only once the group has given this member its partitions: orders placed before would be
+      // handled, then handled again by the member that takes them over at the rebalance.
+      const joined = firstGroupJoin(consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics: subscription.topics, fromBeginning: true });
+      const attempts = new Map<string, number>();
+      const handleOne = async (topic: string, partition: number, message: KafkaMessage) => {
+        const where = `${topic}\u0000${partition}`;
+        const key = `${where}\u0000${message.offset}`;
+        const attempt = (attempts.get(key) ?? 0) + 1;
+        attempts.set(key, attempt);
+        const event = parseEvent(message.value);
+        const slowMs = faultWatch.state().slowMs.get(name) ?? 0;
+        if (slowMs > 0) await sleep(slowMs);
+        if (event !== undefined) await subscription.handle(event, { topic, partition, offset: message.offset, attempt });
+        attempts.delete(key);
+        entry.lastOffsets.set(where, BigInt(message.offset));
+      };
+      if (subscription.mode === 'each-batch') {
+        await consumer.run({
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            for (const message of batch.messages) {
+              if (!isRunning() || isStale()) break;
+              await processMessage(message, () => handleOne(batch.topic, batch.partition, message));
+              resolveOffset(message.offset);
+              await heartbeat();
+            }
+          },
+        });
+      } else {
+        await consumer.run({ eachMessage: ({ topic, partition, message }) => handleOne(topic, partition, message) });
+      }
+      applyPause();
+      await joined;
+      log(`joined group ${subscription.groupId}`);
+      return consumer;
+    },
+  };
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    const timer = setTimeout(() => { log('stop took over 10 s; exiting'); process.exit(1); }, 10_000);
+    timer.unref();
+    for (const work of stopWork) await work();
+    await Promise.allSettled(consumers.map(({ consumer }) => consumer.disconnect()));
+    await faultWatch.stop();
+    await producer.disconnect().catch(() => {});
+    await tracing.shutdown().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  log(`connected to ${env.brokers.join(',')}`);
+  return runtime;
+}
+
+function splitWhere(where: string): [string, number] {
+  const cut = where.lastIndexOf('\u0000');
+  return [where.slice(0, cut), Number(where.slice(cut + 1))];
+}
+
+export { TOPICS };

@@ -1,0 +1,53 @@
+/**
+ * The inventory service: reserves stock for each authorized payment, or says it is out of stock.
+ * Consumes with `eachBatch` (each message handled through `processMessage`, so what it publishes stays in
+ * that order's chain) and is idempotent: a payment it already reserved for is skipped when delivered again.
+ * Two faults act here: `drop-context` (its reservations reach shipping without trace headers, as through a
+ * bridge that drops them) and `legacy-hop` (reservations pass through the uninstrumented warehouse system).
+ */
+import { instrumentKafkaProducer } from '@choreoscope/instrumentation';
+import type { Producer, ProducerRecord } from 'kafkajs';
+import { newEvent, parseEvent, toMessage, TOPICS } from '../events.ts';
+import { startService } from '../service-runtime.ts';
+
+const OUT_OF_STOCK_RATE = 0.1;
+const service = await startService('inventory');
+const handled = new Set<string>();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// A producer whose messages lose their headers after the instrumentation wrote them: its send spans are
+// there, the consumer's side starts a new trace. Only the order id in the value can join them again.
+const headerless = service.plainKafka.producer();
+const send = headerless.send.bind(headerless);
+headerless.send = (record: ProducerRecord) => send({ ...record, messages: record.messages.map(({ headers: _dropped, ...message }) => message) });
+const droppingProducer: Producer = instrumentKafkaProducer(headerless, {
+  eventType: (message) => parseEvent(message.value)?.type,
+  businessKey: (message) => parseEvent(message.value)?.orderId,
+});
+await droppingProducer.connect();
+service.onStop(() => droppingProducer.disconnect());
+
+await service.subscribe({
+  groupId: 'inventory',
+  topics: [TOPICS.payments],
+  mode: 'each-batch',
+  handle: async (event) => {
+    if (event.type !== 'PaymentAuthorized') return;
+    if (handled.has(event.eventId)) {
+      service.log(`${event.orderId}: payment ${event.eventId} already handled; skipped`);
+      return;
+    }
+    handled.add(event.eventId);
+    if (handled.size > 100_000) handled.delete(handled.values().next().value!);
+    await sleep(10 + Math.random() * 40);
+    if (Math.random() < OUT_OF_STOCK_RATE) {
+      await service.publish(TOPICS.inventory, newEvent('OutOfStock', event.orderId, { items: event.items }));
+      return;
+    }
+    const reserved = newEvent('StockReserved', event.orderId, { items: event.items });
+    const faults = service.faults();
+    const topic = faults.legacyHop ? TOPICS.warehouse : TOPICS.inventory;
+    await (faults.dropContext ? droppingProducer : service.producer).send({ topic, messages: [toMessage(reserved)] });
+  },
+});
+service.running();

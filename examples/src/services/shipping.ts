@@ -1,0 +1,21 @@
+/**
+ * The shipping service: schedules a shipment for each reservation. Runs its consumer in link mode: each
+ * handling starts a trace of its own, linked to the reservation's send span, as the messaging conventions
+ * suggest for work that outlives its trigger. Choreoscope joins the hop by the link.
+ */
+import { newEvent, TOPICS } from '../events.ts';
+import { startService } from '../service-runtime.ts';
+
+const service = await startService('shipping', { contextMode: 'link' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+await service.subscribe({
+  groupId: 'shipping',
+  topics: [TOPICS.inventory],
+  handle: async (event) => {
+    if (event.type !== 'StockReserved') return;
+    await sleep(15 + Math.random() * 50); // the carrier's booking
+    await service.publish(TOPICS.shipments, newEvent('ShipmentScheduled', event.orderId, { items: event.items }));
+  },
+});
+service.running();
