@@ -70,7 +70,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 // the dashboard's suites drive Debian's Chromium; a fresh machine has none
-if (tests.some((file) => file.startsWith('dashboard/')) && !existsSync(CHROMIUM)) {
+if (tests.some((file) => file.startsWith('dashboard/') || file === 'examples/test/demo.test.ts') && !existsSync(CHROMIUM)) {
   step('installing Chromium for the dashboard\'s browser tests (apt-get)');
   const apt = (...args) => run('apt-get', args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   if (apt('update', '-q') !== 0 || apt('install', '-y', '-q', '--no-install-recommends', 'chromium') !== 0 || !existsSync(CHROMIUM)) {

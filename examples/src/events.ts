@@ -5,18 +5,22 @@
  */
 import { randomUUID } from 'node:crypto';
 
+/**
+ * A topic per event type, as many choreographies do: each service subscribes to exactly the events it
+ * reacts to, and a new consumer of an event needs no change anywhere else.
+ */
 export const TOPICS = {
-  /** OrderCreated, OrderCancelled */
-  orders: 'orders',
-  /** PaymentAuthorized, PaymentFailed, PaymentRefunded */
-  payments: 'payments',
-  /** StockReserved, OutOfStock */
-  inventory: 'inventory',
-  /** ShipmentScheduled */
-  shipments: 'shipments',
-  /** StockReserved on its way through the uninstrumented warehouse system (the `legacy-hop` fault) */
+  orderCreated: 'order.created',
+  orderCancelled: 'order.cancelled',
+  paymentAuthorized: 'payment.authorized',
+  paymentFailed: 'payment.failed',
+  paymentRefunded: 'payment.refunded',
+  stockReserved: 'stock.reserved',
+  outOfStock: 'stock.out',
+  shipmentScheduled: 'shipment.scheduled',
+  /** Reservations on their way through the uninstrumented warehouse system (the `legacy-hop` fault). */
   warehouse: 'warehouse.requests',
-  /** Orders the payment service gave up on after its retries (the `poison` fault) */
+  /** Orders the payment service gave up on after its retries (the `poison` fault). */
   deadLetters: 'orders.dlq',
   /** Fault switches for every demo process (not traced). */
   control: 'demo.control',
@@ -41,6 +45,19 @@ export interface OrderEvent {
   items?: number;
   reason?: string;
 }
+
+/** Where each event type is published. */
+export const TOPIC_OF: Record<EventType, string> = {
+  OrderCreated: TOPICS.orderCreated,
+  OrderCancelled: TOPICS.orderCancelled,
+  PaymentAuthorized: TOPICS.paymentAuthorized,
+  PaymentFailed: TOPICS.paymentFailed,
+  PaymentRefunded: TOPICS.paymentRefunded,
+  StockReserved: TOPICS.stockReserved,
+  OutOfStock: TOPICS.outOfStock,
+  ShipmentScheduled: TOPICS.shipmentScheduled,
+  OrderDeadLettered: TOPICS.deadLetters,
+};
 
 export function newEvent(type: EventType, orderId: string, fields: Partial<OrderEvent> = {}): OrderEvent {
   return { ...fields, type, orderId, eventId: randomUUID(), at: Date.now() };

@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from
 import { instrumentKafka, processMessage, type ContextMode } from '@choreoscope/instrumentation';
 import { startTracing, type RunningTracing } from '@choreoscope/instrumentation/setup';
 import { readServiceEnv, type ServiceEnv } from './env.ts';
-import { parseEvent, toMessage, TOPICS, type OrderEvent } from './events.ts';
+import { parseEvent, toMessage, TOPIC_OF, type OrderEvent } from './events.ts';
 import { describeCommand, type FaultCommand, type FaultState, type ServiceName } from './faults.ts';
 import { watchFaults, type FaultWatch } from './fault-watch.ts';
 import { firstGroupJoin } from './group-join.ts';
@@ -42,8 +42,8 @@ export interface ServiceRuntime {
   plainKafka: Kafka;
   producer: Producer;
   faults(): FaultState;
-  /** Publishes events, keyed by order id, inside the current span's context. */
-  publish(topic: string, ...events: OrderEvent[]): Promise<void>;
+  /** Publishes an event to its topic, keyed by order id, inside the current span's context. */
+  publish(event: OrderEvent): Promise<void>;
   /** Resolves once the group has assigned this member its partitions. */
   subscribe(subscription: Subscription): Promise<Consumer>;
   /** Says the service is running: every subscription made (the line the demo waits for). */
@@ -118,8 +118,8 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
     onCommand: (listener) => commandListeners.push(listener),
     onStop: (work) => stopWork.push(work),
     running: () => log(`running (brokers ${env.brokers.join(',')})`),
-    async publish(topic, ...events) {
-      await producer.send({ topic, messages: events.map(toMessage) });
+    async publish(event) {
+      await producer.send({ topic: TOPIC_OF[event.type], messages: [toMessage(event)] });
     },
     async subscribe(subscription) {
       const consumer = kafka.consumer({ groupId: subscription.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
@@ -189,4 +189,3 @@ function splitWhere(where: string): [string, number] {
   return [where.slice(0, cut), Number(where.slice(cut + 1))];
 }
 
-export { TOPICS };

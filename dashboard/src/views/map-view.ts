@@ -34,6 +34,9 @@ export class MapView {
   #selected: Selected = null;
   #dots = 0;
   #fitted = false;
+  /** Nodes when the map was last fitted to the view; the user's own zoom or pan stops refitting. */
+  #fittedNodes = 0;
+  #userMoved = false;
   #reloading: Promise<void> | null = null;
   #reloadAgain = false;
   #timers: number[] = [];
@@ -62,6 +65,7 @@ export class MapView {
     this.#zoomLayer.append('g').attr('class', 'dots');
     this.#zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.2, 3]).on('zoom', (event: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
       this.#zoomLayer.attr('transform', event.transform.toString());
+      if (event.sourceEvent) this.#userMoved = true; // a wheel or a drag, not a fit
     });
     this.#svg.call(this.#zoom).on('dblclick.zoom', null);
     this.#svg.on('click', (event: MouseEvent) => {
@@ -245,9 +249,12 @@ export class MapView {
     badges.select('rect').attr('x', (node) => -(String(node.stuck).length * 7 + 44) / 2).attr('width', (node) => String(node.stuck).length * 7 + 44);
     badges.select('text').attr('x', 0);
 
-    if (!this.#fitted && map.nodes.length > 0) {
+    // fitted at first, and again as the choreography grows (a service seen for the first time), until the
+    // user zooms or pans: a node placed outside the view would otherwise go unseen
+    if (map.nodes.length > 0 && (!this.#fitted || (!this.#userMoved && map.nodes.length > this.#fittedNodes))) {
       this.#fit(map);
       this.#fitted = true;
+      this.#fittedNodes = map.nodes.length;
     }
     this.#showDetails(this.#selected);
   }
@@ -257,7 +264,8 @@ export class MapView {
     const svg = this.#svg.node()!;
     const width = svg.clientWidth || 900;
     const height = svg.clientHeight || 560;
-    const scale = Math.min(1.4, Math.max(0.7, Math.min(width / map.width, height / map.height)));
+    // the whole choreography in view, unless that makes its labels too small to read (then zoom and pan)
+    const scale = Math.min(1.4, Math.max(0.5, Math.min(width / map.width, height / map.height)));
     const x = map.width * scale <= width ? (width - map.width * scale) / 2 : 0;
     const transform = d3.zoomIdentity.translate(x, Math.max(8, (height - map.height * scale) / 2)).scale(scale);
     this.#svg.call(this.#zoom.transform, transform);

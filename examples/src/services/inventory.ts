@@ -1,5 +1,6 @@
 /**
- * The inventory service: reserves stock for each authorized payment, or says it is out of stock.
+ * The inventory service: reserves stock for each authorized payment, or says it is out of stock (more
+ * than STOCK_PER_ARTICLE items).
  * Consumes with `eachBatch` (each message handled through `processMessage`, so what it publishes stays in
  * that order's chain) and is idempotent: a payment it already reserved for is skipped when delivered again.
  * Two faults act here: `drop-context` (its reservations reach shipping without trace headers, as through a
@@ -10,7 +11,8 @@ import type { Producer, ProducerRecord } from 'kafkajs';
 import { newEvent, parseEvent, toMessage, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
 
-const OUT_OF_STOCK_RATE = 0.1;
+/** The stock of each article: an order for more is out of stock. */
+const STOCK_PER_ARTICLE = 5;
 const service = await startService('inventory');
 const handled = new Set<string>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -29,10 +31,9 @@ service.onStop(() => droppingProducer.disconnect());
 
 await service.subscribe({
   groupId: 'inventory',
-  topics: [TOPICS.payments],
+  topics: [TOPICS.paymentAuthorized],
   mode: 'each-batch',
   handle: async (event) => {
-    if (event.type !== 'PaymentAuthorized') return;
     if (handled.has(event.eventId)) {
       service.log(`${event.orderId}: payment ${event.eventId} already handled; skipped`);
       return;
@@ -40,13 +41,13 @@ await service.subscribe({
     handled.add(event.eventId);
     if (handled.size > 100_000) handled.delete(handled.values().next().value!);
     await sleep(10 + Math.random() * 40);
-    if (Math.random() < OUT_OF_STOCK_RATE) {
-      await service.publish(TOPICS.inventory, newEvent('OutOfStock', event.orderId, { items: event.items }));
+    if ((event.items ?? 1) > STOCK_PER_ARTICLE) {
+      await service.publish(newEvent('OutOfStock', event.orderId, { items: event.items }));
       return;
     }
     const reserved = newEvent('StockReserved', event.orderId, { items: event.items });
     const faults = service.faults();
-    const topic = faults.legacyHop ? TOPICS.warehouse : TOPICS.inventory;
+    const topic = faults.legacyHop ? TOPICS.warehouse : TOPICS.stockReserved;
     await (faults.dropContext ? droppingProducer : service.producer).send({ topic, messages: [toMessage(reserved)] });
   },
 });

@@ -13,7 +13,11 @@ let lastError = '';
 
 async function placeOrder(): Promise<void> {
   try {
-    const response = await fetch(url, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5_000) });
+    // Mostly small baskets a card can pay; one in ten too many items (out of stock), a few over the card limit.
+    const items = Math.random() < 0.1 ? 6 + Math.floor(Math.random() * 3) : 1 + Math.floor(Math.random() * 4);
+    const amountCents = Math.random() < 0.08 ? 20_000 + Math.floor(Math.random() * 30_000) : 500 + Math.floor(Math.random() * 15_000);
+    const body = JSON.stringify({ items, amountCents });
+    const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5_000) });
     await response.arrayBuffer();
     if (response.status === 202) placed++;
     else { refused++; lastError = `HTTP ${response.status}`; }

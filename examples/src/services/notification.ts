@@ -20,7 +20,7 @@ service.onStop(() => clearInterval(report));
 
 await service.subscribe({
   groupId: 'notification',
-  topics: [TOPICS.orders, TOPICS.payments, TOPICS.shipments],
+  topics: [TOPICS.orderCreated, TOPICS.paymentFailed, TOPICS.orderCancelled, TOPICS.shipmentScheduled],
   handle: async (event) => {
     const subject = SUBJECTS[event.type];
     if (subject === undefined) return;

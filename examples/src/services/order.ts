@@ -14,23 +14,50 @@ const port = intFromEnv('ORDER_HTTP_PORT', 4401);
 const host = process.env.ORDER_HTTP_HOST || '127.0.0.1';
 
 const server = createServer((request, response) => {
+  const answer = (status: number, body: object) => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   if (request.method !== 'POST' || request.url !== '/orders') {
-    response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"POST /orders"}');
+    answer(404, { error: 'POST /orders with {"items": 2, "amountCents": 4999}' });
     return;
   }
-  request.resume();
-  const orderId = `ord-${randomUUID().slice(0, 8)}`;
-  const poison = service.faults().poison;
-  // A poison order's amount is text payment cannot read: the bug a new client release might ship.
-  const amountCents = poison ? 'twelve euros' : 500 + Math.floor(Math.random() * 20_000);
-  const items = 1 + Math.floor(Math.random() * 4);
-  withBusinessKey(orderId, () => service.publish(TOPICS.orders, newEvent('OrderCreated', orderId, { amountCents, items })))
-    .then(() => response.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ orderId, poison })))
-    .catch((error: Error) => {
-      service.log(`OrderCreated for ${orderId} not sent: ${error.message}`);
-      response.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: error.message }));
-    });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= 10_000) chunks.push(chunk);
+  });
+  request.on('end', () => {
+    const order = size > 10_000 ? undefined : readOrder(Buffer.concat(chunks).toString());
+    if (order === undefined) {
+      answer(400, { error: 'the body must be JSON: {"items": 1 to 100, "amountCents": 1 to 10000000}, both optional' });
+      return;
+    }
+    const orderId = `ord-${randomUUID().slice(0, 8)}`;
+    // A poison order's amount is text payment cannot read: the bug a new client release might ship.
+    const amountCents = service.faults().poison ? 'twelve euros' : order.amountCents;
+    withBusinessKey(orderId, () => service.publish(newEvent('OrderCreated', orderId, { amountCents, items: order.items })))
+      .then(() => answer(202, { orderId, poison: typeof amountCents !== 'number' }))
+      .catch((error: Error) => {
+        service.log(`OrderCreated for ${orderId} not sent: ${error.message}`);
+        answer(503, { error: error.message });
+      });
+  });
 });
+
+/** The order in a request body; what it leaves out is chosen as a customer might. */
+function readOrder(body: string): { items: number; amountCents: number } | undefined {
+  let parsed: { items?: unknown; amountCents?: unknown };
+  try {
+    parsed = body.trim() === '' ? {} : JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const items = parsed.items ?? 1 + Math.floor(Math.random() * 3);
+  const amountCents = parsed.amountCents ?? 500 + Math.floor(Math.random() * 15_000);
+  const whole = (n: unknown, max: number): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  return whole(items, 100) && whole(amountCents, 10_000_000) ? { items, amountCents } : undefined;
+}
+
 server.on('error', (error: NodeJS.ErrnoException) => {
   service.log(error.code === 'EADDRINUSE' ? `cannot listen on ${host}:${port}: the port is in use (ORDER_HTTP_PORT)` : `HTTP: ${error.message}`);
   process.exit(1);
@@ -40,10 +67,9 @@ service.onStop(() => new Promise<void>((resolve) => server.close(() => resolve()
 
 await service.subscribe({
   groupId: 'order',
-  topics: [TOPICS.payments],
+  topics: [TOPICS.paymentRefunded],
   handle: async (event) => {
-    if (event.type !== 'PaymentRefunded') return;
-    await service.publish(TOPICS.orders, newEvent('OrderCancelled', event.orderId, { reason: event.reason ?? 'refunded' }));
+    await service.publish(newEvent('OrderCancelled', event.orderId, { reason: event.reason ?? 'refunded' }));
   },
 });
 service.running();

@@ -1,6 +1,6 @@
 /**
- * The payment service, run as a consumer group of two instances: authorizes (or declines) each new order's
- * payment, refunds orders inventory could not fill, and dead-letters an order it cannot read after three
+ * The payment service, run as a consumer group of two instances: authorizes each new order's payment (or
+ * declines it, above the card limit), refunds orders inventory could not fill, and dead-letters an order it cannot read after three
  * attempts. Idempotent: an order already charged is not charged twice when its event comes again.
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
@@ -8,7 +8,8 @@ import { newEvent, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
 
 const ATTEMPTS_BEFORE_DEAD_LETTER = 3;
-const DECLINE_RATE = 0.08;
+/** The card limit: larger orders are declined. */
+const DECLINE_ABOVE_CENTS = 19_000;
 const service = await startService('payment');
 /** Orders already charged (or declined): the idempotency record a real service keeps in its database. */
 const decided = new Map<string, 'authorized' | 'failed'>();
@@ -16,7 +17,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 await service.subscribe({
   groupId: 'payment',
-  topics: [TOPICS.orders, TOPICS.inventory],
+  topics: [TOPICS.orderCreated, TOPICS.outOfStock],
   handle: async (event, delivery) => {
     if (event.type === 'OrderCreated') {
       if (typeof event.amountCents !== 'number' || !Number.isFinite(event.amountCents)) {
@@ -26,20 +27,20 @@ await service.subscribe({
         const span = trace.getActiveSpan();
         span?.recordException(new Error(problem));
         span?.setStatus({ code: SpanStatusCode.ERROR, message: problem });
-        await service.publish(TOPICS.deadLetters, newEvent('OrderDeadLettered', event.orderId, { reason: problem }));
+        await service.publish(newEvent('OrderDeadLettered', event.orderId, { reason: problem }));
         service.log(`${event.orderId}: ${problem}; dead-lettered after ${delivery.attempt} attempts`);
         return;
       }
       if (decided.has(event.orderId)) return; // already charged: do not charge again
       await sleep(20 + Math.random() * 60); // the payment provider's answer
-      const authorized = Math.random() >= DECLINE_RATE;
+      const authorized = event.amountCents <= DECLINE_ABOVE_CENTS;
       decided.set(event.orderId, authorized ? 'authorized' : 'failed');
-      await service.publish(TOPICS.payments, authorized
+      await service.publish(authorized
         ? newEvent('PaymentAuthorized', event.orderId, { amountCents: event.amountCents, items: event.items })
         : newEvent('PaymentFailed', event.orderId, { reason: 'card declined' }));
     } else if (event.type === 'OutOfStock') {
       await sleep(10 + Math.random() * 30);
-      await service.publish(TOPICS.payments, newEvent('PaymentRefunded', event.orderId, { reason: 'out of stock' }));
+      await service.publish(newEvent('PaymentRefunded', event.orderId, { reason: 'out of stock' }));
     }
     if (decided.size > 100_000) decided.delete(decided.keys().next().value!);
   },

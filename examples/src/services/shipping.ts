@@ -11,11 +11,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 await service.subscribe({
   groupId: 'shipping',
-  topics: [TOPICS.inventory],
+  topics: [TOPICS.stockReserved],
   handle: async (event) => {
-    if (event.type !== 'StockReserved') return;
     await sleep(15 + Math.random() * 50); // the carrier's booking
-    await service.publish(TOPICS.shipments, newEvent('ShipmentScheduled', event.orderId, { items: event.items }));
+    await service.publish(newEvent('ShipmentScheduled', event.orderId, { items: event.items }));
   },
 });
 service.running();

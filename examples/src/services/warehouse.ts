@@ -23,7 +23,7 @@ await consumer.subscribe({ topic: TOPICS.warehouse, fromBeginning: true });
 await consumer.run({
   eachMessage: async ({ message }) => {
     await new Promise((resolve) => setTimeout(resolve, 30)); // picking
-    await producer.send({ topic: TOPICS.inventory, messages: [{ key: message.key, value: message.value }] });
+    await producer.send({ topic: TOPICS.stockReserved, messages: [{ key: message.key, value: message.value }] });
   },
 });
 await joined;
