@@ -4,14 +4,14 @@
  * consumers, and a clean stop on SIGTERM/SIGINT.
  */
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
-import { instrumentKafka, processMessage, type ContextMode } from '@choreoscope/instrumentation';
+import { instrumentKafka, instrumentKafkaProducer, processMessage, type ContextMode, type MessageView } from '@choreoscope/instrumentation';
 import { startTracing, type RunningTracing } from '@choreoscope/instrumentation/setup';
 import { readServiceEnv, type ServiceEnv } from './env.ts';
 import { parseEvent, toMessage, TOPIC_OF, type OrderEvent } from './events.ts';
 import { describeCommand, type FaultCommand, type FaultState, type ServiceName } from './faults.ts';
 import { watchFaults, type FaultWatch } from './fault-watch.ts';
 import { firstGroupJoin } from './group-join.ts';
-import { ensureTopics } from './topics.ts';
+import { ensureTopics, PARTITIONS } from './topics.ts';
 
 export interface ServiceOptions {
   contextMode?: ContextMode;
@@ -40,6 +40,8 @@ export interface ServiceRuntime {
   kafka: Kafka;
   /** A client without instrumentation, for what must not be traced. */
   plainKafka: Kafka;
+  /** Instruments a producer made from `plainKafka` as `kafka`'s are (or leaves it be when tracing is off). */
+  instrumentProducer(producer: Producer): Producer;
   producer: Producer;
   faults(): FaultState;
   /** Publishes an event to its topic, keyed by order id, inside the current span's context. */
@@ -60,18 +62,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function startService(name: ServiceName, options: ServiceOptions = {}): Promise<ServiceRuntime> {
   const env = readServiceEnv(name);
   const log = (line: string) => console.log(`${new Date().toISOString()} ${env.instance} ${line}`);
-  const tracing: RunningTracing = startTracing({
+  // DEMO_TRACING=off runs the same service without the instrumentation: the benchmark's baseline.
+  const traced = process.env.DEMO_TRACING !== 'off';
+  const tracing: RunningTracing | undefined = traced ? startTracing({
     serviceName: name,
     resourceAttributes: { 'service.instance.id': env.instance, 'deployment.environment.name': 'demo' },
     ...(env.ingestToken ? { headers: { authorization: `Bearer ${env.ingestToken}` } } : {}),
-  });
+  }) : undefined;
   const kafkaConfig = { clientId: env.instance, brokers: env.brokers, logLevel: logLevel.WARN };
   const plainKafka = new Kafka(kafkaConfig);
-  const kafka = instrumentKafka(new Kafka(kafkaConfig), {
-    eventType: (message) => parseEvent(message.value)?.type,
-    businessKey: (message) => parseEvent(message.value)?.orderId,
+  const instrumentation = {
+    eventType: (message: MessageView) => parseEvent(message.value)?.type,
+    businessKey: (message: MessageView) => parseEvent(message.value)?.orderId,
     ...(options.contextMode ? { contextMode: options.contextMode } : {}),
-  });
+  };
+  const kafka = traced ? instrumentKafka(new Kafka(kafkaConfig), instrumentation) : new Kafka(kafkaConfig);
   await ensureTopics(plainKafka);
   const producer = kafka.producer();
   await producer.connect();
@@ -113,6 +118,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
 
   const runtime: ServiceRuntime = {
     name, env, kafka, plainKafka, producer,
+    instrumentProducer: (raw) => (traced ? instrumentKafkaProducer(raw, instrumentation) : raw),
     faults: () => faultWatch.state(),
     log,
     onCommand: (listener) => commandListeners.push(listener),
@@ -145,6 +151,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
       };
       if (subscription.mode === 'each-batch') {
         await consumer.run({
+          partitionsConsumedConcurrently: PARTITIONS,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
             for (const message of batch.messages) {
               if (!isRunning() || isStale()) break;
@@ -155,7 +162,8 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
           },
         });
       } else {
-        await consumer.run({ eachMessage: ({ topic, partition, message }) => handleOne(topic, partition, message) });
+        // partitions side by side, each in order: one order's events stay in sequence (keyed by order id)
+        await consumer.run({ partitionsConsumedConcurrently: PARTITIONS, eachMessage: ({ topic, partition, message }) => handleOne(topic, partition, message) });
       }
       applyPause();
       await joined;
@@ -175,7 +183,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
     await Promise.allSettled(consumers.map(({ consumer }) => consumer.disconnect()));
     await faultWatch.stop();
     await producer.disconnect().catch(() => {});
-    await tracing.shutdown().catch(() => {});
+    await tracing?.shutdown().catch(() => {});
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -1,11 +1,12 @@
 /**
- * Creates the demo's topics when they are missing, with three partitions each so a consumer group of two
- * instances shares the work (auto-created topics would get the broker's default, often one).
+ * Creates the demo's topics when they are missing, with six partitions each: a consumer group of two
+ * instances shares the work, and each member handles its partitions side by side (auto-created topics
+ * would get the broker's default, often one).
  */
 import type { Kafka } from 'kafkajs';
 import { TOPICS } from './events.ts';
 
-export const PARTITIONS = 3;
+export const PARTITIONS = 6;
 
 export async function ensureTopics(kafka: Kafka): Promise<void> {
   const admin = kafka.admin();

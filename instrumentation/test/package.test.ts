@@ -131,10 +131,12 @@ before(async () => {
 }, { timeout: 300_000 }); // npm install takes from 15 s to minutes, with the machine's load and the npm cache
 after(() => teardown.run());
 
-test('the README shows the service this file runs, verbatim', () => {
-  const readme = readFileSync(join(PACKAGE_DIR, 'README.md'), 'utf8');
-  assert.ok(readme.includes(`\`\`\`js\n${readFileSync(SERVICE, 'utf8')}\`\`\``), 'instrumentation/README.md has test/package/service.mjs as a js block');
-  assert.ok(readme.includes('npm install @choreoscope/instrumentation kafkajs @opentelemetry/api'), 'the install line');
+test('the READMEs show the service this file runs, verbatim', () => {
+  for (const readme of [join(PACKAGE_DIR, 'README.md'), join(PACKAGE_DIR, '..', 'README.md')]) {
+    const text = readFileSync(readme, 'utf8');
+    assert.ok(text.includes(`\`\`\`js\n${readFileSync(SERVICE, 'utf8')}\`\`\``), `${readme} has test/package/service.mjs as a js block`);
+    assert.ok(text.includes('npm install @choreoscope/instrumentation kafkajs @opentelemetry/api'), `${readme} has the install line`);
+  }
 });
 
 test('in JavaScript, with plain node: the order goes through the broker, its spans reach the collector', async () => {

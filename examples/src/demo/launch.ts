@@ -26,6 +26,8 @@ export interface DemoOptions {
   orderPort: number;
   /** 0: no load generator (a test places its own orders). */
   ordersPerSecond: number;
+  /** false: no collector, services without the instrumentation (DEMO_TRACING=off), the benchmark's baseline. */
+  instrumented?: boolean;
   /** Extra collector flags. */
   collectorArgs?: string[];
   /** Progress lines. */
@@ -34,7 +36,7 @@ export interface DemoOptions {
 
 export interface RunningDemo {
   brokers: string[];
-  /** The collector, and the dashboard at its root. */
+  /** The collector, and the dashboard at its root; empty when not instrumented. */
   collectorUrl: string;
   orderUrl: string;
   processes: Supervisor[];
@@ -75,7 +77,11 @@ export async function launchDemo(options: DemoOptions): Promise<RunningDemo> {
     const since = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
     if (brokers === undefined) {
       say('starting the embedded Kafka broker');
-      broker = await startBroker({ port: options.brokerPort, dataDir: join(dataDir, 'kafka'), defaultPartitions: PARTITIONS, log: () => {} });
+      broker = await startBroker({ port: options.brokerPort, dataDir: join(dataDir, 'kafka'), defaultPartitions: PARTITIONS, log: () => {} })
+        .catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          throw new Error(`port ${options.brokerPort} is taken (a Kafka already running? KAFKA_BROKERS=localhost:${options.brokerPort} npm run demo uses it)`);
+        });
       brokers = [broker.address];
       say(`  Kafka on ${broker.address} (${since()})`);
     } else {
@@ -84,23 +90,30 @@ export async function launchDemo(options: DemoOptions): Promise<RunningDemo> {
     const kafka = new Kafka({ clientId: 'demo', brokers, logLevel: logLevel.NOTHING });
     await ensureTopics(kafka);
 
-    say('starting the collector and the dashboard');
-    const collector = new Supervisor({
-      name: 'collector',
-      args: [join(root, 'collector', 'bin', 'choreoscope.mjs'),
-        '--port', String(options.collectorPort), '--data-dir', join(dataDir, 'collector'),
-        '--config', join(root, 'examples', 'choreoscope.yaml'), ...(options.collectorArgs ?? [])],
-      env: {},
-      logFile: join(logDir, 'collector.log'),
-      readyWhen: /collector listening on (http:\/\/\S+)/,
-    }, events(say, since));
-    started.push(collector);
-    collector.start();
-    const collectorUrl = (await withTimeout(collector.firstReady, 90_000, 'the collector did not start', join(logDir, 'collector.log')))[1]!;
+    const instrumented = options.instrumented !== false;
+    let collectorUrl = '';
+    if (instrumented) {
+      say('starting the collector and the dashboard');
+      const collector = new Supervisor({
+        name: 'collector',
+        args: [join(root, 'collector', 'bin', 'choreoscope.mjs'),
+          '--port', String(options.collectorPort), '--data-dir', join(dataDir, 'collector'),
+          '--config', join(root, 'examples', 'choreoscope.yaml'), ...(options.collectorArgs ?? [])],
+        env: {},
+        logFile: join(logDir, 'collector.log'),
+        readyWhen: /collector listening on (http:\/\/\S+)/,
+      }, events(say, since));
+      started.push(collector);
+      collector.start();
+      collectorUrl = (await withTimeout(collector.firstReady, 90_000, 'the collector did not start', join(logDir, 'collector.log')))[1]!;
+    }
     const orderPort = options.orderPort === 0 ? await freePort() : options.orderPort;
     const orderUrl = `http://127.0.0.1:${orderPort}`;
     // Spans leave each service every half second (the SDK's default is 5 s), so the dashboard keeps up.
-    const common = { KAFKA_BROKERS: brokers.join(','), OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: '500', ORDER_HTTP_PORT: String(orderPort) };
+    const common = {
+      KAFKA_BROKERS: brokers.join(','), ORDER_HTTP_PORT: String(orderPort),
+      ...(instrumented ? { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_BSP_SCHEDULE_DELAY: '500' } : { DEMO_TRACING: 'off' }),
+    };
 
     say(`starting the services: ${SERVICE_PROCESSES.map((s) => s.instances > 1 ? `${s.service} ×${s.instances}` : s.service).join(', ')}`);
     const services: Supervisor[] = [];

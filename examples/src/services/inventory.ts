@@ -6,9 +6,8 @@
  * Two faults act here: `drop-context` (its reservations reach shipping without trace headers, as through a
  * bridge that drops them) and `legacy-hop` (reservations pass through the uninstrumented warehouse system).
  */
-import { instrumentKafkaProducer } from '@choreoscope/instrumentation';
 import type { Producer, ProducerRecord } from 'kafkajs';
-import { newEvent, parseEvent, toMessage, TOPICS } from '../events.ts';
+import { newEvent, toMessage, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
 
 /** The stock of each article: an order for more is out of stock. */
@@ -22,10 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const headerless = service.plainKafka.producer();
 const send = headerless.send.bind(headerless);
 headerless.send = (record: ProducerRecord) => send({ ...record, messages: record.messages.map(({ headers: _dropped, ...message }) => message) });
-const droppingProducer: Producer = instrumentKafkaProducer(headerless, {
-  eventType: (message) => parseEvent(message.value)?.type,
-  businessKey: (message) => parseEvent(message.value)?.orderId,
-});
+const droppingProducer: Producer = service.instrumentProducer(headerless);
 await droppingProducer.connect();
 service.onStop(() => droppingProducer.disconnect());
 

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { readServiceEnv } from '../env.ts';
 import { TOPICS } from '../events.ts';
 import { firstGroupJoin } from '../group-join.ts';
-import { ensureTopics } from '../topics.ts';
+import { ensureTopics, PARTITIONS } from '../topics.ts';
 
 const env = readServiceEnv('warehouse');
 const log = (line: string) => console.log(`${new Date().toISOString()} ${env.instance} ${line}`);
@@ -21,6 +21,7 @@ const joined = firstGroupJoin(consumer);
 await consumer.connect();
 await consumer.subscribe({ topic: TOPICS.warehouse, fromBeginning: true });
 await consumer.run({
+  partitionsConsumedConcurrently: PARTITIONS,
   eachMessage: async ({ message }) => {
     await new Promise((resolve) => setTimeout(resolve, 30)); // picking
     await producer.send({ topic: TOPICS.stockReserved, messages: [{ key: message.key, value: message.value }] });
