@@ -10,7 +10,8 @@ import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { sendCommands } from '../fault-watch.ts';
 import type { FaultCommand } from '../faults.ts';
 import { ensureTopics, PARTITIONS } from '../topics.ts';
-import { Supervisor, type ProcessSpec } from './supervisor.ts';
+import { freePort } from './free-port.ts';
+import { Supervisor } from './supervisor.ts';
 
 export interface DemoOptions {
   /** The repository's root. */
@@ -175,16 +176,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string, log
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -3,9 +3,9 @@
  * address, places orders, and after a minute of normal traffic plays the fault schedule (schedule.ts)
  * so stalls and alerts show without anyone doing anything. Ctrl-C stops every process it started.
  *
- *   npm run demo -- [--rate 5] [--port 4318] [--no-faults] [--keep-data]
+ *   npm run demo -- [--rate 5] [--port 4318] [--no-faults] [--keep-data] [--broker-port 9092] [--order-port 4401] [--data-dir DIR]
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describeCommand } from '../faults.ts';
@@ -14,10 +14,13 @@ import { dueFaults, NORMAL_TRAFFIC_S, SCHEDULE } from './schedule.ts';
 import { readStatus, formatStatus } from './status.ts';
 
 const USAGE = `Usage: npm run demo -- [--rate N] [--port P] [--no-faults] [--keep-data]
-  --rate N       orders per second (default 5; env ORDERS_PER_SECOND)
-  --port P       the collector's and dashboard's port (default 4318)
-  --no-faults    normal traffic only; inject faults yourself with npm run demo:fault
-  --keep-data    keep what the last run stored (default: start afresh)
+  --rate N          orders per second (default 5; env ORDERS_PER_SECOND)
+  --port P          the collector's and dashboard's port (default 4318)
+  --no-faults       normal traffic only; inject faults yourself with npm run demo:fault
+  --keep-data       keep what the last run stored (default: start afresh)
+  --broker-port P   the embedded Kafka broker's port (default 9092)
+  --order-port P    the order service's HTTP port (default 4401)
+  --data-dir DIR    where the broker, the collector and the logs keep their files (default examples/.data)
 Environment: KAFKA_BROKERS=host:port,… uses that Kafka instead of the embedded broker.`;
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,6 +29,7 @@ try {
   args = parseArgs({
     options: {
       rate: { type: 'string' }, port: { type: 'string' }, 'no-faults': { type: 'boolean' }, 'keep-data': { type: 'boolean' }, help: { type: 'boolean' },
+      'broker-port': { type: 'string' }, 'order-port': { type: 'string' }, 'data-dir': { type: 'string' },
     },
   }).values;
 } catch (error) {
@@ -47,6 +51,8 @@ const number = (text: string | undefined, fallback: number, what: string, max: n
 };
 const rate = number(args.rate ?? process.env.ORDERS_PER_SECOND, 5, '--rate', 5_000);
 const port = number(args.port, 4318, '--port', 65_535);
+const brokerPort = number(args['broker-port'], 9092, '--broker-port', 65_535);
+const orderPort = number(args['order-port'], 4401, '--order-port', 65_535);
 const kafkaBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b !== '');
 const say = (line: string) => console.log(line);
 
@@ -70,12 +76,12 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 try {
   demo = await launchDemo({
     root,
-    dataDir: join(root, 'examples', '.data'),
+    dataDir: args['data-dir'] ? resolve(args['data-dir']) : join(root, 'examples', '.data'),
     keepData: args['keep-data'] === true,
     ...(kafkaBrokers && kafkaBrokers.length > 0 ? { kafkaBrokers } : {}),
-    brokerPort: 9092,
+    brokerPort,
     collectorPort: port,
-    orderPort: 4401,
+    orderPort,
     ordersPerSecond: rate,
     collectorArgs: [`--public-url`, `http://127.0.0.1:${port}`],
     say,
