@@ -97,8 +97,7 @@ try {
 retention?.start();
 void retention?.sweep(); // at start too: a collector restarted after a long pause catches up at once
 console.log(`choreoscope collector listening on ${address} (data in ${where})`);
-// nothing answers at the root yet: say where to go
-console.log(`  spans: POST ${address}/v1/traces · flows: ${address}/api/flows · alerts: ${address}/api/alerts · the API described: ${address}/api/openapi.json`);
+console.log(`  dashboard: ${address}/ · spans: POST ${address}/v1/traces · flows: ${address}/api/flows · alerts: ${address}/api/alerts · the API described: ${address}/api/openapi.json`);
 if (config.alertReceivers.length > 0) console.log(`  alert notifications go to ${config.alertReceivers.map((r) => r.kind).join(', ')}`);
 
 /** How long requests in flight get to finish after SIGTERM/SIGINT before their connections are cut. */

@@ -17,7 +17,7 @@ export function readServiceEnv(service: string, env: NodeJS.ProcessEnv = process
   return { brokers, instance: env.SERVICE_INSTANCE || service, ingestToken: env.CHOREOSCOPE_INGEST_TOKEN || undefined };
 }
 
-/** A whole number from the environment, or `fallback`; anything else is an error naming the variable. */
+/** A non-negative number from the environment, or `fallback`; anything else is an error naming the variable. */
 export function intFromEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;

@@ -1,18 +1,18 @@
 /**
  * The faults the demo can inject, as commands on the control topic. Switches (pause, slow, drop-context,
- * poison, legacy-hop) are state: every process folds all commands ever sent into its current faults, so a
- * restarted service comes back with the faults in force. One-shot commands (crash, redeliver) act only
- * on processes that were already running when they were sent. Pure: no I/O.
+ * legacy-hop) are state: every process folds all commands ever sent into its current faults, so a
+ * restarted service comes back with the faults in force. One-shot commands (crash, redeliver, poison) act
+ * only on processes that were already running when they were sent. Pure: no I/O.
  */
 
-/** The demo's services: each runs as its own process (payment as two). */
-export const SERVICES = ['order', 'payment', 'inventory', 'shipping', 'notification', 'warehouse'] as const;
+/** The demo's instrumented services, which take faults (the warehouse takes none: nothing watches it). */
+export const SERVICES = ['order', 'payment', 'inventory', 'shipping', 'notification'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export type FaultCommand =
   /** Stop (or resume) a service's consumers: its orders stall, waiting for what it would send. */
   | { kind: 'pause'; service: ServiceName; on: boolean }
-  /** Delay each of a service's handlings by `delayMs` (0 ends it): late flows. */
+  /** Delay each of a service's handlings by `delayMs` (0 ends it; at most MAX_SLOW_MS): late flows. */
   | { kind: 'slow'; service: ServiceName; delayMs: number }
   /** Kill the service at once, as the kernel's OOM killer would; its supervisor restarts it. */
   | { kind: 'crash'; service: ServiceName }
@@ -20,8 +20,8 @@ export type FaultCommand =
   | { kind: 'drop-context'; on: boolean }
   /** A service's consumers go back `count` messages on every partition: duplicate deliveries. */
   | { kind: 'redeliver'; service: ServiceName; count: number }
-  /** New orders carry an amount payment cannot read: retried, then dead-lettered (`orders.dlq`). */
-  | { kind: 'poison'; on: boolean }
+  /** The next `count` orders carry an amount payment cannot read: retried, then dead-lettered (`orders.dlq`). */
+  | { kind: 'poison'; service: 'order'; count: number }
   /** Reservations pass through the uninstrumented warehouse system before shipping. */
   | { kind: 'legacy-hop'; on: boolean };
 
@@ -37,12 +37,22 @@ export interface FaultState {
   paused: Set<ServiceName>;
   slowMs: Map<ServiceName, number>;
   dropContext: boolean;
-  poison: boolean;
   legacyHop: boolean;
 }
 
+/**
+ * The longest handling delay: kafkajs heartbeats between messages, and a member silent past its session
+ * timeout (10 s in the demo) is taken out of its group, which would turn a slow step into rebalances.
+ */
+export const MAX_SLOW_MS = 8_000;
+
+/** One-shot commands: they act once, on the processes running when they are sent. */
+export function isOneShot(command: FaultCommand): boolean {
+  return command.kind === 'crash' || command.kind === 'redeliver' || command.kind === 'poison';
+}
+
 export function noFaults(): FaultState {
-  return { paused: new Set(), slowMs: new Map(), dropContext: false, poison: false, legacyHop: false };
+  return { paused: new Set(), slowMs: new Map(), dropContext: false, legacyHop: false };
 }
 
 /** Folds a switch into `state`; one-shot commands leave it as it is. */
@@ -57,10 +67,10 @@ export function applyCommand(state: FaultState, command: FaultCommand): FaultSta
       else state.slowMs.delete(command.service);
       return state;
     case 'drop-context': state.dropContext = command.on; return state;
-    case 'poison': state.poison = command.on; return state;
     case 'legacy-hop': state.legacyHop = command.on; return state;
     case 'crash':
     case 'redeliver':
+    case 'poison':
       return state;
   }
 }
@@ -68,11 +78,11 @@ export function applyCommand(state: FaultState, command: FaultCommand): FaultSta
 /** What `npm run demo:fault -- …` accepts, one line each. */
 export const FAULT_USAGE = [
   'pause <service> | resume <service>     stop or restart a service\'s consumers (orders stall)',
-  'slow <service> <ms> | fast <service>   delay each handling (late flows)',
-  'crash <service>                        kill it; it is restarted 5 s later',
-  'drop-context on|off                    inventory → shipping loses trace headers (healed by key)',
-  'redeliver <service> [count]            re-read the last messages (duplicate deliveries; default 20)',
-  'poison on|off                          new orders payment cannot read (retries, dead letter)',
+  `slow <service> <ms> | fast <service>   delay each handling, up to ${MAX_SLOW_MS} ms (late flows)`,
+  'crash <service>                        kill it (every instance); it is restarted 5 s later',
+  'drop-context on|off                    inventory → shipping loses its trace headers (a propagation gap)',
+  'redeliver <service> [count]            re-read the last count messages of each partition (default 20)',
+  'poison [count]                         the next orders (default 1) carry an amount payment cannot read',
   'legacy-hop on|off                      reservations pass through an uninstrumented service',
   'clear                                  every switch off',
 ].join('\n');
@@ -88,10 +98,10 @@ export function parseFault(words: readonly string[]): FaultCommand[] {
     if (arg !== 'on' && arg !== 'off') throw new Error(`${verb} takes on or off, not ${JSON.stringify(arg ?? '')}`);
     return arg === 'on';
   };
-  const count = (text: string | undefined, fallback: number, what: string): number => {
+  const count = (text: string | undefined, fallback: number, what: string, max: number): number => {
     if (text === undefined) return fallback;
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 0 || n > 3_600_000) throw new Error(`${what} must be a whole number from 0 to 3600000, not ${JSON.stringify(text)}`);
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${what} must be a whole number from 1 to ${max}, not ${JSON.stringify(text)}`);
     return n;
   };
   switch (verb) {
@@ -100,22 +110,22 @@ export function parseFault(words: readonly string[]): FaultCommand[] {
     case 'slow': {
       const s = service();
       if (extra === undefined) throw new Error('slow takes a delay in ms: slow inventory 4000');
-      return [{ kind: 'slow', service: s, delayMs: count(extra, 0, 'the delay') }];
+      return [{ kind: 'slow', service: s, delayMs: count(extra, 0, 'the delay in ms', MAX_SLOW_MS) }];
     }
     case 'fast': return [{ kind: 'slow', service: service(), delayMs: 0 }];
     case 'crash': return [{ kind: 'crash', service: service() }];
     case 'drop-context': return [{ kind: 'drop-context', on: onOff() }];
     case 'redeliver': {
       const s = service();
-      return [{ kind: 'redeliver', service: s, count: count(extra, 20, 'the count') || 20 }];
+      return [{ kind: 'redeliver', service: s, count: count(extra, 20, 'the count', 10_000) }];
     }
-    case 'poison': return [{ kind: 'poison', on: onOff() }];
+    case 'poison': return [{ kind: 'poison', service: 'order', count: count(arg, 1, 'the count', 100) }];
     case 'legacy-hop': return [{ kind: 'legacy-hop', on: onOff() }];
     case 'clear':
       return [
         ...SERVICES.map((s): FaultCommand => ({ kind: 'pause', service: s, on: false })),
         ...SERVICES.map((s): FaultCommand => ({ kind: 'slow', service: s, delayMs: 0 })),
-        { kind: 'drop-context', on: false }, { kind: 'poison', on: false }, { kind: 'legacy-hop', on: false },
+        { kind: 'drop-context', on: false }, { kind: 'legacy-hop', on: false },
       ];
     default:
       throw new Error(`unknown fault ${JSON.stringify(verb ?? '')}; one of:\n${FAULT_USAGE}`);
@@ -129,6 +139,7 @@ export function describeCommand(command: FaultCommand): string {
     case 'slow': return command.delayMs > 0 ? `slow ${command.service} ${command.delayMs} ms` : `fast ${command.service}`;
     case 'crash': return `crash ${command.service}`;
     case 'redeliver': return `redeliver ${command.service} (${command.count})`;
+    case 'poison': return `poison (the next ${command.count === 1 ? 'order' : `${command.count} orders`})`;
     default: return `${command.kind} ${command.on ? 'on' : 'off'}`;
   }
 }

@@ -6,10 +6,10 @@
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { instrumentKafka, instrumentKafkaProducer, processMessage, type ContextMode, type MessageView } from '@choreoscope/instrumentation';
 import { startTracing, type RunningTracing } from '@choreoscope/instrumentation/setup';
-import { readServiceEnv, type ServiceEnv } from './env.ts';
+import { readServiceEnv } from './env.ts';
 import { parseEvent, toMessage, TOPIC_OF, type OrderEvent } from './events.ts';
-import { describeCommand, type FaultCommand, type FaultState, type ServiceName } from './faults.ts';
-import { watchFaults, type FaultWatch } from './fault-watch.ts';
+import { describeCommand, noFaults, type FaultCommand, type FaultState, type ServiceName } from './faults.ts';
+import { watchFaults } from './fault-watch.ts';
 import { firstGroupJoin } from './group-join.ts';
 import { ensureTopics, PARTITIONS } from './topics.ts';
 
@@ -35,9 +35,6 @@ export interface Delivery {
 }
 
 export interface ServiceRuntime {
-  name: ServiceName;
-  env: ServiceEnv;
-  kafka: Kafka;
   /** A client without instrumentation, for what must not be traced. */
   plainKafka: Kafka;
   /** Instruments a producer made from `plainKafka` as `kafka`'s are (or leaves it be when tracing is off). */
@@ -46,12 +43,12 @@ export interface ServiceRuntime {
   faults(): FaultState;
   /** Publishes an event to its topic, keyed by order id, inside the current span's context. */
   publish(event: OrderEvent): Promise<void>;
+  /** Called on each one-shot command meant for this service (crash and redeliver are handled here). */
+  onCommand(listener: (command: FaultCommand) => void): void;
   /** Resolves once the group has assigned this member its partitions. */
-  subscribe(subscription: Subscription): Promise<Consumer>;
+  subscribe(subscription: Subscription): Promise<void>;
   /** Says the service is running: every subscription made (the line the demo waits for). */
   running(): void;
-  /** Called on one-shot commands meant for this process. */
-  onCommand(listener: (command: FaultCommand) => void): void;
   log(line: string): void;
   /** Runs at stop, before the Kafka clients disconnect. */
   onStop(work: () => Promise<void> | void): void;
@@ -82,12 +79,13 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
   await producer.connect();
 
   const consumers: Array<{ consumer: Consumer; topics: string[]; lastOffsets: Map<string, bigint> }> = [];
-  const commandListeners: Array<(command: FaultCommand) => void> = [];
   const stopWork: Array<() => Promise<void> | void> = [];
-  let faultWatch: FaultWatch;
+  const commandListeners: Array<(command: FaultCommand) => void> = [];
+  // the switches in force, as the control topic says (replayed from its start when this process starts)
+  let faults = noFaults();
 
   const applyPause = () => {
-    const paused = faultWatch.state().paused.has(name);
+    const paused = faults.paused.has(name);
     for (const { consumer, topics } of consumers) {
       if (paused) consumer.pause(topics.map((topic) => ({ topic })));
       else consumer.resume(topics.map((topic) => ({ topic })));
@@ -102,8 +100,9 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
       }
     }
   };
-  faultWatch = await watchFaults(plainKafka, env.instance, {
-    onSwitch: (command) => {
+  const faultWatch = await watchFaults(plainKafka, env.instance, {
+    onSwitch: (command, state) => {
+      faults = state;
       log(`fault: ${describeCommand(command)}`);
       applyPause();
     },
@@ -117,9 +116,9 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
   });
 
   const runtime: ServiceRuntime = {
-    name, env, kafka, plainKafka, producer,
+    plainKafka, producer,
     instrumentProducer: (raw) => (traced ? instrumentKafkaProducer(raw, instrumentation) : raw),
-    faults: () => faultWatch.state(),
+    faults: () => faults,
     log,
     onCommand: (listener) => commandListeners.push(listener),
     onStop: (work) => stopWork.push(work),
@@ -130,7 +129,8 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
     async subscribe(subscription) {
       const consumer = kafka.consumer({ groupId: subscription.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
       const entry = { consumer, topics: subscription.topics, lastOffsets: new Map<string, bigint>() };
-      consumers.push(entry);
+      // kafkajs forgets a pause when the consumer restarts itself after a crash: paused again at each join
+      consumer.on(consumer.events.GROUP_JOIN, () => applyPause());
       // Ready only once the group has given this member its partitions: orders placed before would be
       // handled, then handled again by the member that takes them over at the rebalance.
       const joined = firstGroupJoin(consumer);
@@ -143,7 +143,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
         const attempt = (attempts.get(key) ?? 0) + 1;
         attempts.set(key, attempt);
         const event = parseEvent(message.value);
-        const slowMs = faultWatch.state().slowMs.get(name) ?? 0;
+        const slowMs = faults.slowMs.get(name) ?? 0;
         if (slowMs > 0) await sleep(slowMs);
         if (event !== undefined) await subscription.handle(event, { topic, partition, offset: message.offset, attempt });
         attempts.delete(key);
@@ -165,10 +165,10 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
         // partitions side by side, each in order: one order's events stay in sequence (keyed by order id)
         await consumer.run({ partitionsConsumedConcurrently: PARTITIONS, eachMessage: ({ topic, partition, message }) => handleOne(topic, partition, message) });
       }
+      consumers.push(entry); // pausing a consumer before run() throws
       applyPause();
       await joined;
       log(`joined group ${subscription.groupId}`);
-      return consumer;
     },
   };
 

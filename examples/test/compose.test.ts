@@ -1,5 +1,5 @@
 /**
- * docker-compose.yml cannot be run here (no Docker engine), so it is checked against the code: it parses,
+ * docker-compose.yml cannot be run where the tests run (no Docker engine), so it is checked against the code: it parses,
  * every command runs a file that exists, each demo process runs as a service, every environment variable
  * is one the code reads with a value it accepts, and the addresses and ports agree with each other.
  */
@@ -65,6 +65,10 @@ test('the file parses and names the parts the demo has', () => {
     if (service.build !== undefined) assert.equal(service.build, '.', `${name} builds from the root`);
   }
   assert.ok(existsSync(join(root, 'Dockerfile')), 'the Dockerfile the services build from');
+  // npm ci needs every workspace's manifest, copied before the sources so the install is cached
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+  for (const workspace of workspaces) assert.ok(dockerfile.includes(`COPY ${workspace}/package.json ${workspace}/`), `the Dockerfile copies ${workspace}/package.json`);
 });
 
 test('every command runs a file that exists', () => {

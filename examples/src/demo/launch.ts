@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { sendCommands } from '../fault-watch.ts';
-import type { FaultCommand } from '../faults.ts';
+import { parseFault, type FaultCommand } from '../faults.ts';
 import { ensureTopics, PARTITIONS } from '../topics.ts';
 import { freePort } from './free-port.ts';
 import { Supervisor } from './supervisor.ts';
@@ -46,6 +46,9 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
+/** What the demo keeps in its data directory: the broker's logs, the collector's store, the processes' output. */
+const DATA_PARTS = ['kafka', 'collector', 'logs'];
+
 /** The services and how many instances each runs. */
 export const SERVICE_PROCESSES: ReadonlyArray<{ service: string; instances: number }> = [
   { service: 'order', instances: 1 },
@@ -58,7 +61,8 @@ export const SERVICE_PROCESSES: ReadonlyArray<{ service: string; instances: numb
 
 export async function launchDemo(options: DemoOptions): Promise<RunningDemo> {
   const { root, dataDir, say } = options;
-  if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+  // a fresh start removes what an earlier run left, and nothing else that may be in the directory
+  if (!options.keepData) for (const part of DATA_PARTS) rmSync(join(dataDir, part), { recursive: true, force: true });
   const logDir = join(dataDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const started: Supervisor[] = [];
@@ -90,6 +94,8 @@ export async function launchDemo(options: DemoOptions): Promise<RunningDemo> {
     }
     const kafka = new Kafka({ clientId: 'demo', brokers, logLevel: logLevel.NOTHING });
     await ensureTopics(kafka);
+    // a Kafka kept from an earlier run may still hold its fault switches: this run starts without any
+    await sendCommands(kafka, parseFault(['clear']));
 
     const instrumented = options.instrumented !== false;
     let collectorUrl = '';

@@ -57,26 +57,29 @@ const kafkaBrokers = process.env.KAFKA_BROKERS?.split(',').map((b) => b.trim()).
 const say = (line: string) => console.log(line);
 
 let demo: RunningDemo | undefined;
+let starting: Promise<RunningDemo | undefined> = Promise.resolve(undefined);
 let stopping = false;
 const stop = async (why: string) => {
   if (stopping) {
-    console.log('stopping already; press Ctrl-C once more to leave processes behind');
-    process.exit(130);
+    say('still stopping: the services are sending their last spans');
+    return;
   }
   stopping = true;
   say(`\n${why}: stopping every process…`);
-  await demo?.stop();
+  // interrupted while starting: stop what has started once it is up
+  await (demo ?? (await starting.catch(() => undefined)))?.stop();
   say('stopped; nothing left running');
   process.exit(0);
 };
-let interrupts = 0;
-process.on('SIGINT', () => { if (interrupts++ > 0 && stopping) process.exit(130); void stop('Ctrl-C'); });
+process.on('SIGINT', () => void stop('Ctrl-C'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGHUP', () => void stop('the terminal closed'));
 
 try {
-  demo = await launchDemo({
+  starting = launchDemo({
     root,
-    dataDir: args['data-dir'] ? resolve(args['data-dir']) : join(root, 'examples', '.data'),
+    // npm runs scripts from the package's root; a relative --data-dir means where the user typed it
+    dataDir: args['data-dir'] ? resolve(process.env.INIT_CWD ?? process.cwd(), args['data-dir']) : join(root, 'examples', '.data'),
     keepData: args['keep-data'] === true,
     ...(kafkaBrokers && kafkaBrokers.length > 0 ? { kafkaBrokers } : {}),
     brokerPort,
@@ -86,17 +89,19 @@ try {
     collectorArgs: [`--public-url`, `http://127.0.0.1:${port}`],
     say,
   });
+  demo = await starting;
 } catch (error) {
   console.error(`\nthe demo did not start: ${(error as Error).message}`);
   process.exit(1);
 }
-if (stopping) await new Promise(() => {}); // Ctrl-C while starting: stop() exits
+if (stopping) await new Promise(() => {}); // interrupted while starting: stop() exits
+const running = demo!;
 
 say(`
-  Dashboard:  ${demo.collectorUrl}/
-  Orders:     ${rate}/s, placed at ${demo.orderUrl}/orders
-  Logs:       ${demo.logDir}/
-  Faults:     npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, legacy-hop, clear)
+  Dashboard:  ${running.collectorUrl}/
+  Orders:     ${rate}/s, placed at ${running.orderUrl}/orders
+  Logs:       ${running.logDir}/
+  Faults:     ${running.brokers.join(',') === 'localhost:9092' || running.brokers.join(',') === '127.0.0.1:9092' ? '' : `KAFKA_BROKERS=${running.brokers.join(',')} `}npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, legacy-hop, clear)
 `);
 if (args['no-faults']) {
   say('No fault schedule (--no-faults).');
@@ -109,13 +114,13 @@ if (args['no-faults']) {
     const now = (Date.now() - startedAt) / 1000;
     for (const due of dueFaults(playedTo, now)) {
       say(`${clock()} fault: ${due.commands.map(describeCommand).join(', ')}${due.see ? ` — ${due.see}` : ''}`);
-      demo!.sendFaults(due.commands).catch((error: Error) => say(`${clock()} could not send the fault: ${error.message}`));
+      running.sendFaults(due.commands).catch((error: Error) => say(`${clock()} could not send the fault: ${error.message}`));
     }
     playedTo = now;
   }, 1_000);
 }
 setInterval(() => {
-  readStatus(demo!.collectorUrl).then((status) => say(`${clock()} ${formatStatus(status)}`), (error: Error) => say(`${clock()} collector: ${error.message}`));
+  readStatus(running.collectorUrl).then((status) => say(`${clock()} ${formatStatus(status)}`), (error: Error) => say(`${clock()} collector: ${error.message}`));
 }, 15_000);
 
 function clock(): string {

@@ -28,8 +28,7 @@ export const SCHEDULE: readonly ScheduledFault[] = [
   { atS: 320, fault: 'legacy-hop on', see: 'reservations pass through the uninstrumented warehouse: joined by key' },
   { atS: 350, fault: 'legacy-hop off', see: '' },
   { atS: 360, fault: 'redeliver notification 20', see: 'duplicate deliveries at notification (it is not idempotent)' },
-  { atS: 380, fault: 'poison on', see: 'orders payment cannot read: retried three times, dead-lettered, failed' },
-  { atS: 395, fault: 'poison off', see: '' },
+  { atS: 380, fault: 'poison', see: 'an order payment cannot read: tried three times, dead-lettered, failed' },
   { atS: 420, fault: 'crash shipping', see: 'shipping is killed and restarted 5 s later; its orders wait, then complete' },
 ];
 

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface ProcessSpec {
   /** The name in logs and progress: `payment-2`. */
@@ -20,6 +21,16 @@ export interface ProcessSpec {
 export interface SupervisorEvents {
   ready(name: string, match: RegExpMatchArray): void;
   exited(name: string, code: number | null, signal: NodeJS.Signals | null, restarting: boolean): void;
+}
+
+const EXIT_WITH_PARENT = fileURLToPath(new URL('./exit-with-parent.mjs', import.meta.url));
+
+/**
+ * The demo's environment without the OpenTelemetry and Choreoscope settings a user may have exported for
+ * something else: `OTEL_SERVICE_NAME` would rename every service, `CHOREOSCOPE_API_TOKEN` lock the status out.
+ */
+function inheritedEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OTEL_') && !name.startsWith('CHOREOSCOPE_')));
 }
 
 /** Every child still running: killed if the demo itself exits without stopping them (an uncaught error). */
@@ -60,12 +71,11 @@ export class Supervisor {
 
   get name(): string { return this.#spec.name; }
   get pid(): number | undefined { return this.#child?.pid; }
-  get running(): boolean { return this.#child !== null; }
 
   start(): void {
     this.#ready = false;
-    const child = spawn(process.execPath, this.#spec.args, {
-      env: { ...process.env, ...this.#spec.env },
+    const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...this.#spec.args], {
+      env: { ...inheritedEnv(), ...this.#spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a Ctrl-C in the terminal reaches the demo alone, which then stops the
       // processes in order (load first, collector last) instead of all at once.

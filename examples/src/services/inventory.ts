@@ -34,17 +34,18 @@ await service.subscribe({
       service.log(`${event.orderId}: payment ${event.eventId} already handled; skipped`);
       return;
     }
-    handled.add(event.eventId);
-    if (handled.size > 100_000) handled.delete(handled.values().next().value!);
     await sleep(10 + Math.random() * 40);
     if ((event.items ?? 1) > STOCK_PER_ARTICLE) {
       await service.publish(newEvent('OutOfStock', event.orderId, { items: event.items }));
-      return;
+    } else {
+      const reserved = newEvent('StockReserved', event.orderId, { items: event.items });
+      const faults = service.faults();
+      const topic = faults.legacyHop ? TOPICS.warehouse : TOPICS.stockReserved;
+      await (faults.dropContext ? droppingProducer : service.producer).send({ topic, messages: [toMessage(reserved)] });
     }
-    const reserved = newEvent('StockReserved', event.orderId, { items: event.items });
-    const faults = service.faults();
-    const topic = faults.legacyHop ? TOPICS.warehouse : TOPICS.stockReserved;
-    await (faults.dropContext ? droppingProducer : service.producer).send({ topic, messages: [toMessage(reserved)] });
+    // remembered once published: a send that failed is tried again when the payment is delivered again
+    handled.add(event.eventId);
+    if (handled.size > 100_000) handled.delete(handled.values().next().value!);
   },
 });
 service.running();

@@ -10,7 +10,13 @@ import { newEvent, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
 
 const service = await startService('order');
+/** Orders still to be made poison (the `poison` fault). */
+let poisonOrders = 0;
+service.onCommand((command) => {
+  if (command.kind === 'poison') poisonOrders += command.count;
+});
 const port = intFromEnv('ORDER_HTTP_PORT', 4401);
+const MAX_BODY_BYTES = 10_000;
 const host = process.env.ORDER_HTTP_HOST || '127.0.0.1';
 
 const server = createServer((request, response) => {
@@ -23,19 +29,25 @@ const server = createServer((request, response) => {
   let size = 0;
   request.on('data', (chunk: Buffer) => {
     size += chunk.length;
-    if (size <= 10_000) chunks.push(chunk);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    else if (!response.headersSent) {
+      answer(413, { error: `an order is at most ${MAX_BODY_BYTES} bytes of JSON` });
+      request.destroy();
+    }
   });
   request.on('end', () => {
-    const order = size > 10_000 ? undefined : readOrder(Buffer.concat(chunks).toString());
+    const order = readOrder(Buffer.concat(chunks).toString());
     if (order === undefined) {
       answer(400, { error: 'the body must be JSON: {"items": 1 to 100, "amountCents": 1 to 10000000}, both optional' });
       return;
     }
     const orderId = `ord-${randomUUID().slice(0, 8)}`;
     // A poison order's amount is text payment cannot read: the bug a new client release might ship.
-    const amountCents = service.faults().poison ? 'twelve euros' : order.amountCents;
+    const poison = poisonOrders > 0;
+    if (poison) poisonOrders--;
+    const amountCents = poison ? 'twelve euros' : order.amountCents;
     withBusinessKey(orderId, () => service.publish(newEvent('OrderCreated', orderId, { amountCents, items: order.items })))
-      .then(() => answer(202, { orderId, poison: typeof amountCents !== 'number' }))
+      .then(() => answer(202, { orderId, poison }))
       .catch((error: Error) => {
         service.log(`OrderCreated for ${orderId} not sent: ${error.message}`);
         answer(503, { error: error.message });

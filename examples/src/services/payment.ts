@@ -1,7 +1,8 @@
 /**
  * The payment service, run as a consumer group of two instances: authorizes each new order's payment (or
  * declines it, above the card limit), refunds orders inventory could not fill, and dead-letters an order it cannot read after three
- * attempts. Idempotent: an order already charged is not charged twice when its event comes again.
+ * attempts. Idempotent within an instance: an order it already charged is not charged again when its event
+ * comes again (a real service keeps that record in its database, shared by every instance).
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { newEvent, TOPICS } from '../events.ts';
@@ -34,10 +35,11 @@ await service.subscribe({
       if (decided.has(event.orderId)) return; // already charged: do not charge again
       await sleep(20 + Math.random() * 60); // the payment provider's answer
       const authorized = event.amountCents <= DECLINE_ABOVE_CENTS;
-      decided.set(event.orderId, authorized ? 'authorized' : 'failed');
       await service.publish(authorized
         ? newEvent('PaymentAuthorized', event.orderId, { amountCents: event.amountCents, items: event.items })
         : newEvent('PaymentFailed', event.orderId, { reason: 'card declined' }));
+      // remembered once published: a send that failed is tried again when kafkajs delivers the order again
+      decided.set(event.orderId, authorized ? 'authorized' : 'failed');
     } else if (event.type === 'OutOfStock') {
       await sleep(10 + Math.random() * 30);
       await service.publish(newEvent('PaymentRefunded', event.orderId, { reason: 'out of stock' }));
