@@ -96,12 +96,14 @@ try {
 }
 if (stopping) await new Promise(() => {}); // interrupted while starting: stop() exits
 const running = demo!;
+// demo:fault reaches localhost:9092 unless told otherwise
+const faultEnv = ['localhost:9092', '127.0.0.1:9092'].includes(running.brokers.join(',')) ? '' : `KAFKA_BROKERS=${running.brokers.join(',')} `;
 
 say(`
   Dashboard:  ${running.collectorUrl}/
   Orders:     ${rate}/s, placed at ${running.orderUrl}/orders
   Logs:       ${running.logDir}/
-  Faults:     ${running.brokers.join(',') === 'localhost:9092' || running.brokers.join(',') === '127.0.0.1:9092' ? '' : `KAFKA_BROKERS=${running.brokers.join(',')} `}npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, legacy-hop, clear)
+  Faults:     ${faultEnv}npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, legacy-hop, clear)
 `);
 if (args['no-faults']) {
   say('No fault schedule (--no-faults).');
