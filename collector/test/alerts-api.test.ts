@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertResponse, AlertsResponse, ApiErrorBody } from '../src/api/types.ts';
+import type { AlertDetailResponse, AlertResponse, AlertsResponse, ApiErrorBody } from '../src/api/types.ts';
 import { AlertBook, subjectsOf, type Alert } from '../src/core/alerts.ts';
 import type { Explanation } from '../src/core/stalls.ts';
 import { send, startCollector, type RunningCollector } from './helpers.ts';
@@ -63,7 +63,9 @@ forEachStore((kind) => {
     assert.deepEqual(past.alerts.map((a) => [a.id, a.state, a.endsAtMs]), [[resolved.id, 'resolved', nowMs - 1_000]]);
     const one = await call(`/api/alerts/${firing.id}`);
     assert.equal(one.status, 200);
-    const alert = (one.json as AlertResponse).alert;
+    const { alert, flows } = one.json as AlertDetailResponse;
+    assert.deepEqual(alert.flowIds.length, 2);
+    assert.deepEqual(flows, [], 'its flows are described as far as they are stored: here none is');
     assert.deepEqual([alert.subject, alert.acknowledged, alert.silencedUntilMs, alert.deliveries], ['waiting for PaymentAuthorized from payment', null, null, []]);
     assert.deepEqual(alert.history.map((h) => h.event), ['fired']);
   });

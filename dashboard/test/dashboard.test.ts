@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import type { AlertsResponse, CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
+import type { AlertDetailResponse, AlertsResponse, CatalogResponse, FlowResponse, FlowStatsResponse, FlowsResponse, ModelResponse } from '../../collector/src/api/types.ts';
 import { startCollector, waitFor, type RunningCollector } from '../../collector/test/helpers.ts';
 import { FIXTURE_KEY_ATTRIBUTES } from '../../collector/test/fixture-flows-api.ts';
 import type { Dialect } from '../../collector/test/flow-fixtures.ts';
@@ -249,6 +249,12 @@ test('alerts: the stalled flows\' alert firing, opened from its link with its fl
     assert.equal(await page.locator(`li.alert.firing[data-alert=${JSON.stringify(alert.id)}] a`).textContent(), alert.title);
     assert.deepEqual(await opened.locator('a[href^="#/flows/"]').evaluateAll((links) => links.map((l) => l.getAttribute('href'))),
       alert.flowIds.map((id) => `#/flows/${encodeURIComponent(id)}`), 'its flows, linked');
+    const detail = await api<AlertDetailResponse>(`/api/alerts/${alert.id}`);
+    assert.deepEqual(await page.getByTestId('alert-flows').locator('a').allTextContents(), detail.flows.map((f) => f.businessKeys.join(', ')),
+      'named by their business keys');
+    assert.equal(detail.flows.length, alert.flowIds.length, 'each of its flows described');
+    assert.ok(detail.flows.every((f) => f.state === 'stalled' && stalledOrders.some(({ orderId }) => f.businessKeys.includes(`plain:${orderId}`))),
+      `stalled orders, by key: ${JSON.stringify(detail.flows)}`);
     await page.getByTestId('acknowledge').click();
     await page.getByTestId('alert-history').locator('li', { hasText: 'acknowledged by dashboard' }).waitFor();
     await page.getByTestId('silence').click();

@@ -8,7 +8,8 @@ import type { SpanStore } from '../store/store.ts';
 import { ERRORS, chsError } from './errors.ts';
 import { errorResponses, limitParameter, pathParameters, queryString, responseObject } from './schemas.ts';
 import { toApiAlert } from './to-api-alert.ts';
-import type { AcknowledgeAlertRequest, AlertResponse, AlertsResponse, ApiAlertState, SilenceAlertRequest } from './types.ts';
+import { FLOW_STATES } from '../core/stalls.ts';
+import type { AcknowledgeAlertRequest, AlertDetailResponse, AlertResponse, AlertsResponse, ApiAlertFlow, ApiAlertState, SilenceAlertRequest } from './types.ts';
 
 export const ALERTS_DEFAULT_LIMIT = 100;
 export const ALERTS_MAX_LIMIT = 1000;
@@ -60,6 +61,17 @@ export const alertSchema = {
 const alertIdParameter = pathParameters({ alertId: { type: 'string', pattern: ALERT_ID_PATTERN, description: 'an alert id, as GET /api/alerts gives it' } });
 const byProperty = { type: 'string', minLength: 1, maxLength: 128, description: 'who, as they want it shown (default "api")' };
 const oneAlert = { 200: responseObject({ alert: { $ref: 'ApiAlert#' } }, 'the alert'), ...errorResponses(ERRORS.ALERT_ID_INVALID, ERRORS.ALERT_NOT_FOUND) };
+/** How many of an alert's flows its detail names with their business keys: a page to look through, not all 10,000. */
+export const ALERT_FLOWS_SHOWN = 50;
+const alertFlow = responseObject({
+  flowId: string,
+  businessKeys: { type: 'array', items: string },
+  state: { type: 'string', enum: [...FLOW_STATES] },
+});
+const alertDetail = {
+  200: responseObject({ alert: { $ref: 'ApiAlert#' }, flows: { type: 'array', items: alertFlow } }, 'the alert, and its first flows by business key'),
+  ...errorResponses(ERRORS.ALERT_ID_INVALID, ERRORS.ALERT_NOT_FOUND),
+};
 
 export async function alertRoutes(app: FastifyInstance, options: { store: SpanStore }): Promise<void> {
   const alerts = options.store.alerts;
@@ -83,8 +95,24 @@ export async function alertRoutes(app: FastifyInstance, options: { store: SpanSt
   }, async (request): Promise<AlertsResponse> => ({ alerts: (await alerts.listAlerts(request.query.state, request.query.limit)).map(toApiAlert) }));
 
   app.get<{ Params: { alertId: string } }>('/api/alerts/:alertId', {
-    schema: { tags: ['alerts'], summary: 'One alert, with its history and deliveries', params: alertIdParameter, response: oneAlert },
-  }, async (request): Promise<AlertResponse> => found(request.params.alertId, await alerts.alert(request.params.alertId)));
+    schema: {
+      tags: ['alerts'],
+      summary: 'One alert, with its history, deliveries and first flows',
+      description: `Its first ${ALERT_FLOWS_SHOWN} flows (in flowIds order) come with their business keys and states, so a person finds the orders.`,
+      params: alertIdParameter,
+      response: alertDetail,
+    },
+  }, async (request): Promise<AlertDetailResponse> => {
+    const { alert } = found(request.params.alertId, await alerts.alert(request.params.alertId));
+    const shown = alert.flowIds.slice(0, ALERT_FLOWS_SHOWN);
+    const stored = shown.length === 0 ? [] : (await options.store.flows.searchFlows({ flowIds: shown, limit: shown.length })).flows;
+    const byId = new Map(stored.map((flow) => [flow.flowId, flow]));
+    const flows = shown.flatMap((flowId): ApiAlertFlow[] => {
+      const flow = byId.get(flowId);
+      return flow === undefined ? [] : [{ flowId, businessKeys: flow.businessKeys, state: flow.state }];
+    });
+    return { alert, flows };
+  });
 
   app.post<{ Params: { alertId: string }; Body: AcknowledgeAlertRequest | undefined }>('/api/alerts/:alertId/ack', {
     schema: {

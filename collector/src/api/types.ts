@@ -585,6 +585,21 @@ export interface AlertResponse {
   alert: ApiAlert;
 }
 
+/** One of an alert's flows, as a person finds it again: by its business keys (the order id) and its state. */
+export interface ApiAlertFlow {
+  flowId: string;
+  businessKeys: string[];
+  state: ApiFlowState;
+}
+
+/**
+ * GET /api/alerts/:alertId — the alert, and the first of its flows (`flowIds` order, at most 50) with their
+ * business keys and states; a flow no longer stored is left out.
+ */
+export interface AlertDetailResponse extends AlertResponse {
+  flows: ApiAlertFlow[];
+}
+
 /** POST /api/alerts/:alertId/ack — the body, optional. */
 export interface AcknowledgeAlertRequest {
   /** Who looks at it; default "api". */

@@ -39,6 +39,8 @@ export interface FlowPosition {
 
 /** Every filter given must hold. */
 export interface FlowSearch {
+  /** Only these flows (an alert's), whatever else holds. */
+  flowIds?: readonly FlowId[];
   businessKey?: BusinessKey;
   traceId?: TraceId;
   service?: string;

@@ -225,6 +225,7 @@ export function flowSearchStatement(search: FlowSearch): { text: string; values:
     contains('anomalies', search.anomaly satisfies AnomalyType);
     where.push(`facts->'anomalies' <> '[]'::jsonb`); // lets the partial index serve it
   }
+  if (search.flowIds !== undefined) where.push(`flow_id IN (SELECT jsonb_array_elements_text(${param(JSON.stringify(search.flowIds))}::jsonb))`);
   if (search.state !== undefined) where.push(`state = ${param(search.state satisfies FlowState)}`);
   if (search.businessKey !== undefined) {
     where.push(`flow_id IN (SELECT m.flow_id FROM spans s JOIN flow_members m ON m.trace_id = s.trace_id AND m.span_id = s.span_id

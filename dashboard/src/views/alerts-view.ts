@@ -5,7 +5,7 @@
  * fix more than a page: where trace context is lost, and events nobody consumed.
  */
 import type {
-  AlertResponse, AlertsResponse, ApiAlert, FlowsResponse, PropagationDiagnosticsResponse,
+  AlertDetailResponse, AlertResponse, AlertsResponse, ApiAlert, ApiAlertFlow, FlowsResponse, PropagationDiagnosticsResponse,
 } from '../../../collector/src/api/types.ts';
 import { getJson, postJson, query } from '../api-client.ts';
 import { el, viewHref } from '../dom.ts';
@@ -80,8 +80,9 @@ export class AlertsView {
 
   async #open(alertId: string): Promise<void> {
     let alert: ApiAlert;
+    let flows: ApiAlertFlow[];
     try {
-      alert = (await getJson<AlertResponse>(`/api/alerts/${encodeURIComponent(alertId)}`)).alert;
+      ({ alert, flows } = await getJson<AlertDetailResponse>(`/api/alerts/${encodeURIComponent(alertId)}`));
     } catch (error) {
       this.#opened.replaceChildren(el('h2', {}, 'No such alert'), el('p', {}, (error as Error).message));
       return;
@@ -114,7 +115,7 @@ export class AlertsView {
         silenced ? button('Lift the silence', () => void act('silence', { forMs: 0, by: 'dashboard' }), 'unsilence')
           : button('Silence for an hour', () => void act('silence', { forMs: HOUR_MS, by: 'dashboard' }), 'silence')),
       el('h3', {}, alert.flowIds.length === 0 ? 'No flows: it is about the choreography' : 'Its flows, the longest stuck first'),
-      el('ul', { className: 'flow-list' }, ...alert.flowIds.map((flowId) => el('li', {}, el('a', { href: viewHref('flows', flowId), className: 'mono' }, flowId)))),
+      el('ul', { className: 'flow-list', dataset: { testid: 'alert-flows' } }, ...alertFlowItems(alert, flows)),
       el('h3', {}, 'History'),
       el('ul', { className: 'history', dataset: { testid: 'alert-history' } }, ...alert.history.map((entry) =>
         el('li', {}, `${new Date(entry.atMs).toLocaleTimeString()} ${entry.event}${entry.by === undefined ? '' : ` by ${entry.by}`} · ${counted(entry.flows, 'flow')}`))),
@@ -144,4 +145,21 @@ export class AlertsView {
       this.#diagnostics.replaceChildren(el('p', { className: 'muted' }, `Could not read the diagnostics: ${(error as Error).message}`));
     }
   }
+}
+
+/**
+ * An alert's flows as a person looks for them: by business key (the order id) with their state; the
+ * flows the API did not describe (past the first ones, or gone) by id.
+ */
+function alertFlowItems(alert: ApiAlert, flows: readonly ApiAlertFlow[]): HTMLElement[] {
+  const described = new Map(flows.map((flow) => [flow.flowId, flow]));
+  return alert.flowIds.map((flowId) => {
+    const flow = described.get(flowId);
+    if (flow === undefined || flow.businessKeys.length === 0) {
+      return el('li', {}, el('a', { href: viewHref('flows', flowId), className: 'mono' }, flowId));
+    }
+    return el('li', {},
+      el('a', { href: viewHref('flows', flowId) }, flow.businessKeys.join(', ')),
+      ' ', el('span', { className: `state ${flow.state}` }, flow.state));
+  });
 }
