@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { ATTR_BUSINESS_KEY, ATTR_MESSAGING_MESSAGE_CONVERSATION_ID } from '@choreoscope/instrumentation/semconv';
 import { decodeExportRequest } from '../src/ingest/otlp-decode.ts';
 import { nanosToMs } from '../src/ingest/otlp-fields.ts';
 import { ExportTraceServiceRequest } from '../src/ingest/otlp-schema.ts';

@@ -41,7 +41,7 @@ interface ProcessSpanInput {
 
 /** The CONSUMER span `process <topic>` for one message, parented or linked to its producer's span. */
 function startProcessSpan(input: ProcessSpanInput): { span: Span; received: ReceivedContext } {
-  const { tracer, options, topic, partition, message } = input;
+  const { options, topic, partition, message } = input;
   const received = extractFromHeaders(message.headers, options.businessKey
     ? () => options.businessKey!({ topic, key: message.key, value: message.value, headers: message.headers })
     : undefined);

@@ -1,10 +1,9 @@
 // eachBatch hands the handler many orders at once. Whatever the handler publishes for one message inside
 // processMessage(message, …) must continue THAT order's chain, not the batch's and not a neighbour's.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanKind } from '@opentelemetry/api';
 import { Kafka, type KafkaMessage } from 'kafkajs';
-import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, processMessage, semconv, withBusinessKey, type ContextMode } from '../src/index.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
 import { describeSpans, spansNamed, theSpan } from './span-queries.ts';

@@ -1,13 +1,12 @@
 // Kafka headers as real producers write them, through the real broker: the user's own headers survive
 // next to Choreoscope's, any letter case of `traceparent` is understood, and a message without usable
 // context says why it starts a new trace.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { isSpanContextValid } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Kafka, type IHeaders, type Message } from 'kafkajs';
-import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, semconv } from '../src/index.ts';
 import { MAX_WAIT_TIME_MS, Teardown, kafkaConfig, waitFor } from './kafka-fixture.ts';
 import { describeSpans, spansNamed, theSpan } from './span-queries.ts';

@@ -1,7 +1,7 @@
 // A handler that fails is retried by kafkajs: each delivery is a `process` span of its own, numbered,
 // the failed ones marked with the app's error — which kafkajs must receive unchanged, or it would not
 // retry as the app expects. A failed send is marked and its error reaches the caller unchanged.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { hrTimeToNanoseconds } from '@opentelemetry/core';

@@ -1,8 +1,7 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Kafka, logLevel } from 'kafkajs';
-import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { instrumentKafka, semconv, withBusinessKey } from '../src/index.ts';
 import { useBrokerAndTracing } from './tracing.ts';
 
