@@ -15,6 +15,7 @@ import { FIXTURE_KEY_ATTRIBUTES } from '../../collector/test/fixture-flows-api.t
 import type { Dialect } from '../../collector/test/flow-fixtures.ts';
 import { pgliteStores } from '../../collector/test/stores.ts';
 import { choreographyMap, shortened } from '../src/model/map-model.ts';
+import { funnelBars } from '../src/model/stats-charts.ts';
 import { SCREENSHOTS_DIR, launchChromium, screenshot } from './browser.ts';
 import { PLAIN_NAMES, exportBody, orderSpans, type Ending, type Names } from './order-spans.ts';
 
@@ -277,7 +278,11 @@ test('the catalogue: flows by state, the step funnel and the durations drawn fro
     await page.locator('[data-testid=funnel] svg g[data-event="OrderCreated"]').waitFor();
     const stats = await api<FlowStatsResponse>(`/api/stats/flows?start=${Date.now() - 86_400_000}`);
     const drawn = await page.$$eval('[data-testid=funnel] svg g', (rows) => rows.map((row) => row.getAttribute('data-event')));
-    assert.deepEqual(drawn, stats.funnel.slice(0, 20).map((step) => step.eventType), 'a bar per event reached, the most reached first');
+    const model = await api<ModelResponse>('/api/model');
+    assert.deepEqual(drawn, funnelBars(stats, model).map((bar) => bar.eventType), 'a bar per event reached, in the chain\'s order');
+    assert.deepEqual(new Set(drawn), new Set(stats.funnel.map((step) => step.eventType)));
+    assert.ok(drawn.indexOf('OrderCreated') < drawn.indexOf('PaymentAuthorized') && drawn.indexOf('PaymentAuthorized') < drawn.indexOf('StockReserved'),
+      `the chain's order: ${drawn.join(', ')}`);
     const orderCreated = stats.funnel.find((step) => step.eventType === 'OrderCreated')!;
     assert.equal(await page.locator('[data-testid=funnel] g[data-event="OrderCreated"] text.count').textContent(),
       `${orderCreated.reached}${orderCreated.stuck + orderCreated.failed > 0 ? ` (${orderCreated.stuck} stuck, ${orderCreated.failed} failed)` : ''}`);

@@ -99,6 +99,18 @@ test('the catalogue\'s charts: the funnel\'s bars split into onward, stuck and f
     funnel: [{ eventType: 'OrderCreated', reached: 11, stuck: 3, failed: 0 }, { eventType: 'PaymentAuthorized', reached: 8, stuck: 0, failed: 1 }],
   } satisfies Parameters<typeof funnelBars>[0];
   assert.deepEqual(funnelBars(stats).map((b) => [b.eventType, b.onward, b.stuck, b.failed]), [['OrderCreated', 8, 3, 0], ['PaymentAuthorized', 7, 0, 1]]);
+  // in the chain's order, not by volume: what follows comes after what it follows, branches side by side
+  const step = (eventType: string, next: string[]) => ({
+    eventType, producers: [], occurrences: 1, trusted: true, terminal: null, consumers: [],
+    transitions: next.map((n) => ({ eventType: n, count: 1, probability: 1, latency: { count: 1, p50Ms: 1, p90Ms: 1, p99Ms: 1, p999Ms: 1 } })),
+  });
+  const model = {
+    savedAtMs: 0, windowMs: 1, minSamples: 1, expectProbability: 0.5,
+    steps: [step('Shipped', []), step('Reserved', ['Shipped']), step('Authorized', ['Reserved', 'Refunded']), step('Created', ['Authorized', 'Declined']), step('Declined', []), step('Refunded', [])],
+  } as unknown as Parameters<typeof funnelBars>[1];
+  const reached = (eventType: string, n: number) => ({ eventType, reached: n, stuck: 0, failed: 0 });
+  const byVolume = { ...stats, funnel: [reached('Created', 50), reached('Shipped', 40), reached('Authorized', 45), reached('Reserved', 41), reached('Declined', 5), reached('Refunded', 4), reached('Unknown', 60)] };
+  assert.deepEqual(funnelBars(byVolume, model).map((b) => b.eventType), ['Created', 'Authorized', 'Declined', 'Reserved', 'Refunded', 'Shipped', 'Unknown']);
   assert.deepEqual(durationBuckets(stats), [{ fromMs: 16, toMs: 32, flows: 2 }, { fromMs: 32, toMs: 64, flows: 0 }, { fromMs: 64, toMs: 128, flows: 5 }]);
   assert.deepEqual(durationBuckets({ ...stats, duration: { ...stats.duration, histogram: [] } }), []);
 });

@@ -216,6 +216,14 @@ test('a paused consumer: orders stall waiting for payment, one alert fires for t
     const orderIds = await named.allTextContents();
     assert.ok(stuck.every((orderId) => orderIds.includes(orderId)), `the stuck orders by id: ${orderIds.join(', ')}`);
     await screenshot(page, 'demo-alert');
+    // the catalogue: the funnel in the chain's order, the stuck orders at the step they stopped after
+    await page.goto(`${demo.collectorUrl}/#/catalog`);
+    const funnel = page.getByTestId('funnel');
+    await funnel.locator('svg g[data-event="OrderCreated"]').waitFor();
+    const steps = await funnel.locator('svg g[data-event]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event')));
+    assert.ok(steps.indexOf('OrderCreated') === 0 && steps.indexOf('PaymentAuthorized') < steps.indexOf('StockReserved')
+      && steps.indexOf('StockReserved') < steps.indexOf('ShipmentScheduled'), `in the chain's order: ${steps.join(', ')}`);
+    await screenshot(page, 'demo-catalog');
   } finally {
     await page.close();
   }

@@ -5,7 +5,7 @@
  * spans carry; and the choreography as an AsyncAPI document to download.
  */
 import * as d3 from 'd3';
-import type { CatalogResponse, FlowStatsResponse } from '../../../collector/src/api/types.ts';
+import type { CatalogResponse, FlowStatsResponse, ModelResponse } from '../../../collector/src/api/types.ts';
 import { authHeaders, getJson, query } from '../api-client.ts';
 import { el } from '../dom.ts';
 import { shortDuration, shortRate } from '../model/format.ts';
@@ -50,18 +50,19 @@ export class CatalogView {
   async #load(): Promise<void> {
     const endMs = Date.now();
     try {
-      const [stats, catalog] = await Promise.all([
+      const [stats, catalog, model] = await Promise.all([
         getJson<FlowStatsResponse>(`/api/stats/flows${query({ start: endMs - this.#windowMs, end: endMs })}`),
         getJson<CatalogResponse>('/api/catalog'),
+        getJson<ModelResponse>('/api/model'),
       ]);
-      this.#drawCharts(stats);
+      this.#drawCharts(stats, model);
       this.#drawEvents(catalog);
     } catch (error) {
       this.#charts.replaceChildren(el('p', {}, `Could not read the statistics: ${(error as Error).message}`));
     }
   }
 
-  #drawCharts(stats: FlowStatsResponse): void {
+  #drawCharts(stats: FlowStatsResponse, model: ModelResponse): void {
     const states = Object.entries(stats.byState).filter(([, count]) => count > 0)
       .map(([state, count]) => el('span', { className: `state ${state}` }, `${count} ${state}`));
     const funnel = el('div', { className: 'chart', dataset: { testid: 'funnel' } });
@@ -76,7 +77,7 @@ export class CatalogView {
             : `${d.count} flows ended · p50 ${shortDuration(d.p50Ms)} · p90 ${shortDuration(d.p90Ms)} · p99 ${shortDuration(d.p99Ms)} · longest ${shortDuration(d.maxMs)}`),
           durations)),
     );
-    drawFunnel(funnel, funnelBars(stats));
+    drawFunnel(funnel, funnelBars(stats, model));
     drawDurations(durations, durationBuckets(stats), [['p50', d.p50Ms], ['p99', d.p99Ms]]);
   }
 
@@ -91,6 +92,9 @@ export class CatalogView {
       el('td', {}, event.attributeKeys.length === 0 ? '–' : el('details', {}, el('summary', {}, `${event.attributeKeys.length} keys`), el('p', { className: 'keys' }, event.attributeKeys.join(', ')))),
       el('td', {}, new Date(event.lastSeenMs).toLocaleString())));
     this.#events.replaceChildren(el('h2', {}, `Event types (${catalog.events.length})`),
+      // "handled" counts handlings, not messages: every group handles each message, retries and duplicates again
+      el('p', { className: 'muted', dataset: { testid: 'handled-note' } },
+        'sent / handled: the sends stored, and the handlings by every consumer group (each group handles every message; retries and duplicates count again)'),
       el('table', { className: 'catalog' },
         el('thead', {}, el('tr', {}, ...['event type', 'topics', 'sent by', 'handled by', 'rate', 'sent / handled', 'attribute keys', 'last seen'].map((h) => el('th', {}, h)))),
         el('tbody', {}, ...rows)));
