@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { TOPICS } from '../examples/src/events.ts';
 import { parseFault } from '../examples/src/faults.ts';
@@ -29,7 +30,6 @@ const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
 const modes = values.only.split(',') as Array<'baseline' | 'instrumented'>;
 const root = fileURLToPath(new URL('..', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(line);
 
 interface RateResult {

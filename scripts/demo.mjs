@@ -2,10 +2,9 @@
 // `npm run demo`: installs the dependencies on a fresh clone (and builds the dashboard and the
 // instrumentation), then runs the demo (examples/src/demo/main.ts) in this process, so Ctrl-C reaches it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dependenciesAreCurrent } from './dependencies.mjs';
+import { buildIsStale, dependenciesAreCurrent } from './dependencies.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
@@ -14,17 +13,8 @@ if (!dependenciesAreCurrent(root)) {
   console.log('▶ installing dependencies (npm ci; a minute on a fresh clone)');
   if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1);
 }
-/** The newest modification time of the files under `dir`, in ms; 0 when it does not exist. */
-function newest(dir) {
-  if (!existsSync(dir)) return 0;
-  let latest = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-  }
-  return latest;
-}
-// built, and built since the sources last changed (a `git pull` brings new sources, not new builds)
-const stale = ['dashboard', 'instrumentation'].some((pkg) => newest(join(root, pkg, 'dist')) < newest(join(root, pkg, 'src')));
+// built, and built since the sources last changed
+const stale = ['dashboard', 'instrumentation'].some((pkg) => buildIsStale(root, pkg));
 if (stale) {
   console.log('▶ building the dashboard and the instrumentation');
   if (run('npm', ['run', 'prepare']) !== 0) process.exit(1);

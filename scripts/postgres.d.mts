@@ -18,5 +18,4 @@ export interface PostgresCluster {
 
 export function findPostgresBinDir(): string | undefined;
 export function ensurePostgres(options?: { install?: boolean; log?: (line: string) => void }): string;
-export function freePort(): Promise<number>;
 export function startPostgresCluster(options?: { database?: string; install?: boolean; log?: (line: string) => void }): Promise<PostgresCluster>;

@@ -6,7 +6,7 @@
 // By hand: `node scripts/postgres.mjs` prints a cluster's URL and removes the cluster on Ctrl-C.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,17 +42,6 @@ export function ensurePostgres({ install = true, log = console.log } = {}) {
   if (installed === undefined) throw new Error(`apt-get installed postgresql-${POSTGRES_VERSION} but initdb is not under ${DEBIAN_ROOT}`);
   log(`installed PostgreSQL in ${installed}`);
   return installed;
-}
-
-/** A TCP port free on 127.0.0.1 at the time of asking. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().unref().on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The command line that runs a PostgreSQL binary as the cluster's owner. */

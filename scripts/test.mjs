@@ -10,9 +10,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dependenciesAreCurrent } from './dependencies.mjs';
+import { buildIsStale, dependenciesAreCurrent } from './dependencies.mjs';
 import { POSTGRES_VERSION, startPostgresCluster } from './postgres.mjs';
-
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Where the dashboard's tests find Chromium (dashboard/test/browser.ts). */
@@ -41,8 +40,11 @@ if (!dependenciesAreCurrent(root)) {
 }
 
 // the collector, its tests and the benchmarks import @choreoscope/instrumentation as users do: from dist/
-step('building the instrumentation package (tsc)');
-if (run('npm', ['run', 'build', '--workspace', 'instrumentation']) !== 0) process.exit(1);
+// (npm ci has just built it on a fresh clone)
+if (buildIsStale(root, 'instrumentation')) {
+  step('building the instrumentation package (tsc)');
+  if (run('npm', ['run', 'build', '--workspace', 'instrumentation']) !== 0) process.exit(1);
+}
 
 step('type-checking (tsc: the Node.js code, then the dashboard\'s browser code)');
 for (const project of ['tsconfig.json', 'dashboard/tsconfig.json']) {

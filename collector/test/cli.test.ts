@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { freePort } from '../../scripts/postgres.mjs';
+import { freePort } from '../../scripts/free-port.mjs';
 import { readConfig } from '../src/config.ts';
 import { openPostgresStore } from '../src/store/postgres-store.ts';
 import { freshDataDir, jsonRequest, jsonSpan, postTraces, removeDir, send, spawnCollector } from './helpers.ts';

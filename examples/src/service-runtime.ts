@@ -3,6 +3,7 @@
  * the instrumentation's README tells a user to, the fault switches from the control topic applied to its
  * consumers, and a clean stop on SIGTERM/SIGINT.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { instrumentKafka, instrumentKafkaProducer, processMessage, type ContextMode, type MessageView } from '@choreoscope/instrumentation';
 import { startTracing, type RunningTracing } from '@choreoscope/instrumentation/setup';
@@ -54,7 +55,6 @@ export interface ServiceRuntime {
   onStop(work: () => Promise<void> | void): void;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function startService(name: ServiceName, options: ServiceOptions = {}): Promise<ServiceRuntime> {
   const env = readServiceEnv(name);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Teardown, waitFor } from '@choreoscope/test-support';
-import { freePort } from '../src/demo/free-port.ts';
+import { freePort } from '../../scripts/free-port.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

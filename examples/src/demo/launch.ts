@@ -10,7 +10,7 @@ import { startBroker, type RunningBroker } from '@choreoscope/embedded-kafka';
 import { sendCommands } from '../fault-watch.ts';
 import { parseFault, type FaultCommand } from '../faults.ts';
 import { ensureTopics, PARTITIONS } from '../topics.ts';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../../scripts/free-port.mjs';
 import { Supervisor } from './supervisor.ts';
 
 export interface DemoOptions {

@@ -6,6 +6,7 @@
  * Two faults act here: `drop-context` (its reservations reach shipping without trace headers, as through a
  * bridge that drops them) and `legacy-hop` (reservations pass through the uninstrumented warehouse system).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Producer, ProducerRecord } from 'kafkajs';
 import { newEvent, toMessage, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
@@ -14,7 +15,6 @@ import { startService } from '../service-runtime.ts';
 const STOCK_PER_ARTICLE = 5;
 const service = await startService('inventory');
 const handled = new Set<string>();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // A producer whose messages lose their headers after the instrumentation wrote them: its send spans are
 // there, the consumer's side starts a new trace. Only the order id in the value can join them again.

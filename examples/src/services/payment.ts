@@ -4,6 +4,7 @@
  * attempts. Idempotent within an instance: an order it already charged is not charged again when its event
  * comes again (a real service keeps that record in its database, shared by every instance).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { newEvent, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
@@ -14,7 +15,6 @@ const DECLINE_ABOVE_CENTS = 19_000;
 const service = await startService('payment');
 /** Orders already charged (or declined): the idempotency record a real service keeps in its database. */
 const decided = new Map<string, 'authorized' | 'failed'>();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 await service.subscribe({
   groupId: 'payment',

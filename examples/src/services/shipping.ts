@@ -3,11 +3,11 @@
  * handling starts a trace of its own, linked to the reservation's send span, as the messaging conventions
  * suggest for work that outlives its trigger. Choreoscope joins the hop by the link.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newEvent, TOPICS } from '../events.ts';
 import { startService } from '../service-runtime.ts';
 
 const service = await startService('shipping', { contextMode: 'link' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 await service.subscribe({
   groupId: 'shipping',
