@@ -66,10 +66,14 @@ async function getJson<T>(path: string): Promise<T> {
   return answer.json as T;
 }
 
-/** The services named, run to the end with these settings. */
+/** The services named, run to the end with these settings; orders are sent once every consumer has its partitions. */
 async function run(roles: string[], env: Record<string, string>): Promise<void> {
-  const started = roles.map((role) => runService('./choreoscope-service.ts', { BROKER: broker.address, COLLECTOR_URL: collector!.url, ...env, ROLE: role }));
-  services.push(...started);
+  const start = (role: string) => runService('./choreoscope-service.ts', { BROKER: broker.address, COLLECTOR_URL: collector!.url, ...env, ROLE: role });
+  const consumers = roles.filter((role) => role !== 'order').map(start);
+  services.push(...consumers);
+  await Promise.all(consumers.map((service) => service.ready));
+  const started = [...consumers, ...roles.filter((role) => role === 'order').map(start)];
+  services.push(...started.slice(consumers.length));
   await Promise.all(started.map((service) => service.done));
 }
 
