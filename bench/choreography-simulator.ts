@@ -4,8 +4,10 @@
 // the order service's compensation → OrderCancelled → notification. Latencies are log-normal per step;
 // shipping is slow but healthy, with a long tail (a median of 2 s, past 15 s one time in a thousand). A
 // delivery is retried after a 1–3 s backoff 2 % of the time. A share of flows is stalled at a random
-// point: a consumer group that never handles the event, or a handler that never sends the next one;
-// nothing after it happens, and the flow records when the stall began (the unanswered event's time).
+// point: a consumer group that never handles the event, or a handler that never sends the next one, either
+// hung (its handling never ends) or silent (it ends without sending); nothing after it happens, and the
+// flow records when the stall began (the unanswered event's time). As in a collector, a handling is known
+// when it ends (spans report when they end), an event when it is sent.
 import type { FlowProgress } from '../collector/src/core/flow-progress.ts';
 
 interface Hop {
@@ -33,13 +35,20 @@ const HOPS: Record<string, Hop> = {
 
 export const TERMINAL_EVENTS = ['OrderShipped', 'OrderCancelled'];
 
+/** What the collector learns, at `atMs`: an event sent, a handling ended (started at `startMs`), which event led to which. */
 type Fact =
   | { atMs: number; kind: 'event'; eventType: string; service: string }
-  | { atMs: number; kind: 'consumption'; eventType: string; group: string; service: string }
+  | { atMs: number; kind: 'consumption'; eventType: string; group: string; service: string; startMs: number; sentNext: boolean }
   | { atMs: number; kind: 'transition'; from: string; to: string; latencyMs: number };
 
+/**
+ * consumer: the group never handled the event; hung: its handling never ended (so it is never seen);
+ * silent: its handling ended without sending the next event.
+ */
+export type StallKind = 'consumer' | 'hung' | 'silent';
+
 export interface Stall {
-  kind: 'consumer' | 'next-event';
+  kind: StallKind;
   eventType: string;
   /** The awaited group (kind consumer). */
   group: string | null;
@@ -71,6 +80,7 @@ export function simulateFlow(startMs: number, next: () => number, stallRate: num
     facts.push({ atMs: at, kind: 'event', eventType: hop.event, service: hop.producer });
     if (from !== null) facts.push({ atMs: at, kind: 'transition', from, to: hop.event, latencyMs: at - fromAt });
     let handledAt = at;
+    const [mainGroup, mainService] = hop.consumers[0]!;
     for (const [index, [group, service, median, sigma]] of hop.consumers.entries()) {
       const main = index === 0;
       if (main && decision++ === stallAt) {
@@ -78,17 +88,29 @@ export function simulateFlow(startMs: number, next: () => number, stallRate: num
         continue;
       }
       const startsAt = at + logNormal([median, sigma]);
-      facts.push({ atMs: startsAt, kind: 'consumption', eventType: hop.event, group, service });
       if (main) handledAt = startsAt;
+      // a group that only listens handles it in a few milliseconds; the main group's handling ends as it sends
+      else facts.push({ atMs: startsAt + 1 + logNormal([5, 0.3]), kind: 'consumption', eventType: hop.event, group, service, startMs: startsAt, sentNext: false });
     }
     const choice = pick(hop.next, next());
-    if (stall !== null || choice === undefined) break;
-    if (decision++ === stallAt) {
-      stall = { kind: 'next-event', eventType: hop.event, group: null, sinceMs: at };
+    if (stall !== null) break;
+    let sendAt = handledAt + logNormal(hop.processing);
+    const eventType = hop.event;
+    const handled = (endsAt: number, sentNext: boolean) => facts.push({
+      atMs: endsAt, kind: 'consumption', eventType, group: mainGroup, service: mainService, startMs: handledAt, sentNext,
+    });
+    if (choice === undefined) {
+      handled(sendAt + 1, false);
       break;
     }
-    let sendAt = handledAt + logNormal(hop.processing);
+    if (decision++ === stallAt) {
+      const hung = next() < 0.5;
+      stall = { kind: hung ? 'hung' : 'silent', eventType: hop.event, group: mainGroup, sinceMs: at };
+      if (!hung) handled(sendAt + 1, false);
+      break;
+    }
     if (next() < 0.02) sendAt += 1_000 + next() * 2_000 + logNormal(hop.processing); // a failed attempt, redelivered
+    handled(sendAt + 1, true);
     from = hop.event;
     fromAt = at;
     at = sendAt;
@@ -114,7 +136,12 @@ export function progressAt(flow: SimulatedFlow, nowMs: number): FlowProgress {
     if (fact.atMs > nowMs) break;
     progress.lastActivityMs = fact.atMs;
     if (fact.kind === 'event') progress.events.push({ eventType: fact.eventType, service: fact.service, atMs: fact.atMs });
-    else if (fact.kind === 'consumption') progress.consumptions.push({ eventType: fact.eventType, group: fact.group, service: fact.service, atMs: fact.atMs, succeeded: true });
+    else if (fact.kind === 'consumption') {
+      progress.consumptions.push({
+        eventType: fact.eventType, group: fact.group, service: fact.service, atMs: fact.startMs, succeeded: true, handlingMs: fact.atMs - fact.startMs,
+        endedAtMs: fact.atMs, doneAtMs: fact.atMs, sentNext: fact.sentNext,
+      });
+    }
     else progress.transitions.push({ from: fact.from, to: fact.to, latencyMs: fact.latencyMs });
   }
   return progress;
@@ -124,7 +151,7 @@ export function progressAt(flow: SimulatedFlow, nowMs: number): FlowProgress {
 export function shifted(flow: SimulatedFlow, byMs: number): SimulatedFlow {
   return {
     startMs: flow.startMs + byMs,
-    facts: flow.facts.map((fact) => ({ ...fact, atMs: fact.atMs + byMs })),
+    facts: flow.facts.map((fact) => (fact.kind === 'consumption' ? { ...fact, atMs: fact.atMs + byMs, startMs: fact.startMs + byMs } : { ...fact, atMs: fact.atMs + byMs })),
     stall: flow.stall === null ? null : { ...flow.stall, sinceMs: flow.stall.sinceMs + byMs },
   };
 }

@@ -13,7 +13,9 @@ import { AlertBook, subjectsOf } from '../collector/src/core/alerts.ts';
 import { judgeFlow, type FlowVerdict } from '../collector/src/core/stalls.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteStore } from '../collector/src/store/pglite-store.ts';
-import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow } from './choreography-simulator.ts';
+import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow, type StallKind } from './choreography-simulator.ts';
+
+const STALL_KINDS: readonly StallKind[] = ['consumer', 'hung', 'silent'];
 import { random } from './flow-workload.ts';
 
 const { values } = parseArgs({
@@ -79,11 +81,12 @@ function quality(): void {
     { name: 'learned model (Choreoscope)', detect: (flow: SimulatedFlow) => verdicts.get(flow) ?? null },
   ];
   console.log(`${'detector'.padEnd(32)}${'precision'.padStart(10)}${'recall'.padStart(8)}${'TP'.padStart(6)}${'FP'.padStart(6)}${'FN'.padStart(6)}` +
-    `${'delay p50'.padStart(11)}${'p90'.padStart(7)}${'max'.padStart(7)}${'past due p50'.padStart(14)}${'delay p50 s'.padStart(13)}`);
+    `${'delay p50'.padStart(11)}${'p90'.padStart(7)}${'max'.padStart(7)}${'past due p50'.padStart(14)}${'delay p50 s'.padStart(13)}   delay p50 by stall: ${STALL_KINDS.join(' / ')}`);
   for (const row of rows) {
     let tp = 0, fp = 0, fn = 0;
     const ratios: number[] = [];
     const seconds: number[] = [];
+    const byKind = new Map<StallKind, number[]>(STALL_KINDS.map((kind) => [kind, []]));
     for (const flow of flows) {
       const detectedAt = row.detect(flow);
       if (flow.stall === null) {
@@ -100,12 +103,14 @@ function quality(): void {
       tp += 1;
       const p99 = awaitedP99(flow, model.view(detectedAt));
       ratios.push((detectedAt - flow.stall.sinceMs) / p99);
+      byKind.get(flow.stall.kind)!.push((detectedAt - flow.stall.sinceMs) / p99);
       seconds.push((detectedAt - flow.stall.sinceMs) / 1_000);
     }
     const q = (list: number[], p: number) => list.sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(list.length * p))] ?? NaN;
     console.log(`${row.name.padEnd(32)}${(tp / (tp + fp)).toFixed(4).padStart(10)}${(tp / (tp + fn)).toFixed(4).padStart(8)}${String(tp).padStart(6)}` +
       `${String(fp).padStart(6)}${String(fn).padStart(6)}${`${q(ratios, 0.5).toFixed(2)}×`.padStart(11)}${`${q(ratios, 0.9).toFixed(1)}×`.padStart(7)}` +
-      `${`${q(ratios, 1).toFixed(0)}×`.padStart(7)}${`${(q(ratios, 0.5) - 1).toFixed(2)}×`.padStart(14)}${q(seconds, 0.5).toFixed(2).padStart(13)}`);
+      `${`${q(ratios, 1).toFixed(0)}×`.padStart(7)}${`${(q(ratios, 0.5) - 1).toFixed(2)}×`.padStart(14)}${q(seconds, 0.5).toFixed(2).padStart(13)}   ` +
+      STALL_KINDS.map((kind) => `${q(byKind.get(kind)!, 0.5).toFixed(2)}× (${byKind.get(kind)!.length})`).join(' / '));
   }
 }
 
@@ -142,13 +147,16 @@ function fixedTimeout(flow: SimulatedFlow, timeoutMs: number): number | null {
   return last + timeoutMs;
 }
 
-/** The learned p99 of the step the stalled flow waits for. */
+/**
+ * The learned p99 of the step the stalled flow waits for: a group never seen handling the event (never
+ * handled, or its handling hung), until handled; a handling that ended silently, the next event.
+ */
 function awaitedP99(flow: SimulatedFlow, view: ModelView): number {
   const stall = flow.stall!;
   const expected = view.expectationsAfter(stall.eventType);
-  const p99 = stall.kind === 'consumer'
-    ? expected.consumers.find((c) => c.group === stall.group)?.wait.p99Ms
-    : expected.next?.latency.p99Ms;
+  const p99 = stall.kind === 'silent'
+    ? expected.next?.latency.p99Ms
+    : expected.consumers.find((c) => c.group === stall.group)?.due?.p99Ms;
   return p99 ?? NaN;
 }
 

@@ -14,8 +14,8 @@ export function syntheticChoreography(chains: number, length: number): { model: 
         eventType: `Event${c}x${k}`, producers: [{ service: `service${c}x${k}`, count: 100 }], occurrences: 100, trusted: true,
         terminal: k === length - 1 ? 'completed' : null, endedHere: k === length - 1 ? 100 : 0,
         consumers: [{
-          group: `service${c}x${k + 1}`, service: `service${c}x${k + 1}`, count: 100, probability: 1, awaited: true, wait: latency,
-          handling: latency, attempts: 100, failedAttempts: 0,
+          group: `service${c}x${k + 1}`, service: `service${c}x${k + 1}`, count: 100, probability: 1, awaited: true, wait: latency, untilHandled: latency,
+          handling: latency, attempts: 100, failedAttempts: 0, handled: 100, sentNext: k === length - 1 ? 0 : 100, awaitsSend: false,
         }],
         transitions: k === length - 1 ? [] : [{ eventType: `Event${c}x${k + 1}`, count: 100, probability: 1, latency }],
       });

@@ -22,6 +22,7 @@ export interface FileConfig {
     exportDelayMs?: number;
     settleAfterMs?: number;
     minSamples?: number;
+    sendEvidenceMinSamples?: number;
   };
   alerts: {
     minFlows?: number;
@@ -69,6 +70,7 @@ export const CONFIG_FILE_SCHEMA = section({
     exportDelay: duration,
     settleAfter: duration,
     minSamples: { type: 'integer', minimum: 1 },
+    sendEvidenceMinSamples: { type: 'integer', minimum: 1 },
   }),
   alerts: section({
     minFlows: { type: 'integer', minimum: 1 },
@@ -92,7 +94,7 @@ interface RawFile {
     terminals?: Record<string, TerminalKind>;
     steps?: { after: string; consumerGroup?: string; expect?: string[]; lateAfter: number | string; stalledAfter?: number | string }[];
   };
-  stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number };
+  stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number; sendEvidenceMinSamples?: number };
   alerts?: {
     minFlows?: number; resolveAfter?: Duration; failedWindow?: Duration; maxStuck?: Duration; anomalyWindow?: Duration;
     consumerGoneAfter?: Duration; consumerGoneMinEvents?: number; consumerRetiredAfter?: Duration; publicUrl?: string;
@@ -148,6 +150,7 @@ export function parseConfigFile(text: string, source: string): FileConfig {
     stalls: {
       defaultDeadlineMs: optionalMs(stalls.defaultDeadline), lateFactor: stalls.lateFactor, stallFactor: stalls.stallFactor,
       exportDelayMs: optionalMs(stalls.exportDelay), settleAfterMs: optionalMs(stalls.settleAfter), minSamples: stalls.minSamples,
+      sendEvidenceMinSamples: stalls.sendEvidenceMinSamples,
     },
     alerts: {
       minFlows: alerts.minFlows, resolveAfterMs: optionalMs(alerts.resolveAfter), failedWindowMs: optionalMs(alerts.failedWindow),

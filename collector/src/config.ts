@@ -63,6 +63,8 @@ export interface CollectorConfig {
     lateFactor: number | undefined;
     stallFactor: number | undefined;
     minSamples: number | undefined;
+    /** Handlings a consumer group needs before one that ends without sending is a stall (model.ts). */
+    sendEvidenceMinSamples: number | undefined;
     alertMinFlows: number | undefined;
     failedWindowMs: number | undefined;
     maxStuckMs: number | undefined;
@@ -211,7 +213,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         declared: { terminals: file?.terminals ?? {}, steps: file?.steps ?? [] },
         tuning: {
           lateFactor: file?.stalls.lateFactor, stallFactor: file?.stalls.stallFactor, minSamples: file?.stalls.minSamples,
-          alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
+          sendEvidenceMinSamples: file?.stalls.sendEvidenceMinSamples, alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
           anomalyWindowMs: file?.alerts.anomalyWindowMs, consumerGoneAfterMs: file?.alerts.consumerGoneAfterMs,
           consumerGoneMinEvents: file?.alerts.consumerGoneMinEvents, consumerRetiredAfterMs: file?.alerts.consumerRetiredAfterMs,
         },

@@ -62,7 +62,7 @@ const app = buildServer({
     maxFlowSpans: config.maxFlowSpans,
     exportDelayMs: config.exportDelayMs,
     settleAfterMs: config.settleAfterMs,
-    model: { terminals: config.declared.terminals, minSamples: config.tuning.minSamples },
+    model: { terminals: config.declared.terminals, minSamples: config.tuning.minSamples, sendEvidenceMinSamples: config.tuning.sendEvidenceMinSamples },
     stalls: {
       defaultDeadlineMs: config.defaultDeadlineMs, steps: config.declared.steps, lateFactor: config.tuning.lateFactor, stallFactor: config.tuning.stallFactor,
     },

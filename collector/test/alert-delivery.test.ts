@@ -22,7 +22,7 @@ function notifications(title = 'PaymentAuthorized', after = 'OrderCreated'): Ale
   const explanation: Explanation = {
     kind: 'next-event', afterEventType: after, afterService: 'order', awaitedEventTypes: [title], awaitedService: 'payment',
     consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true, declared: false,
-    lateAtMs: T0 + 798, overdueMs: 5_000, message: '…',
+    lateAtMs: T0 + 798, overdueMs: 5_000, handledWithoutSending: null, message: '…',
   };
   for (let i = 0; i < 37; i += 1) book.observe(`${'a'.repeat(31)}${i % 10}-${'b'.repeat(15)}${i % 10}`, subjectsOf('stalled', explanation, [], 0), T0 + i);
   const fired = book.evaluate(T0 + 100).notifications;

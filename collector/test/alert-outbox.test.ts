@@ -24,7 +24,7 @@ const hanging = () => receiver(() => {});
 
 const stuckOn = (service: string, sinceMs: number): Explanation => ({
   kind: 'next-event', afterEventType: `${service}Requested`, afterService: 'order', awaitedEventTypes: ['PaymentAuthorized'], awaitedService: service,
-  consumerGroup: null, sinceMs, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, message: '…',
+  consumerGroup: null, sinceMs, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, handledWithoutSending: null, message: '…',
 });
 
 /** Writes alerts and the notifications they owe to `receivers`, as a flow worker's round does. */

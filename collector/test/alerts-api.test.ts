@@ -17,7 +17,7 @@ const nowMs = Date.now();
 const waiting: Explanation = {
   kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: ['PaymentAuthorized'], awaitedService: 'payment',
   consumerGroup: null, sinceMs: nowMs - 60_000, usual: { count: 100, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 }, learned: true, declared: false,
-  lateAtMs: nowMs - 59_000, overdueMs: 59_000, message: '…',
+  lateAtMs: nowMs - 59_000, overdueMs: 59_000, handledWithoutSending: null, message: '…',
 };
 const failure: Explanation = { kind: 'failure', service: 'inventory', eventType: 'PaymentAuthorized', consumerGroup: 'inventory', sinceMs: nowMs - 1_000, message: '…' };
 

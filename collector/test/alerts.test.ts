@@ -15,7 +15,7 @@ function waiting(overrides: Partial<WaitExplanation> = {}): Explanation {
   return {
     kind: 'next-event', afterEventType: 'OrderCreated', afterService: 'order', awaitedEventTypes: ['PaymentAuthorized', 'PaymentFailed'],
     awaitedService: 'payment', consumerGroup: null, sinceMs: T0, usual: { count: 100, p50Ms: 700, p90Ms: 780, p99Ms: 798, p999Ms: 800 },
-    learned: true, declared: false, lateAtMs: T0 + 798, overdueMs: 1_000, message: 'waiting for …', ...overrides,
+    learned: true, declared: false, lateAtMs: T0 + 798, overdueMs: 1_000, handledWithoutSending: null, message: 'waiting for …', ...overrides,
   };
 }
 
@@ -34,6 +34,13 @@ test('what a flow is stuck on: the awaited step for a stalled flow, the failed s
     key: 'failed|inventory|PaymentAuthorized|inventory', kind: 'failed', severity: 'warning', what: 'inventory (group inventory) failed handling PaymentAuthorized',
     sinceMs: T0,
   });
+  // a handling that ended without sending: an alert of its own, saying so
+  const silent = stuckOn('stalled', waiting({
+    consumerGroup: 'payments', handledWithoutSending: { consumerGroup: 'payments', service: 'payment', atMs: T0 + 130, sendShare: 1 },
+  }))!;
+  assert.equal(silent.what, 'where payment (group payments) finished handling OrderCreated without sending PaymentAuthorized or PaymentFailed');
+  assert.equal(silent.key, 'stalled|OrderCreated|order|next-event|payments');
+  assert.notEqual(silent.key, stuckOn('stalled', waiting())!.key, 'not the alert of flows merely slow at that step');
   assert.equal(stuckOn('late', waiting()), null, 'late is not stuck yet');
   assert.equal(stuckOn('stalled', waiting({ learned: false }))!.key, 'stalled|OrderCreated|order|next-event|', 'a step seen too few times still alerts');
   assert.equal(stuckOn('stalled', waiting({ awaitedEventTypes: ['PaymentFailed', 'PaymentAuthorized'], awaitedService: 'billing' }))!.key,

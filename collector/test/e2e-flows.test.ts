@@ -3,17 +3,21 @@
  * over the embedded broker, exporting over OTLP/HTTP to a real collector. Ten orders go through order →
  * payment (parent mode) → inventory (eachBatch, link mode) → shipping → notification (which also
  * handles OrderCreated), and the API answers ten flows, each the whole chain with its hops joined as
- * the instrumentation tied them.
+ * the instrumentation tied them. Then payment handles two more orders and sends nothing: having always
+ * sent, it has stalled them, and the flows and their alert say so.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CatalogResponse, FlowResponse, FlowsResponse } from '../src/api/types.ts';
+import type { AlertsResponse, CatalogResponse, FlowResponse, FlowsResponse, ModelResponse } from '../src/api/types.ts';
 import { waitFor } from './helpers.ts';
 import { useBrokerAndCollector } from './services/end-to-end.ts';
 import { runService } from './services/run-service.ts';
 
 const ORDERS = 10;
-const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 });
+// learned from the first test's orders: settled a second after they go quiet, payment's sends trusted after ten
+const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 }, {
+  flows: { settleAfterMs: 1_000, exportDelayMs: 1_000, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS } },
+});
 const { services, getJson } = e2e;
 
 test(`${ORDERS} orders through five instrumented services: ${ORDERS} flows, each the whole chain, hops joined by parent and link`, async () => {
@@ -75,4 +79,45 @@ test(`${ORDERS} orders through five instrumented services: ${ORDERS} flows, each
     assert.ok(created.attributeKeys.includes(key), key);
   }
   assert.equal(created.ratePerSecond, ORDERS / (catalog.rateWindowMs / 1000), 'all sent within the rate window');
+});
+
+test('payment handles two more orders and sends nothing: stalled as soon as its handlings end, saying so', async () => {
+  const env = { BROKER: e2e.broker.address, COLLECTOR_URL: e2e.collector.url };
+  let model: ModelResponse | undefined;
+  await waitFor(async () => {
+    model = await getJson<ModelResponse>('/api/model');
+    return model.steps.find((step) => step.eventType === 'OrderCreated')?.consumers.find((c) => c.group === 'payment')?.awaitsSend === true;
+  }, 20_000, () => `payment learned to always send; now ${JSON.stringify(model?.steps.find((step) => step.eventType === 'OrderCreated')?.consumers)}`);
+  const created = model!.steps.find((step) => step.eventType === 'OrderCreated')!;
+  assert.deepEqual(created.consumers.map((c) => [c.group, c.handled, c.sentNext, c.awaitsSend]).sort(), [['notification', ORDERS, 0, false], ['payment', ORDERS, ORDERS, true]]);
+  const handler = created.consumers.find((c) => c.group === 'payment')!;
+  assert.ok(handler.untilHandled.count === ORDERS && handler.untilHandled.p50Ms! >= handler.wait.p50Ms!, 'until handled: the wait and the handling');
+
+  const payment = runService('./choreoscope-service.ts', { ...env, ROLE: 'payment', SILENT: '1', ORDERS: '2', FIRST_ORDER: '11' });
+  services.push(payment);
+  await payment.ready;
+  const order = runService('./choreoscope-service.ts', { ...env, ROLE: 'order', ORDERS: '2', FIRST_ORDER: '11' });
+  services.push(order);
+  await Promise.all([payment.done, order.done]);
+
+  let flows: FlowsResponse['flows'] = [];
+  await waitFor(async () => {
+    flows = (await getJson<FlowsResponse>('/api/flows?state=stalled&limit=10')).flows;
+    return flows.length === 2;
+  }, 20_000, () => `two stalled flows; now ${JSON.stringify(flows.map((f) => [f.businessKeys, f.explanation?.message]))}`);
+  assert.deepEqual(flows.map((f) => f.businessKeys[0]).sort(), ['order-11', 'order-12']);
+  for (const flow of flows) {
+    const explanation = flow.explanation!;
+    assert.equal(explanation.kind, 'next-event');
+    if (explanation.kind !== 'next-event') continue;
+    assert.equal(explanation.handledWithoutSending?.consumerGroup, 'payment');
+    assert.equal(explanation.handledWithoutSending?.sendShare, 1);
+    assert.ok(explanation.handledWithoutSending!.atMs > explanation.sinceMs);
+    assert.match(explanation.message, /^waiting for PaymentAuthorized from payment since \S+: payment \(group payment\) finished handling OrderCreated \d+ ms later without sending it, as it does after every one of its handlings$/);
+  }
+  let titles: string[] = [];
+  await waitFor(async () => {
+    titles = (await getJson<AlertsResponse>('/api/alerts?state=firing')).alerts.map((alert) => alert.title);
+    return titles.includes('2 flows where payment (group payment) finished handling OrderCreated without sending PaymentAuthorized');
+  }, 10_000, () => `one alert for both, saying what happened; now ${JSON.stringify(titles)}`);
 });

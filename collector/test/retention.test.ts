@@ -74,7 +74,7 @@ forEachStore((kind) => {
       const stuck = (service: string, sinceMs: number): Explanation => ({
         // a step of its own per service: alerts are keyed by the step
         kind: 'next-event', afterEventType: `${service}Requested`, afterService: 'order', awaitedEventTypes: ['PaymentAuthorized'], awaitedService: service,
-        consumerGroup: null, sinceMs, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, message: '…',
+        consumerGroup: null, sinceMs, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, handledWithoutSending: null, message: '…',
       });
       // one episode ended 30 hours ago, one 2 hours ago; one has fired for 30 hours
       const book = new AlertBook({ resolveAfterMs: 0, maxStuckMs: 100 * HOUR_MS });

@@ -132,6 +132,25 @@ describe('flow progress, from the spans of each instrumentation', () => {
     });
   }
 
+  test('what each handling sent from inside: a step hop out of its span by parent or link, not an event matched later by key', () => {
+    for (const name of ['clean-chain-parent', 'clean-chain-link']) {
+      const spans = fixtureRecords(fixtures.get(name)!, `${name}:`).map(toFlowSpan);
+      const sends = (p: FlowProgress) => Object.fromEntries(p.consumptions.map((c) => [c.group, c.sentNext]));
+      assert.deepEqual(sends(flowProgress(spans)), { payment: true, inventory: true, shipping: true, notification: false }, name);
+      const ends = new Map(spans.filter((span) => span.role === 'consumer').map((span) => [span.serviceName, span.endMs]));
+      for (const c of flowProgress(spans).consumptions) assert.equal(c.doneAtMs, ends.get(c.service), `${name}: ${c.group} done when its span ended`);
+      // payment's send never reported: its handling ended without sending
+      const silent = flowProgress(spans.filter((span) => !(span.role === 'producer' && span.serviceName === 'payment')));
+      assert.equal(sends(silent).payment, false, name);
+    }
+    const batch = fixtureRecords(fixtures.get('official-each-batch')!, 'sends:').map(toFlowSpan);
+    const assembler = new FlowAssembler();
+    assembler.add(batch, 0);
+    for (const flow of [...assembler.flows].filter((f) => f.spans().some((span) => span.role === 'consumer'))) {
+      assert.deepEqual(flowProgress(flow.spans()).consumptions.map((c) => c.sentNext), [false], 'a batch handler sends under the poll, outside the message\'s span');
+    }
+  });
+
   test('older semantic conventions (Java, Go): the topic stands for the event type', () => {
     const spans = fixtureRecords(fixtures.get('legacy-semconv-chain')!, 'legacy:').map(toFlowSpan);
     const p = flowProgress(spans);
@@ -295,6 +314,120 @@ describe('flow states', () => {
     const verdict = judgeFlow(progressOf(steps, T0), model.view(T0 + 5_000));
     assert.equal(verdict.state, 'failed');
     assert.match(verdict.explanation!.message, /^inventory \(group inventory\) failed handling PaymentAuthorized at .* with no successful retry$/);
+  });
+
+  describe('a handler that always sends, ending without sending', () => {
+    /** The flow's progress with what each handling sent from inside: the first group of a step sends the next event. */
+    const withSends = (p: FlowProgress, handlingMs = 20): FlowProgress => {
+      const senders = new Set<string>();
+      for (const c of p.consumptions) {
+        const first = !senders.has(c.eventType);
+        senders.add(c.eventType);
+        c.endedAtMs = c.atMs + handlingMs;
+        c.doneAtMs = c.succeeded ? c.atMs + handlingMs : null;
+        c.sentNext = first && p.transitions.some((t) => t.from === c.eventType);
+      }
+      return p;
+    };
+    const learnedFrom = (flows: number, seed: number, silentShare = 0, handlingMs = 20): ChoreographyModel => {
+      const m = new ChoreographyModel();
+      const draw = random(seed);
+      for (let i = 0; i < flows; i += 1) {
+        // payment sends as its handling ends
+        const steps = order(draw, handlingMs > 600 ? { paymentMs: handlingMs + 20 + draw() * 30 } : {});
+        const p = withSends(progressOf(steps, T0 - 600_000 + i * 100), handlingMs);
+        // a handler whose send sometimes leaves its span (sent afterwards): followed all the same
+        if (i < flows * silentShare) p.consumptions[0]!.sentNext = false;
+        m.learn(p, T0);
+      }
+      return m;
+    };
+    const always = learnedFrom(2_000, 21);
+    // OrderCreated sent at T0, payment handled it from T0 + 30 ms to T0 + 130 ms and sent nothing
+    const silentPayment = () => {
+      const p = withSends(progressOf(order(random(22), { authorized: true }).slice(0, 1), T0), 100);
+      assert.deepEqual(p.consumptions.map((c) => [c.group, c.sentNext]), [['payments', false]]);
+      return p;
+    };
+
+    test('learned per group: payment sends after every handling of OrderCreated, shipping sends nothing after OrderShipped', () => {
+      const created = always.snapshot(T0).steps.find((step) => step.eventType === 'OrderCreated')!.consumers[0]!;
+      assert.deepEqual([created.group, created.handled, created.sentNext, created.awaitsSend], ['payments', 2_000, 2_000, true]);
+      assert.deepEqual(always.expectationsAfter('OrderCreated', T0).consumers.map((c) => [c.group, c.sendShare, c.awaitsSend]), [['payments', 1, true]]);
+      // what is stored reads back; a model stored before sends were learned starts them at nothing
+      const again = ChoreographyModel.fromJSON(always.toJSON());
+      assert.deepEqual(again.expectationsAfter('OrderCreated', T0).consumers.map((c) => c.awaitsSend), [true]);
+      const stored = always.toJSON();
+      for (const entry of Object.values(stored.stats)) for (const h of Object.values(entry.consumers)) [delete h.handled, delete h.sentNext];
+      assert.deepEqual(ChoreographyModel.fromJSON(stored).expectationsAfter('OrderCreated', T0).consumers.map((c) => [c.sendShare, c.awaitsSend]), [[null, false]]);
+    });
+
+    test('stalled once the silent handling has ended and had time to report, long before the step\'s deadline, naming the group', () => {
+      const p = silentPayment();
+      const doneAt = p.consumptions[0]!.doneAtMs!;
+      const { p99Ms } = always.expectationsAfter('OrderCreated', T0).next!.latency;
+      assert.ok(doneAt - T0 < p99Ms! / 4, 'the handling ended well within the step\'s usual time');
+      const delay = { observationDelayMs: 2_000 };
+      assert.equal(judgeFlow(p, always.view(doneAt + 1_999), delay).state, 'running', 'the sends may still be on their way');
+      assert.equal(judgeFlow(p, always.view(doneAt + 1_999), delay).nextCheckMs, doneAt + 2_000);
+      const verdict = judgeFlow(p, always.view(doneAt + 2_000), delay);
+      assert.equal(verdict.state, 'stalled');
+      const explanation = verdict.explanation!;
+      assert.equal(explanation.kind, 'next-event');
+      if (explanation.kind !== 'next-event') return;
+      assert.deepEqual(explanation.handledWithoutSending, { consumerGroup: 'payments', service: 'payment', atMs: doneAt, sendShare: 1 });
+      assert.deepEqual([explanation.awaitedService, explanation.consumerGroup, explanation.sinceMs], ['payment', 'payments', T0]);
+      assert.deepEqual(explanation.awaitedEventTypes, ['PaymentAuthorized', 'PaymentFailed']);
+      assert.match(explanation.message, /^waiting for PaymentAuthorized or PaymentFailed from payment since 2026-12-01T12:03:04\.000Z: payment \(group payments\) finished handling OrderCreated \d+ ms later without sending it, as it does after every one of its handlings$/);
+      // the event it owed arrives after all (sent late from elsewhere): running again
+      const moved = silentPayment();
+      moved.events.push({ eventType: 'PaymentAuthorized', service: 'payment', atMs: doneAt + 2_500 });
+      assert.equal(judgeFlow(moved, always.view(doneAt + 2_600), delay).state, 'running');
+    });
+
+    test('a slow handler is not a missing one: its group is awaited until its handlings usually end, when its span can be known', () => {
+      const slow = learnedFrom(500, 25, 0, 2_000); // payment takes 2 s a handling
+      const [payments] = slow.expectationsAfter('OrderCreated', T0).consumers;
+      assert.ok(payments!.wait.p99Ms! < 60, `Kafka's wait alone: ${payments!.wait.p99Ms}`);
+      assert.ok(payments!.due!.p99Ms! > 2_000 && payments!.due!.p99Ms! < 2_100, `until handled: ${payments!.due!.p99Ms}`);
+      const p = progressOf(order(random(26), { authorized: true }).slice(0, 1), T0);
+      p.consumptions = []; // payment's span has not ended yet
+      // half a second in (ten times Kafka's usual wait), payment is still handling it
+      assert.equal(judgeFlow(p, slow.view(T0 + 500)).state, 'running');
+      const late = judgeFlow(p, slow.view(T0 + payments!.due!.p99Ms! + 1));
+      assert.equal(late.state, 'late');
+      assert.equal(late.explanation?.kind, 'consumer');
+      assert.deepEqual(late.explanation?.kind === 'consumer' && late.explanation.usual, payments!.due);
+      // a model stored before it learned this waits the Kafka wait alone, until it has learned enough
+      const stored = slow.toJSON();
+      for (const entry of Object.values(stored.stats)) for (const h of Object.values(entry.consumers)) delete h.untilHandled;
+      const older = ChoreographyModel.fromJSON(stored);
+      const [before] = older.expectationsAfter('OrderCreated', T0).consumers;
+      assert.deepEqual(before!.due, before!.wait);
+      assert.equal(before!.wait.count, 500);
+    });
+
+    test('not evidence: too few handlings seen, a group whose sends sometimes leave its span, a handling that failed, one still going', () => {
+      const young = learnedFrom(999, 23);
+      const p = silentPayment();
+      const doneAt = p.consumptions[0]!.doneAtMs!;
+      assert.equal(young.expectationsAfter('OrderCreated', T0).consumers[0]!.awaitsSend, false, '999 handlings');
+      assert.equal(judgeFlow(p, young.view(doneAt + 1)).state, 'running');
+      const loose = learnedFrom(2_000, 24, 0.01); // one handling in a hundred sent from outside its span
+      assert.equal(loose.expectationsAfter('OrderCreated', T0).consumers[0]!.sendShare, 0.99);
+      assert.equal(judgeFlow(p, loose.view(doneAt + 1)).state, 'running');
+      const failedOnce = silentPayment();
+      failedOnce.consumptions[0]!.succeeded = false;
+      failedOnce.consumptions[0]!.doneAtMs = null;
+      failedOnce.failure = { service: 'payment', eventType: 'OrderCreated', group: 'payments', atMs: T0 + 30 };
+      assert.equal(judgeFlow(failedOnce, always.view(doneAt + 1)).state, 'failed', 'a failure, said as one');
+      const unknown = silentPayment();
+      delete unknown.consumptions[0]!.sentNext; // what it sent is not known (e.g. a progress built before it was)
+      assert.equal(judgeFlow(unknown, always.view(doneAt + 1)).state, 'running');
+      // and the deadline still applies to a flow the evidence does not settle
+      const { p99Ms, p999Ms } = young.expectationsAfter('OrderCreated', T0).next!.latency;
+      assert.equal(judgeFlow(p, young.view(T0 + Math.max(p99Ms!, 1.75 * p999Ms!))).state, 'stalled');
+    });
   });
 
   test('a step too young to trust uses the default deadline', () => {

@@ -30,7 +30,7 @@ function flow(options: { steps: number; durationMs: number; state: FlowState; st
 const stalledAfter = (eventType: string): Explanation => ({
   kind: 'next-event', afterEventType: eventType, afterService: 'payment', awaitedEventTypes: ['StockReserved'], awaitedService: 'inventory',
   consumerGroup: null, sinceMs: T0, usual: { count: 50, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false,
-  lateAtMs: T0 + 3, overdueMs: 0, message: '…',
+  lateAtMs: T0 + 3, overdueMs: 0, handledWithoutSending: null, message: '…',
 });
 const failedAt = (eventType: string): Explanation => ({ kind: 'failure', service: 'shipping', eventType, consumerGroup: 'shipping', sinceMs: T0, message: '…' });
 

@@ -18,7 +18,7 @@ function step(eventType: string, producer: string, consumers: [string, string][]
   return {
     eventType, producers: [{ service: producer, count: 30 }], occurrences: 30, trusted: true, terminal, endedHere: terminal === null ? 0 : 30,
     consumers: consumers.map(([group, service]) => ({
-      group, service, count: 30, probability: 1, awaited: true, wait: latency(20), handling: latency(90), attempts: 32, failedAttempts: group === 'payment' ? 2 : 0,
+      group, service, count: 30, probability: 1, awaited: true, wait: latency(20), untilHandled: latency(110), handling: latency(90), attempts: 32, failedAttempts: group === 'payment' ? 2 : 0, handled: 30, sentNext: next.length > 0 ? 30 : 0, awaitsSend: false,
     })),
     transitions: next.map((eventType, i) => ({ eventType, count: 30, probability: i === 0 ? 0.9 : 0.1, latency: latency(300) })),
   };

@@ -74,6 +74,12 @@ export const explanationSchema = {
     declared: { type: 'boolean' },
     lateAtMs: number,
     overdueMs: number,
+    handledWithoutSending: {
+      anyOf: [
+        responseObject({ consumerGroup: string, service: string, atMs: number, sendShare: number }, 'a handling that ended without sending, by a group that always sends'),
+        { type: 'null' },
+      ],
+    },
     service: string,
     eventType: nullableString,
   },
@@ -91,7 +97,7 @@ export const modelStepSchema = responseObject({
     type: 'array',
     items: responseObject({
       group: string, service: string, count: number, probability: number, awaited: { type: 'boolean' }, wait: latencySchema,
-      handling: latencySchema, attempts: number, failedAttempts: number,
+      untilHandled: latencySchema, handling: latencySchema, attempts: number, failedAttempts: number, handled: number, sentNext: number, awaitsSend: { type: 'boolean' },
     }),
   },
   transitions: { type: 'array', items: responseObject({ eventType: string, count: number, probability: number, latency: latencySchema }) },

@@ -12,7 +12,8 @@ import type { ApiAnomaly, ApiHop, FlowSummary, ModelResponse } from './types.ts'
 export function toFlowSummary(flow: StoredFlow, nowMs: number): FlowSummary {
   const explanation = flow.explanation;
   if (explanation === null || explanation.kind === 'failure') return flow;
-  return { ...flow, explanation: { ...explanation, overdueMs: Math.max(0, nowMs - explanation.lateAtMs) } };
+  // stored before handlings that end without sending were judged: none was
+  return { ...flow, explanation: { ...explanation, handledWithoutSending: explanation.handledWithoutSending ?? null, overdueMs: Math.max(0, nowMs - explanation.lateAtMs) } };
 }
 export const toModelResponse = (snapshot: ModelSnapshot, savedAtMs: number | null): ModelResponse => ({ savedAtMs, ...snapshot });
 export const toApiHop = (hop: Hop): ApiHop => hop;

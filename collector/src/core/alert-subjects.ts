@@ -37,10 +37,14 @@ export function stuckOn(state: FlowState, explanation: Explanation | null): Aler
     if (!explanation.learned && !explanation.declared && explanation.awaitedEventTypes.length === 0) return null;
     const awaited = explanation.awaitedEventTypes.slice(0, 3).join(' or ') || 'the next event';
     const service = explanation.awaitedService ?? 'an unknown service';
+    const silent = explanation.kind === 'next-event' ? explanation.handledWithoutSending ?? null : null;
     const what = explanation.kind === 'consumer'
       ? `waiting for ${service} (group ${explanation.consumerGroup}) to handle ${explanation.afterEventType}`
-      : `waiting for ${awaited} from ${service}`;
-    // the step, not what the model says of it: its likeliest next events and their service change as it learns
+      : silent !== null
+        ? `where ${silent.service} (group ${silent.consumerGroup}) finished handling ${explanation.afterEventType} without sending ${awaited}`
+        : `waiting for ${awaited} from ${service}`;
+    // the step, not what the model says of it: its likeliest next events and their service change as it
+    // learns; a handling that ended silently names its group, so it is an alert apart from a slow step
     const key = subjectKey('stalled', explanation.afterEventType, explanation.afterService ?? '', explanation.kind, explanation.consumerGroup ?? '');
     return { key, kind: 'stalled', severity: 'critical', what, sinceMs: explanation.sinceMs };
   }

@@ -28,6 +28,15 @@ export interface Consumption {
   /** Attempts at it (every delivery of the message to the group), and how many failed; absent: one. */
   attempts?: number;
   failedAttempts?: number;
+  /** When its earliest attempt ended: the first moment a collector can know of it (spans report when they end). Absent: not known. */
+  endedAtMs?: number;
+  /** When the first successful attempt ended (its span's end); null when none succeeded; absent: not known. */
+  doneAtMs?: number | null;
+  /**
+   * An attempt sent an event from inside its handling (a step hop out of its span): what a handler that
+   * always sends, ending without it, is judged by (stalls.ts). Absent: not known.
+   */
+  sentNext?: boolean;
 }
 
 /**
@@ -86,36 +95,45 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
 
   const consumptions = new Map<string, Consumption>();
   const handled = new Map<string, string>(); // consumer span key → the event type it handled
+  const handling = new Map<string, Consumption>(); // consumer span key → the consumption it is an attempt at
   for (const { consumer, producer, group } of hops.deliveries) {
     const eventType = consumer.eventType ?? producer?.eventType ?? null;
     if (eventType === null) continue;
     handled.set(consumer.key, eventType);
     if (producer === null) sent(eventType, null, consumer.startMs);
     const id = `${eventType}\u0000${group}`;
-    const known = consumptions.get(id);
+    let known = consumptions.get(id);
     const handlingMs = consumer.error ? null : consumer.endMs - consumer.startMs;
+    const doneAtMs = consumer.error ? null : consumer.endMs;
     if (known === undefined) {
-      consumptions.set(id, {
+      known = {
         eventType, group, service: consumer.serviceName, atMs: consumer.startMs, succeeded: !consumer.error, handlingMs,
-        attempts: 1, failedAttempts: consumer.error ? 1 : 0,
-      });
+        attempts: 1, failedAttempts: consumer.error ? 1 : 0, endedAtMs: consumer.endMs, doneAtMs, sentNext: false,
+      };
+      consumptions.set(id, known);
     } else {
       // the first success's handling: a redelivery after it is a duplicate, not how long handling takes
       if (handlingMs !== null && (known.handlingMs === null || known.handlingMs === undefined || consumer.startMs < known.atMs)) known.handlingMs = handlingMs;
+      if (doneAtMs !== null && (known.doneAtMs === null || known.doneAtMs === undefined || doneAtMs < known.doneAtMs)) known.doneAtMs = doneAtMs;
       known.atMs = Math.min(known.atMs, consumer.startMs);
+      known.endedAtMs = Math.min(known.endedAtMs ?? Infinity, consumer.endMs);
       known.succeeded ||= !consumer.error;
       known.attempts = (known.attempts ?? 1) + 1;
       known.failedAttempts = (known.failedAttempts ?? 0) + (consumer.error ? 1 : 0);
     }
+    handling.set(consumer.key, known);
   }
 
   const byKey = new Map(spans.map((span) => [span.key, span]));
   const transitions = new Map<string, Transition>();
   for (const step of hops.steps) {
     if (step.from === null) continue;
-    const from = handled.get(`${step.from.traceId}/${step.from.spanId}`);
+    const fromKey = `${step.from.traceId}/${step.from.spanId}`;
+    const from = handled.get(fromKey);
     const to = byKey.get(`${step.to.traceId}/${step.to.spanId}`)?.eventType ?? null;
     if (from === undefined || to === null || from === to) continue;
+    // sent from inside the handling (its span is the send's parent or link), not matched by key afterwards
+    if (step.joinedBy === 'parent' || step.joinedBy === 'link') handling.get(fromKey)!.sentNext = true;
     const fromAt = events.get(from)?.atMs;
     const toAt = events.get(to)?.atMs;
     if (fromAt === undefined || toAt === undefined) continue;

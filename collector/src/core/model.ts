@@ -20,11 +20,21 @@ export interface ModelOptions {
   windowMs?: number;
   /** Event types declared terminal, and how flows ending there ended; they need no learning. */
   terminals?: Readonly<Record<string, TerminalKind>>;
+  /**
+   * A consumer group that sent an event from inside at least this share of its successful handlings of an
+   * event type, over at least `sendEvidenceMinSamples` of them, always sends: one of its handlings that
+   * ends without sending has stalled its flow, whatever the step's deadline (stalls.ts). Default 0.999.
+   */
+  sendEvidenceShare?: number;
+  /** Default 1000: below, a share of 1 is too few handlings to say a silent end is never normal. */
+  sendEvidenceMinSamples?: number;
 }
 
 export const DEFAULT_MIN_SAMPLES = 20;
 export const DEFAULT_EXPECT_PROBABILITY = 0.9;
 export const DEFAULT_MODEL_WINDOW_MS = 3_600_000;
+export const DEFAULT_SEND_EVIDENCE_SHARE = 0.999;
+export const DEFAULT_SEND_EVIDENCE_MIN_SAMPLES = 1_000;
 
 /** A latency distribution as answered: how many samples and the usual figures. */
 export interface LatencySummary {
@@ -44,6 +54,20 @@ export interface ConsumerExpectation {
   probability: number;
   /** From the event sent to the group's first attempt starting. */
   wait: LatencySummary;
+  /**
+   * What a flow waits out before calling the group late: from the event sent to its first attempt
+   * ending, when its span can first be known (a handling is seen when it ends, so a slow handler is not a
+   * missing one); the `wait` alone until that is learned (a model stored before it was). Absent for a group
+   * declared and never seen.
+   */
+  due?: LatencySummary;
+  /**
+   * Of its successful handlings, the share that sent an event from inside (its span the send's parent or
+   * link); null before any was seen. Absent for a group declared and never seen.
+   */
+  sendShare?: number | null;
+  /** It always sends (ModelOptions.sendEvidenceShare, over enough handlings): a handling that ends without sending is a stall. */
+  awaitsSend?: boolean;
 }
 
 export interface NextExpectation {
@@ -79,7 +103,11 @@ export interface ModelStep {
   /** `handling`: how long a successful handling takes; `attempts` and `failedAttempts`: deliveries to the group, and those that failed. */
   consumers: {
     group: string; service: string; count: number; probability: number; awaited: boolean; wait: LatencySummary;
+    /** From the event sent to the group's first attempt ending. */
+    untilHandled: LatencySummary;
     handling: LatencySummary; attempts: number; failedAttempts: number;
+    /** Successful handlings seen whole, and those that sent an event from inside; `awaitsSend` as in ConsumerExpectation. */
+    handled: number; sentNext: number; awaitsSend: boolean;
   }[];
   /** The events that follow it, most likely first: branches show as several. */
   transitions: { eventType: string; count: number; probability: number; latency: LatencySummary }[];
@@ -107,7 +135,7 @@ export interface StoredModel {
     consumers: Record<string, {
       service: string; count: StoredCount; wait: StoredSketch;
       /** Absent in models stored before they were learned. */
-      handling?: StoredSketch; attempts?: StoredCount; failed?: StoredCount;
+      handling?: StoredSketch; attempts?: StoredCount; failed?: StoredCount; handled?: StoredCount; sentNext?: StoredCount; untilHandled?: StoredSketch;
     }>;
   }>;
 }
@@ -130,8 +158,13 @@ interface Handler {
   wait: LatencySketch;
   /** A successful handling's own time (its span), attempts at it and failed ones: an edge's processing and error rate. */
   handling: LatencySketch;
+  /** From the event sent to the first attempt's end. */
+  untilHandled: LatencySketch;
   attempts: WindowedCount;
   failed: WindowedCount;
+  /** Successful handlings whose sends are known (Consumption.sentNext), and those that sent an event from inside. */
+  handled: WindowedCount;
+  sentNext: WindowedCount;
 }
 
 interface EventStats {
@@ -152,12 +185,16 @@ export class ChoreographyModel {
   readonly #expectProbability: number;
   readonly #windowMs: number;
   readonly #terminals: Readonly<Record<string, TerminalKind>>;
+  readonly #sendEvidenceShare: number;
+  readonly #sendEvidenceMinSamples: number;
 
   constructor(options: ModelOptions = {}) {
     this.#minSamples = options.minSamples ?? DEFAULT_MIN_SAMPLES;
     this.#expectProbability = options.expectProbability ?? DEFAULT_EXPECT_PROBABILITY;
     this.#windowMs = options.windowMs ?? DEFAULT_MODEL_WINDOW_MS;
     this.#terminals = options.terminals ?? {};
+    this.#sendEvidenceShare = options.sendEvidenceShare ?? DEFAULT_SEND_EVIDENCE_SHARE;
+    this.#sendEvidenceMinSamples = options.sendEvidenceMinSamples ?? DEFAULT_SEND_EVIDENCE_MIN_SAMPLES;
   }
 
   /**
@@ -206,15 +243,20 @@ export class ChoreographyModel {
       if (handler === undefined) {
         handler = {
           service: consumption.service, count: new WindowedCount(window), wait: new LatencySketch(window), handling: new LatencySketch(window),
-          attempts: new WindowedCount(window), failed: new WindowedCount(window),
+          untilHandled: new LatencySketch(window), attempts: new WindowedCount(window), failed: new WindowedCount(window), handled: new WindowedCount(window), sentNext: new WindowedCount(window),
         };
         stats.consumers.set(consumption.group, handler);
       }
       handler.count.add(window);
       handler.wait.add(consumption.atMs - sentAt, window);
       if (consumption.handlingMs !== null && consumption.handlingMs !== undefined) handler.handling.add(consumption.handlingMs, window);
+      if (consumption.endedAtMs !== undefined) handler.untilHandled.add(Math.max(0, consumption.endedAtMs - sentAt), window);
       handler.attempts.add(window, consumption.attempts ?? 1);
       handler.failed.add(window, consumption.failedAttempts ?? (consumption.succeeded ? 0 : 1));
+      if (consumption.succeeded && consumption.sentNext !== undefined) {
+        handler.handled.add(window);
+        if (consumption.sentNext) handler.sentNext.add(window);
+      }
     }
   }
 
@@ -231,7 +273,7 @@ export class ChoreographyModel {
     const consumers = [...stats.consumers].flatMap(([group, handler]): ConsumerExpectation[] => {
       const probability = Math.min(1, handler.count.value(window) / occurrences);
       return probability >= this.#expectProbability || !trusted
-        ? [{ group, service: handler.service, probability, wait: summary(handler.wait, window) }]
+        ? [{ group, service: handler.service, probability, wait: summary(handler.wait, window), due: this.#due(handler, window), ...this.#sends(handler, window) }]
         : [];
     });
     const ended = stats.ended.value(window);
@@ -299,8 +341,9 @@ export class ChoreographyModel {
         terminal: expected.terminal,
         consumers: [...stats.consumers].map(([group, handler]) => ({
           group, service: handler.service, count: handler.count.value(window), probability: Math.min(1, handler.count.value(window) / occurrences),
-          awaited: expected.consumers.some((c) => c.group === group), wait: summary(handler.wait, window),
+          awaited: expected.consumers.some((c) => c.group === group), wait: summary(handler.wait, window), untilHandled: summary(handler.untilHandled, window),
           handling: summary(handler.handling, window), attempts: handler.attempts.value(window), failedAttempts: handler.failed.value(window),
+          handled: handler.handled.value(window), sentNext: handler.sentNext.value(window), awaitsSend: this.#sends(handler, window).awaitsSend,
         })).filter((c) => c.count > 0),
         transitions: [...stats.next].map(([next, follower]) => ({
           eventType: next, count: follower.count.value(window), probability: Math.min(1, follower.count.value(window) / occurrences),
@@ -325,6 +368,7 @@ export class ChoreographyModel {
         next: Object.fromEntries([...s.next].map(([next, f]) => [next, { count: f.count.toJSON(), latency: f.latency.toJSON() }])),
         consumers: Object.fromEntries([...s.consumers].map(([group, h]) => [group, {
           service: h.service, count: h.count.toJSON(), wait: h.wait.toJSON(), handling: h.handling.toJSON(), attempts: h.attempts.toJSON(), failed: h.failed.toJSON(),
+          handled: h.handled.toJSON(), sentNext: h.sentNext.toJSON(), untilHandled: h.untilHandled.toJSON(),
         }])),
       };
     }
@@ -350,10 +394,27 @@ export class ChoreographyModel {
           handling: h.handling === undefined ? new LatencySketch(h.count.window) : LatencySketch.fromJSON(h.handling),
           attempts: h.attempts === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.attempts),
           failed: h.failed === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.failed),
+          handled: h.handled === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.handled),
+          sentNext: h.sentNext === undefined ? new WindowedCount(h.count.window) : WindowedCount.fromJSON(h.sentNext),
+          untilHandled: h.untilHandled === undefined ? new LatencySketch(h.count.window) : LatencySketch.fromJSON(h.untilHandled),
         }])),
       });
     }
     return model;
+  }
+
+  /** The group's time until handled once it has enough samples to trust, else its wait (ConsumerExpectation.due). */
+  #due(handler: Handler, window: number): LatencySummary {
+    const untilHandled = summary(handler.untilHandled, window);
+    return untilHandled.count >= this.#minSamples ? untilHandled : summary(handler.wait, window);
+  }
+
+  /** How often the group's handlings send an event from inside, and whether that is always enough to call a silent end a stall. */
+  #sends(handler: Handler, window: number): { sendShare: number | null; awaitsSend: boolean } {
+    const handled = handler.handled.value(window);
+    if (handled === 0) return { sendShare: null, awaitsSend: false };
+    const sendShare = handler.sentNext.value(window) / handled;
+    return { sendShare, awaitsSend: handled >= this.#sendEvidenceMinSamples && sendShare >= this.#sendEvidenceShare };
   }
 
   /** The service that usually sends `eventType`. */

@@ -73,7 +73,23 @@ export interface WaitExplanation {
   /** When the flow became late for this step, and how far past that it was when judged (the API gives it as of the request). */
   lateAtMs: number;
   overdueMs: number;
+  /**
+   * Next-event: a consumer group that always sends (model.ts, awaitsSend) finished handling the event
+   * without sending anything. Evidence, not a deadline: the flow is stalled from then (plus the time spans
+   * take to arrive), however long the step's tail. Null otherwise.
+   */
+  handledWithoutSending: SilentEnd | null;
   message: string;
+}
+
+/** A handling that ended without sending, by a group that always sends. */
+export interface SilentEnd {
+  consumerGroup: string;
+  service: string;
+  /** When its successful handling ended. */
+  atMs: number;
+  /** The share of its handlings that send (ConsumerExpectation.sendShare). */
+  sendShare: number;
 }
 
 /** A step that failed with no successful retry. */
@@ -134,7 +150,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     const declared = declaredSteps?.get(event.eventType);
     for (const consumer of awaitedConsumers(expected, declared)) {
       if (wasHandled(progress, event.eventType, consumer.group)) continue;
-      consider(judged, waitFor('consumer', event, expected, consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null), nowMs);
+      consider(judged, waitFor('consumer', event, expected, consumer.due ?? consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null), nowMs);
     }
     if (expected.terminal !== null) {
       if (event.atMs >= terminalAtMs) [terminal, terminalAtMs] = [expected.terminal, event.atMs];
@@ -144,7 +160,8 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     if (wasFollowed(progress, event, expected, declaredNext)) continue;
     // flows sometimes end here without it being terminal: nothing is owed, unless declared
     if (expected.trusted && !expected.nextAwaited && declaredNext === null) continue;
-    consider(judged, waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings, declaredNext), nowMs);
+    const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings, declaredNext);
+    consider(judged, withSilentEnd(wait, silentEnd(progress, event, expected), settings), nowMs);
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
@@ -177,6 +194,7 @@ interface Wait {
   declared: DeclaredStep | null;
   lateAtMs: number;
   stalledAtMs: number;
+  silentEnd?: SilentEnd;
 }
 
 const NOT_LEARNED: LatencySummary = { count: 0, p50Ms: null, p90Ms: null, p99Ms: null, p999Ms: null };
@@ -236,6 +254,30 @@ function waitFor(
   };
 }
 
+/**
+ * The handling of `event` that ended without sending, by a group that always sends (the earliest, if
+ * several): the flow is stuck there, not slow. Null when no such handling is known.
+ */
+function silentEnd(progress: FlowProgress, event: EventOccurrence, expected: Expectations): SilentEnd | null {
+  let found: SilentEnd | null = null;
+  for (const consumer of expected.consumers) {
+    if (consumer.awaitsSend !== true) continue;
+    for (const c of progress.consumptions) {
+      if (c.eventType !== event.eventType || c.group !== consumer.group || !c.succeeded || c.sentNext !== false) continue;
+      if (c.doneAtMs === null || c.doneAtMs === undefined) continue;
+      if (found === null || c.doneAtMs < found.atMs) found = { consumerGroup: c.group, service: c.service, atMs: c.doneAtMs, sendShare: consumer.sendShare ?? 1 };
+    }
+  }
+  return found;
+}
+
+/** The wait, stalled (and so late) once the silent end is observed, if that comes before its deadlines. */
+function withSilentEnd(wait: Wait, silent: SilentEnd | null, settings: Settings): Wait {
+  if (silent === null) return wait;
+  const atMs = silent.atMs + settings.observationDelayMs;
+  return { ...wait, silentEnd: silent, lateAtMs: Math.min(wait.lateAtMs, atMs), stalledAtMs: Math.min(wait.stalledAtMs, atMs) };
+}
+
 /** The awaited steps seen so far: the one that explains the flow (stalled before late, then the longest overdue), and the next deadline. */
 interface Judged {
   chosen: Wait | null;
@@ -289,12 +331,12 @@ function explain(wait: Wait, nowMs: number): WaitExplanation {
     ? {
       kind: 'consumer', afterEventType: wait.event.eventType, afterService: wait.event.service, awaitedEventTypes: [wait.event.eventType],
       awaitedService: wait.consumer!.service, consumerGroup: wait.consumer!.group, sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned,
-      declared, lateAtMs: wait.lateAtMs,
+      declared, lateAtMs: wait.lateAtMs, handledWithoutSending: null,
     }
     : {
       kind: 'next-event', afterEventType: wait.event.eventType, afterService: wait.event.service,
-      awaitedEventTypes: awaited, awaitedService: candidates[0]?.service ?? null, consumerGroup: null,
-      sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, declared, lateAtMs: wait.lateAtMs,
+      awaitedEventTypes: awaited, awaitedService: wait.silentEnd?.service ?? candidates[0]?.service ?? null, consumerGroup: wait.silentEnd?.consumerGroup ?? null,
+      sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, declared, lateAtMs: wait.lateAtMs, handledWithoutSending: wait.silentEnd ?? null,
     };
   const overdueMs = nowMs - wait.lateAtMs;
   return { ...explanation, overdueMs, message: waitMessage(explanation, wait.declared) };
@@ -328,6 +370,12 @@ function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>, decla
     : `${wait.awaitedEventTypes.length === 0 ? 'the next event' : wait.awaitedEventTypes.slice(0, 3).join(' or ')}${wait.awaitedService === null ? '' : ` from ${wait.awaitedService}`}`;
   let usual = wait.learned && wait.usual.p99Ms !== null ? `usually within ${duration(wait.usual.p99Ms)}` : 'not learned yet, default deadline';
   if (declared !== null) usual = `due within ${duration(declared.lateAfterMs)} as configured${wait.learned && wait.usual.p99Ms !== null ? `, ${usual}` : ''}`;
+  const silent = wait.handledWithoutSending;
+  if (silent !== null) {
+    const share = silent.sendShare >= 0.99995 ? 'every one' : `${(silent.sendShare * 100).toFixed(2)} %`;
+    return `waiting for ${who} since ${iso(wait.sinceMs)}: ${silent.service} (group ${silent.consumerGroup}) finished handling ${wait.afterEventType} ` +
+      `${duration(Math.max(0, silent.atMs - wait.sinceMs))} later without sending it, as it does after ${share} of its handlings`;
+  }
   return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}`;
 }
 

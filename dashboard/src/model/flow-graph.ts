@@ -33,7 +33,8 @@ export function flowGraph(response: FlowResponse, maxNodes = Infinity): Choreogr
     const group = hop.consumerGroup ?? '';
     if (!s.consumers.some((c) => c.service === hop.toService && c.group === group)) {
       s.consumers.push({
-        group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs), handling: once(hop.processingMs), attempts: 1, failedAttempts: 0,
+        group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs), untilHandled: once(hop.waitMs === null ? null : hop.waitMs + hop.processingMs), handling: once(hop.processingMs), attempts: 1, failedAttempts: 0,
+        handled: 1, sentNext: 0, awaitsSend: false,
       });
     }
   }
@@ -42,7 +43,10 @@ export function flowGraph(response: FlowResponse, maxNodes = Infinity): Choreogr
     const after = handled.get(keyOf(hop.from));
     const sent = step(hop.eventType);
     if (hop.fromService !== null && !sent.producers.some((p) => p.service === hop.fromService)) sent.producers.push({ service: hop.fromService, count: 1 });
-    if (after !== undefined && !step(after).transitions.some((t) => t.eventType === hop.eventType)) {
+    if (after === undefined) continue;
+    const sender = step(after).consumers.find((c) => c.service === hop.fromService);
+    if (sender !== undefined) sender.sentNext = 1;
+    if (!step(after).transitions.some((t) => t.eventType === hop.eventType)) {
       step(after).transitions.push({ eventType: hop.eventType, count: 1, probability: 1, latency: once(null) });
     }
   }
