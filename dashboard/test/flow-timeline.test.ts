@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiHop, ApiSpan, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
+import type { ApiHop, ApiSpan, ApiWaitExplanation, FlowResponse, FlowSummary } from '../../collector/src/api/types.ts';
 import { flowTimeline } from '../src/model/flow-timeline.ts';
 import { flowGraph } from '../src/model/flow-graph.ts';
 import { offsetLabel } from '../src/model/format.ts';
@@ -89,7 +89,14 @@ test('stuck flows group by what they wait for, the biggest group first, each flo
   });
   const groups = stuckGroups([flow('a', 'late', 'X', T0 + 5), flow('b', 'stalled', 'Y', T0), flow('c', 'stalled', 'X', T0 + 1), { ...flow('d', 'running', 'X', T0), explanation: null }]);
   assert.deepEqual(groups.map((g) => [g.afterEventType, g.stalled, g.late, g.flows.map((f) => f.flowId), g.oldestSinceMs - T0]), [['X', 1, 1, ['c', 'a'], 1], ['Y', 1, 0, ['b'], 0]]);
-  assert.equal(groups[0]!.waitingFor, 'Next from svc, after X');
+  assert.equal(groups[0]!.headline, 'waiting for Next from svc, after X');
+  // flows whose handler ended without sending are a group of their own, said so
+  const silent = flow('e', 'stalled', 'X', T0);
+  silent.explanation = { ...(silent.explanation as ApiWaitExplanation), consumerGroup: 'svc-group', handledWithoutSending: { consumerGroup: 'svc-group', service: 'svc', atMs: T0 + 2, sendShare: 1 } };
+  const apart = stuckGroups([flow('a', 'stalled', 'X', T0), silent]);
+  assert.deepEqual(apart.map((g) => [g.headline, g.flows.map((f) => f.flowId)]).sort(), [
+    ['waiting for Next from svc, after X', ['a']], ['where svc (group svc-group) finished handling X without sending Next', ['e']],
+  ]);
 });
 
 test('the catalogue\'s charts: the funnel\'s bars split into onward, stuck and failed; durations in every power-of-two bucket between', () => {

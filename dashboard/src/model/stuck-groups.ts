@@ -7,8 +7,8 @@ import type { ApiWaitExplanation, FlowSummary } from '../../../collector/src/api
 
 export interface StuckGroup {
   key: string;
-  /** What they wait for, in words, as the oldest flow's explanation says it. */
-  waitingFor: string;
+  /** What they wait for, in words after their count, as the oldest flow's explanation says it ("waiting for …"). */
+  headline: string;
   afterEventType: string;
   stalled: number;
   late: number;
@@ -26,14 +26,14 @@ export function stuckGroups(flows: readonly FlowSummary[]): StuckGroup[] {
     const key = JSON.stringify([explanation.kind, explanation.afterEventType, explanation.awaitedService, explanation.consumerGroup]);
     let group = groups.get(key);
     if (group === undefined) {
-      group = { key, waitingFor: waitingFor(explanation), afterEventType: explanation.afterEventType, stalled: 0, late: 0, oldestSinceMs: explanation.sinceMs, flows: [] };
+      group = { key, headline: headline(explanation), afterEventType: explanation.afterEventType, stalled: 0, late: 0, oldestSinceMs: explanation.sinceMs, flows: [] };
       groups.set(key, group);
     }
     group[flow.state] += 1;
     group.flows.push(flow);
     if (explanation.sinceMs < group.oldestSinceMs) {
       group.oldestSinceMs = explanation.sinceMs;
-      group.waitingFor = waitingFor(explanation);
+      group.headline = headline(explanation);
     }
   }
   const sinceOf = (flow: FlowSummary) => (flow.explanation?.sinceMs ?? flow.lastEventMs);
@@ -41,9 +41,12 @@ export function stuckGroups(flows: readonly FlowSummary[]): StuckGroup[] {
   return [...groups.values()].sort((a, b) => b.stalled + b.late - (a.stalled + a.late) || a.oldestSinceMs - b.oldestSinceMs);
 }
 
-function waitingFor(explanation: ApiWaitExplanation): string {
+function headline(explanation: ApiWaitExplanation): string {
   const service = explanation.awaitedService ?? 'an unknown service';
-  if (explanation.kind === 'consumer') return `${service} (group ${explanation.consumerGroup ?? '?'}) to handle ${explanation.afterEventType}`;
+  if (explanation.kind === 'consumer') return `waiting for ${service} (group ${explanation.consumerGroup ?? '?'}) to handle ${explanation.afterEventType}`;
   const awaited = explanation.awaitedEventTypes.slice(0, 3).join(' or ') || 'the next event';
-  return `${awaited} from ${service}, after ${explanation.afterEventType}`;
+  // a handling that ended without sending is its own group: not slow, stuck at once
+  const silent = explanation.handledWithoutSending;
+  if (silent !== null) return `where ${silent.service} (group ${silent.consumerGroup}) finished handling ${explanation.afterEventType} without sending ${awaited}`;
+  return `waiting for ${awaited} from ${service}, after ${explanation.afterEventType}`;
 }

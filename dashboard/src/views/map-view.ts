@@ -438,7 +438,7 @@ export class MapView {
       list.replaceChildren(...groups.slice(0, 12).map((group) => el('section', { className: 'stuck-group' },
         el('p', { className: 'stuck-head' },
           el('span', { className: 'count' }, `${group.stalled + group.late}`),
-          ` waiting for ${group.waitingFor}`),
+          ` ${group.headline}`),
         el('p', { className: 'muted' }, `${group.stalled} stalled, ${group.late} late · the longest for ${shortDuration(now - group.oldestSinceMs)}`),
         el('ul', { className: 'flow-list' }, ...group.flows.slice(0, 5).map(flowItem)))));
     }, (error: Error) => list.replaceChildren(el('p', { className: 'muted' }, `could not read flows: ${error.message}`)));
