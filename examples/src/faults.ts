@@ -1,8 +1,8 @@
 /**
  * The faults the demo can inject, as commands on the control topic. Switches (pause, slow, drop-context,
  * legacy-hop) are state: every process folds all commands ever sent into its current faults, so a
- * restarted service comes back with the faults in force. One-shot commands (crash, redeliver, poison) act
- * only on processes that were already running when they were sent. Pure: no I/O.
+ * restarted service comes back with the faults in force. One-shot commands (crash, redeliver, poison,
+ * lose-sends) act only on processes that were already running when they were sent. Pure: no I/O.
  */
 
 /** The demo's instrumented services, which take faults (the warehouse takes none: nothing watches it). */
@@ -22,6 +22,8 @@ export type FaultCommand =
   | { kind: 'redeliver'; service: ServiceName; count: number }
   /** The next `count` orders carry an amount payment cannot read: retried, then dead-lettered (`orders.dlq`). */
   | { kind: 'poison'; service: 'order'; count: number }
+  /** Each of the service's instances: its next `count` handlings send nothing, as a bug that swallows events: those orders stop there. */
+  | { kind: 'lose-sends'; service: ServiceName; count: number }
   /** Reservations pass through the uninstrumented warehouse system before shipping. */
   | { kind: 'legacy-hop'; on: boolean };
 
@@ -48,7 +50,7 @@ export const MAX_SLOW_MS = 8_000;
 
 /** One-shot commands: they act once, on the processes running when they are sent. */
 export function isOneShot(command: FaultCommand): boolean {
-  return command.kind === 'crash' || command.kind === 'redeliver' || command.kind === 'poison';
+  return command.kind === 'crash' || command.kind === 'redeliver' || command.kind === 'poison' || command.kind === 'lose-sends';
 }
 
 export function noFaults(): FaultState {
@@ -71,6 +73,7 @@ export function applyCommand(state: FaultState, command: FaultCommand): FaultSta
     case 'crash':
     case 'redeliver':
     case 'poison':
+    case 'lose-sends':
       return state;
   }
 }
@@ -83,6 +86,7 @@ export const FAULT_USAGE = [
   'drop-context on|off                    inventory → shipping loses its trace headers (a propagation gap)',
   'redeliver <service> [count]            re-read the last count messages of each partition (default 20)',
   'poison [count]                         the next orders (default 1) carry an amount payment cannot read',
+  'lose-sends <service> [count]           the next handlings (default 3) of each instance send nothing (lost events)',
   'legacy-hop on|off                      reservations pass through an uninstrumented service',
   'clear                                  every switch off',
 ].join('\n');
@@ -120,6 +124,10 @@ export function parseFault(words: readonly string[]): FaultCommand[] {
       return [{ kind: 'redeliver', service: s, count: count(extra, 20, 'the count', 10_000) }];
     }
     case 'poison': return [{ kind: 'poison', service: 'order', count: count(arg, 1, 'the count', 100) }];
+    case 'lose-sends': {
+      const s = service();
+      return [{ kind: 'lose-sends', service: s, count: count(extra, 3, 'the count', 1_000) }];
+    }
     case 'legacy-hop': return [{ kind: 'legacy-hop', on: onOff() }];
     case 'clear':
       return [
@@ -140,6 +148,7 @@ export function describeCommand(command: FaultCommand): string {
     case 'crash': return `crash ${command.service}`;
     case 'redeliver': return `redeliver ${command.service} (${command.count})`;
     case 'poison': return `poison (the next ${command.count === 1 ? 'order' : `${command.count} orders`})`;
+    case 'lose-sends': return `lose-sends ${command.service} (the next ${command.count === 1 ? 'handling' : `${command.count} handlings`})`;
     default: return `${command.kind} ${command.on ? 'on' : 'off'}`;
   }
 }

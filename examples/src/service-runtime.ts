@@ -3,6 +3,7 @@
  * the instrumentation's README tells a user to, the fault switches from the control topic applied to its
  * consumers, and a clean stop on SIGTERM/SIGINT.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import { instrumentKafka, instrumentKafkaProducer, processMessage, type ContextMode, type MessageView } from '@choreoscope/instrumentation';
@@ -83,6 +84,9 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
   const commandListeners: Array<(command: FaultCommand) => void> = [];
   // the switches in force, as the control topic says (replayed from its start when this process starts)
   let faults = noFaults();
+  // handlings left whose sends are lost (lose-sends); a handling marked so drops every send it makes
+  let losingSends = 0;
+  const losing = new AsyncLocalStorage<boolean>();
 
   const applyPause = () => {
     const paused = faults.paused.has(name);
@@ -111,6 +115,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
       log(`fault: ${describeCommand(command)}`);
       if (command.kind === 'crash') process.kill(process.pid, 'SIGKILL');
       if (command.kind === 'redeliver') redeliver(command.count);
+      if (command.kind === 'lose-sends') losingSends += command.count;
       for (const listener of commandListeners) listener(command);
     },
   });
@@ -124,6 +129,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
     onStop: (work) => stopWork.push(work),
     running: () => log(`running (brokers ${env.brokers.join(',')})`),
     async publish(event) {
+      if (losing.getStore() === true) return log(`lost ${event.type} for ${event.orderId} (lose-sends)`);
       await producer.send({ topic: TOPIC_OF[event.type], messages: [toMessage(event)] });
     },
     async subscribe(subscription) {
@@ -145,7 +151,9 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
         const event = parseEvent(message.value);
         const slowMs = faults.slowMs.get(name) ?? 0;
         if (slowMs > 0) await sleep(slowMs);
-        if (event !== undefined) await subscription.handle(event, { topic, partition, offset: message.offset, attempt });
+        const lose = event !== undefined && losingSends > 0;
+        if (lose) losingSends -= 1;
+        if (event !== undefined) await losing.run(lose, () => subscription.handle(event, { topic, partition, offset: message.offset, attempt }));
         attempts.delete(key);
         entry.lastOffsets.set(where, BigInt(message.offset));
       };

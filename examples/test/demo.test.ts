@@ -257,3 +257,17 @@ test('a crashed service is restarted and its orders complete', { timeout: 120_00
   const orderId = await placeOrder({ items: 1, amountCents: 2_300 });
   await waitForState(orderId, ['completed'], 60_000);
 });
+
+test('lost sends: payment handles an order and sends nothing, and the order stalls after OrderCreated', { timeout: 90_000 }, async () => {
+  // two instances share payment's group: each takes the one-shot fault, so whichever gets the order loses its send
+  await fault('lose-sends payment 1', ['payment-1', 'payment-2']);
+  const orderId = await placeOrder({ items: 1, amountCents: 2_400 });
+  await waitFor(() => ['payment-1', 'payment-2'].some((name) => logOf(name).includes(`lost PaymentAuthorized for ${orderId}`)), 30_000,
+    `a payment instance to lose ${orderId}'s PaymentAuthorized`, 250);
+  const flow = await waitForState(orderId, ['stalled'], 60_000);
+  const explanation = flow.flow.explanation;
+  assert.ok(explanation && explanation.kind === 'next-event', JSON.stringify(explanation));
+  assert.equal(explanation.afterEventType, 'OrderCreated');
+  assert.ok(flow.spans.some((s) => s.serviceName === 'payment' && s.kind === 'consumer' && s.status.code !== 'error'), 'payment handled it, without an error');
+  assert.ok(!flow.spans.some((s) => s.kind === 'producer' && s.attributes['choreoscope.event.type'] === 'PaymentAuthorized'), 'and sent nothing');
+});

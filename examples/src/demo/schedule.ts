@@ -30,6 +30,7 @@ export const SCHEDULE: readonly ScheduledFault[] = [
   { atS: 360, fault: 'redeliver notification 20', see: 'duplicate deliveries at notification (it is not idempotent)' },
   { atS: 380, fault: 'poison', see: 'an order payment cannot read: tried three times, dead-lettered, failed' },
   { atS: 420, fault: 'crash shipping', see: 'shipping is killed and restarted 5 s later; its orders wait, then complete' },
+  { atS: 450, fault: 'lose-sends payment 3', see: 'payment handles three orders and sends nothing: stalled at once, "finished handling OrderCreated without sending it"' },
 ];
 
 /** The commands due in (fromS, toS] of the demo's time, cycles included. */
