@@ -16,7 +16,7 @@ import { runService } from './services/run-service.ts';
 const ORDERS = 10;
 // learned from the first test's orders: settled a second after they go quiet, payment's sends trusted after ten
 const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 }, {
-  flows: { settleAfterMs: 1_000, exportDelayMs: 1_000, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS } },
+  flows: { settleAfterMs: 1_000, exportDelayMs: 1_000, saveModelEveryMs: 200, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS } },
 });
 const { services, getJson } = e2e;
 
@@ -93,12 +93,16 @@ test('payment handles two more orders and sends nothing: stalled as soon as its 
   const handler = created.consumers.find((c) => c.group === 'payment')!;
   assert.ok(handler.untilHandled.count === ORDERS && handler.untilHandled.p50Ms! >= handler.wait.p50Ms!, 'until handled: the wait and the handling');
 
-  const payment = runService('./choreoscope-service.ts', { ...env, ROLE: 'payment', SILENT: '1', ORDERS: '2', FIRST_ORDER: '11' });
-  services.push(payment);
-  await payment.ready;
+  // notification handles OrderCreated too: it runs, so payment's step is the only one left waiting
+  const consumers = [
+    runService('./choreoscope-service.ts', { ...env, ROLE: 'payment', SILENT: '1', ORDERS: '2', FIRST_ORDER: '11' }),
+    runService('./choreoscope-service.ts', { ...env, ROLE: 'notification', ORDERS: '2', EXPECTED: '2' }),
+  ];
+  services.push(...consumers);
+  await Promise.all(consumers.map((service) => service.ready));
   const order = runService('./choreoscope-service.ts', { ...env, ROLE: 'order', ORDERS: '2', FIRST_ORDER: '11' });
   services.push(order);
-  await Promise.all([payment.done, order.done]);
+  await Promise.all([...consumers, order].map((service) => service.done));
 
   let flows: FlowsResponse['flows'] = [];
   await waitFor(async () => {
