@@ -243,10 +243,11 @@ export interface ApiModelStep {
   /**
    * Each group handling it: `wait` in Kafka before a handling starts, `handling` how long a successful one
    * takes (its span), `untilHandled` from the event sent to the group's first attempt ending (what a flow
-   * waits out before calling the group late: a handling is known when its span ends), `attempts` deliveries to the group and `failedAttempts` those that failed; `handled`
-   * successful handlings and `sentNext` those that sent an event from inside (the send's parent or link is
-   * the handling's span); `awaitsSend`: it sent in at least 99.9 % of at least 1,000 handlings, so one that
-   * ends without sending stalls its flow at once.
+   * waits out before calling the group late: a handling is known when its span ends), `attempts`
+   * deliveries to the group and `failedAttempts` those that failed; `handled` successful handlings and
+   * `sentNext` those that sent an event from inside (the send's parent or link is the handling's span);
+   * `awaitsSend`: it sent in at least 99.9 % of at least 1,000 handlings (`stalls.sendEvidenceMinSamples`),
+   * so one that ends without sending stalls its flow at once.
    */
   consumers: {
     group: string; service: string; count: number; probability: number; awaited: boolean; wait: ApiLatency;

@@ -372,9 +372,9 @@ function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>, decla
   if (declared !== null) usual = `due within ${duration(declared.lateAfterMs)} as configured${wait.learned && wait.usual.p99Ms !== null ? `, ${usual}` : ''}`;
   const silent = wait.handledWithoutSending;
   if (silent !== null) {
-    const share = silent.sendShare >= 0.99995 ? 'every one' : `${(silent.sendShare * 100).toFixed(2)} %`;
+    const share = silent.sendShare >= 0.99995 ? 'all' : `${(silent.sendShare * 100).toFixed(2)} %`;
     return `waiting for ${who} since ${iso(wait.sinceMs)}: ${silent.service} (group ${silent.consumerGroup}) finished handling ${wait.afterEventType} ` +
-      `${duration(Math.max(0, silent.atMs - wait.sinceMs))} later without sending it, as it does after ${share} of its handlings`;
+      `${duration(Math.max(0, silent.atMs - wait.sinceMs))} later without sending it, though it sent one after ${share} of its handlings until now`;
   }
   return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}`;
 }
