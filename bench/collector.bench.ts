@@ -9,7 +9,7 @@
 // The -noflows variants run the collector with --flows off: no flow assembly, what it costs ingest.
 //
 //   npm run bench:collector -- [--duration 10] [--warmup 2] [--connections 16] [--spans 100]
-//     [--only baseline,pglite,pglite-noflows,pglite-forward,postgres,postgres-noflows]
+//     [--only baseline,pglite,pglite-noflows,pglite-forward,postgres,postgres-noflows] [--cpu-prof DIR]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '16' },
     spans: { type: 'string', default: '100' },
     only: { type: 'string', default: 'baseline,pglite,pglite-noflows,pglite-forward,postgres,postgres-noflows' },
+    /** Writes a V8 CPU profile of every variant's server into this folder (one subfolder a variant). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const durationSeconds = Number(values.duration);
@@ -103,11 +105,12 @@ async function runVariant(target: Target, encoding: OtlpEncoding, postgres: Post
   console.log(`  ${name}: starting`);
   const dataDir = target.startsWith('pglite') ? mkdtempSync(join(tmpdir(), 'choreoscope-bench-')) : undefined;
   const databaseUrl = target.startsWith('postgres') ? await postgres!.createDatabase(`bench_${target.replace('-', '_')}_${encoding}`) : undefined;
-  const args =
-    target === 'baseline' ? ['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)]
+  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], `${target}-${encoding}`)] : [];
+  const args = [...profile,
+    ...(target === 'baseline' ? ['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)]
     : [COLLECTOR_CLI, '--port', '0', '--log-level', 'warn', '--max-body-bytes', String(MAX_BODY_BYTES),
       ...(dataDir !== undefined ? ['--data-dir', dataDir] : ['--database-url', databaseUrl!]),
-      ...(target.endsWith('-noflows') ? ['--flows', 'off'] : [])];
+      ...(target.endsWith('-noflows') ? ['--flows', 'off'] : [])])];
   const sink = target === 'pglite-forward' ? await startServerProcess(['--import', 'tsx', BARE_SERVER, '--port', '0', '--max-body-bytes', String(MAX_BODY_BYTES)], 'forward sink') : undefined;
   if (sink) args.push('--forward-url', `${sink.url}/v1/traces`);
   const server = await startServerProcess(args, name);
