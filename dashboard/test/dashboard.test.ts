@@ -127,7 +127,7 @@ test('the map draws the model\'s nodes and edges, the compensation band apart, s
     assert.deepEqual(badge, { shown: true, text: '3 stuck' });
     // flows that ended before their last event was learned as an end wait for their next look to be called completed
     const stuckInAll = stats.funnel.reduce((sum, step) => sum + step.stuck, 0);
-    assert.match(await page.getByTestId('map-status').textContent() ?? '', new RegExp(`· ${stuckInAll} flows stuck ·`));
+    assert.match(await page.getByTestId('map-status').textContent() ?? '', new RegExp(`· ${stuckInAll} flows stuck \\(active in the last 24 h\\) ·`));
     // with nothing clicked, the panel lists what is stuck, grouped by what it waits for
     const stuckNow = page.getByTestId('stuck-now');
     await stuckNow.locator('.stuck-group').first().waitFor();

@@ -160,7 +160,7 @@ export class MapView {
       const groups = this.#map.nodes.filter((n) => n.kind === 'service' && n.group !== '').length;
       this.#status.textContent = this.#map.nodes.length === 0
         ? 'No events yet: send spans to the collector\'s /v1/traces and the choreography appears here.'
-        : `${catalog.events.length} event types · ${services} services · ${groups} consumer groups · ${stuck} flows stuck · updated ${new Date(endMs).toLocaleTimeString()}`;
+        : `${catalog.events.length} event types · ${services} services · ${groups} consumer groups · ${stuck} flows stuck (active in the last 24 h) · updated ${new Date(endMs).toLocaleTimeString()}`;
     } catch (error) {
       this.#status.textContent = `Could not read the collector: ${(error as Error).message}`;
     }
