@@ -256,7 +256,9 @@ function laidOut(nodes: MapNode[], edges: MapEdge[]): ChoreographyMap {
     graph.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: RANK_GAP, marginx: 0, marginy: 0 });
     graph.setDefaultEdgeLabel(() => ({}));
     for (const node of members) graph.setNode(node.id, { width: node.width, height: node.height });
-    for (const edge of edges) if (ids.has(edge.from) && ids.has(edge.to)) graph.setEdge(edge.from, edge.to);
+    // an event sits right after the service that sends it (a send is held short); a handling may stretch,
+    // so a sink handling many events (notification) does not drag each of them across the map to itself
+    for (const edge of edges) if (ids.has(edge.from) && ids.has(edge.to)) graph.setEdge(edge.from, edge.to, { weight: edge.kind === 'produce' ? 4 : 1 });
     layout(graph);
     for (const node of members) {
       const placed = graph.node(node.id) as { x: number; y: number };
