@@ -50,7 +50,7 @@ export type StallKind = 'consumer' | 'hung' | 'silent';
 export interface Stall {
   kind: StallKind;
   eventType: string;
-  /** The awaited group (kind consumer). */
+  /** The group that never handled it (consumer), or whose handling hung or ended silently. */
   group: string | null;
   /** When the unanswered event was sent. */
   sinceMs: number;

@@ -14,9 +14,9 @@ import { judgeFlow, type FlowVerdict } from '../collector/src/core/stalls.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteStore } from '../collector/src/store/pglite-store.ts';
 import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow, type StallKind } from './choreography-simulator.ts';
+import { random } from './flow-workload.ts';
 
 const STALL_KINDS: readonly StallKind[] = ['consumer', 'hung', 'silent'];
-import { random } from './flow-workload.ts';
 
 const { values } = parseArgs({
   options: {

@@ -14,9 +14,13 @@ import { useBrokerAndCollector } from './services/end-to-end.ts';
 import { runService } from './services/run-service.ts';
 
 const ORDERS = 10;
-// learned from the first test's orders: settled a second after they go quiet, payment's sends trusted after ten
+// learned from the first test's orders: settled a second after they go quiet, payment's sends trusted after
+// ten; what follows OrderCreated is declared due within a minute, so only the evidence can stall it sooner
 const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 }, {
-  flows: { settleAfterMs: 1_000, exportDelayMs: 1_000, saveModelEveryMs: 200, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS } },
+  flows: {
+    settleAfterMs: 1_000, exportDelayMs: 1_000, saveModelEveryMs: 200, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS },
+    stalls: { steps: [{ afterEventType: 'OrderCreated', consumerGroup: null, expect: [], lateAfterMs: 60_000, stalledAfterMs: 120_000 }] },
+  },
 });
 const { services, getJson } = e2e;
 
@@ -116,7 +120,10 @@ test('payment handles two more orders and sends nothing: stalled as soon as its 
     if (explanation.kind !== 'next-event') continue;
     assert.equal(explanation.handledWithoutSending?.consumerGroup, 'payment');
     assert.equal(explanation.handledWithoutSending?.sendShare, 1);
-    assert.ok(explanation.handledWithoutSending!.atMs > explanation.sinceMs);
+    const silentAt = explanation.handledWithoutSending!.atMs;
+    assert.ok(silentAt > explanation.sinceMs);
+    // stalled once the handling's span had the export delay (and the assembly backlog's wait) to arrive, not at the minute declared
+    assert.ok(explanation.lateAtMs - silentAt >= 1_000 && explanation.lateAtMs - silentAt < 10_000, `late ${explanation.lateAtMs - silentAt} ms after the silent end`);
     assert.match(explanation.message, /^waiting for PaymentAuthorized from payment since \S+: payment \(group payment\) finished handling OrderCreated \d+ ms later without sending it, though it sent one after all of its handlings until now$/);
   }
   let titles: string[] = [];

@@ -350,7 +350,7 @@ describe('flow states', () => {
       return p;
     };
 
-    test('learned per group: payment sends after every handling of OrderCreated, shipping sends nothing after OrderShipped', () => {
+    test('learned per group: payment sends after every handling of OrderCreated, stored and read back', () => {
       const created = always.snapshot(T0).steps.find((step) => step.eventType === 'OrderCreated')!.consumers[0]!;
       assert.deepEqual([created.group, created.handled, created.sentNext, created.awaitsSend], ['payments', 2_000, 2_000, true]);
       assert.deepEqual(always.expectationsAfter('OrderCreated', T0).consumers.map((c) => [c.group, c.sendShare, c.awaitsSend]), [['payments', 1, true]]);
@@ -407,7 +407,42 @@ describe('flow states', () => {
       assert.equal(before!.wait.count, 500);
     });
 
-    test('not evidence: too few handlings seen, a group whose sends sometimes leave its span, a handling that failed, one still going', () => {
+    test('fan-out: another group\'s event followed, yet payment ended silently: stalled, waiting for what payment sends', () => {
+      // OrderCreated goes to payment and to fraud, and each always sends its own event
+      const fanOut = new ChoreographyModel();
+      const flow = (at: number, paymentSends: boolean): FlowProgress => ({
+        events: [
+          { eventType: 'OrderCreated', service: 'order', atMs: at },
+          { eventType: 'FraudChecked', service: 'fraud', atMs: at + 40 },
+          ...(paymentSends ? [{ eventType: 'PaymentAuthorized', service: 'payment', atMs: at + 100 }] : []),
+        ],
+        consumptions: [
+          { eventType: 'OrderCreated', group: 'fraud', service: 'fraud', atMs: at + 10, succeeded: true, endedAtMs: at + 41, doneAtMs: at + 41, sentNext: true },
+          { eventType: 'OrderCreated', group: 'payments', service: 'payment', atMs: at + 20, succeeded: true, endedAtMs: at + 101, doneAtMs: at + 101, sentNext: paymentSends },
+        ],
+        transitions: [
+          { from: 'OrderCreated', to: 'FraudChecked', latencyMs: 40 },
+          ...(paymentSends ? [{ from: 'OrderCreated', to: 'PaymentAuthorized', latencyMs: 100 }] : []),
+        ],
+        failure: null,
+        lastActivityMs: at + 101,
+      });
+      for (let i = 0; i < 1_200; i += 1) fanOut.learn(flow(T0 - 600_000 + i * 100, true), T0);
+      assert.deepEqual(fanOut.expectationsAfter('OrderCreated', T0).consumers.map((c) => [c.group, c.awaitsSend]).sort(), [['fraud', true], ['payments', true]]);
+      const silent = flow(T0, false);
+      const delay = { observationDelayMs: 1_000 };
+      assert.notEqual(judgeFlow(silent, fanOut.view(T0 + 1_100), delay).state, 'stalled', 'its sends may still be on their way');
+      const verdict = judgeFlow(silent, fanOut.view(T0 + 1_101), delay);
+      assert.equal(verdict.state, 'stalled');
+      assert.ok(verdict.explanation?.kind === 'next-event');
+      assert.deepEqual([verdict.explanation.awaitedEventTypes, verdict.explanation.awaitedService, verdict.explanation.handledWithoutSending?.consumerGroup],
+        [['PaymentAuthorized'], 'payment', 'payments'], 'what payment sends, not what fraud sent');
+      // payment's event sent after all, from outside its handling's span this once: not stuck
+      silent.events.push({ eventType: 'PaymentAuthorized', service: 'payment', atMs: T0 + 300 });
+      assert.notEqual(judgeFlow(silent, fanOut.view(T0 + 5_000), delay).state, 'stalled');
+    });
+
+    test('not evidence: too few handlings seen, a group whose sends sometimes leave its span, a failed handling (said as a failure), sends not known', () => {
       const young = learnedFrom(999, 23);
       const p = silentPayment();
       const doneAt = p.consumptions[0]!.doneAtMs!;

@@ -190,6 +190,7 @@ export interface ApiWaitExplanation {
   /** consumer: the event itself; next-event: what may follow, most likely first. */
   awaitedEventTypes: string[];
   awaitedService: string | null;
+  /** consumer: the awaited group; next-event: the group whose handling ended without sending, else null. */
   consumerGroup: string | null;
   /** When the unanswered event was sent (epoch milliseconds). */
   sinceMs: number;
@@ -246,8 +247,9 @@ export interface ApiModelStep {
    * waits out before calling the group late: a handling is known when its span ends), `attempts`
    * deliveries to the group and `failedAttempts` those that failed; `handled` successful handlings and
    * `sentNext` those that sent an event from inside (the send's parent or link is the handling's span);
-   * `awaitsSend`: it sent in at least 99.9 % of at least 1,000 handlings (`stalls.sendEvidenceMinSamples`),
-   * so one that ends without sending stalls its flow at once.
+   * `awaitsSend`: an awaited group that sent in at least 99.9 % of at least 1,000 handlings
+   * (`stalls.sendEvidenceMinSamples`) in the model's window (`windowMs`, the current and previous one), so one
+   * that ends without sending stalls its flow once that span has had the export delay to arrive.
    */
   consumers: {
     group: string; service: string; count: number; probability: number; awaited: boolean; wait: ApiLatency;

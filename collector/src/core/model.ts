@@ -26,7 +26,10 @@ export interface ModelOptions {
    * ends without sending has stalled its flow, whatever the step's deadline (stalls.ts). Default 0.999.
    */
   sendEvidenceShare?: number;
-  /** Default 1000: below, a share of 1 is too few handlings to say a silent end is never normal. */
+  /**
+   * Default 1000: below, a share of 1 is too few handlings to say a silent end is never normal. Counted
+   * like everything the model knows, over its current and previous window (one to two hours by default).
+   */
   sendEvidenceMinSamples?: number;
 }
 
@@ -343,7 +346,9 @@ export class ChoreographyModel {
           group, service: handler.service, count: handler.count.value(window), probability: Math.min(1, handler.count.value(window) / occurrences),
           awaited: expected.consumers.some((c) => c.group === group), wait: summary(handler.wait, window), untilHandled: summary(handler.untilHandled, window),
           handling: summary(handler.handling, window), attempts: handler.attempts.value(window), failedAttempts: handler.failed.value(window),
-          handled: handler.handled.value(window), sentNext: handler.sentNext.value(window), awaitsSend: this.#sends(handler, window).awaitsSend,
+          handled: handler.handled.value(window), sentNext: handler.sentNext.value(window),
+          // judged by only for an awaited group, as stall detection looks at those
+          awaitsSend: expected.consumers.some((c) => c.group === group && c.awaitsSend === true),
         })).filter((c) => c.count > 0),
         transitions: [...stats.next].map(([next, follower]) => ({
           eventType: next, count: follower.count.value(window), probability: Math.min(1, follower.count.value(window) / occurrences),

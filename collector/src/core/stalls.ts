@@ -59,9 +59,12 @@ export interface WaitExplanation {
   afterService: string | null;
   /** consumer: the event itself; next-event: the events that may come next, most likely first. */
   awaitedEventTypes: string[];
-  /** The service expected to act: the consumer group's, or the usual sender of the likeliest next event. */
+  /**
+   * The service expected to act: the consumer group's, the usual sender of the likeliest next event, or
+   * (a handling that ended without sending) the handling's.
+   */
   awaitedService: string | null;
-  /** The awaited consumer group (kind consumer). */
+  /** The awaited consumer group (kind consumer), or the one whose handling ended without sending; null otherwise. */
   consumerGroup: string | null;
   /** When the event was sent: the wait started then. */
   sinceMs: number;
@@ -157,11 +160,14 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
       continue;
     }
     const declaredNext = declared?.get(NEXT_EVENT) ?? null;
-    if (wasFollowed(progress, event, expected, declaredNext)) continue;
-    // flows sometimes end here without it being terminal: nothing is owed, unless declared
-    if (expected.trusted && !expected.nextAwaited && declaredNext === null) continue;
+    // owed: nothing followed yet, and flows go on from here (some end here without it being terminal: then
+    // nothing is owed, unless declared)
+    const owed = !wasFollowed(progress, event, expected, declaredNext) && !(expected.trusted && !expected.nextAwaited && declaredNext === null);
+    // a group that always sends and ended without sending is stuck, whatever else followed the event (fan-out)
+    const silent = silentEnd(progress, event, expected);
+    if (!owed && silent === null) continue;
     const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings, declaredNext);
-    consider(judged, withSilentEnd(wait, silentEnd(progress, event, expected), settings), nowMs);
+    consider(judged, silent === null ? wait : withSilentEnd(wait, silent, settings, owed), nowMs);
   }
 
   const expectedCompletionMs = terminal === null ? expectedCompletion(progress, model) : null;
@@ -256,7 +262,8 @@ function waitFor(
 
 /**
  * The handling of `event` that ended without sending, by a group that always sends (the earliest, if
- * several): the flow is stuck there, not slow. Null when no such handling is known.
+ * several): the flow is stuck there, not slow. Not one when its service sent another event since all the
+ * same (from outside the handling's span, this once). Null when no such handling is known.
  */
 function silentEnd(progress: FlowProgress, event: EventOccurrence, expected: Expectations): SilentEnd | null {
   let found: SilentEnd | null = null;
@@ -265,17 +272,25 @@ function silentEnd(progress: FlowProgress, event: EventOccurrence, expected: Exp
     for (const c of progress.consumptions) {
       if (c.eventType !== event.eventType || c.group !== consumer.group || !c.succeeded || c.sentNext !== false) continue;
       if (c.doneAtMs === null || c.doneAtMs === undefined) continue;
+      if (progress.events.some((other) => other.service === c.service && other.eventType !== event.eventType && other.atMs >= event.atMs)) continue;
       if (found === null || c.doneAtMs < found.atMs) found = { consumerGroup: c.group, service: c.service, atMs: c.doneAtMs, sendShare: consumer.sendShare ?? 1 };
     }
   }
   return found;
 }
 
-/** The wait, stalled (and so late) once the silent end is observed, if that comes before its deadlines. */
-function withSilentEnd(wait: Wait, silent: SilentEnd | null, settings: Settings): Wait {
-  if (silent === null) return wait;
+/**
+ * The wait with a silent end: stalled (and so late) once the silent end is observed, or at its own
+ * deadlines if they come first and the next event is `owed`; when it is not (another group's event
+ * followed), the silent end alone makes the wait.
+ */
+function withSilentEnd(wait: Wait, silent: SilentEnd, settings: Settings, owed: boolean): Wait {
   const atMs = silent.atMs + settings.observationDelayMs;
-  return { ...wait, silentEnd: silent, lateAtMs: Math.min(wait.lateAtMs, atMs), stalledAtMs: Math.min(wait.stalledAtMs, atMs) };
+  return {
+    ...wait, silentEnd: silent,
+    lateAtMs: owed ? Math.min(wait.lateAtMs, atMs) : atMs,
+    stalledAtMs: owed ? Math.min(wait.stalledAtMs, atMs) : atMs,
+  };
 }
 
 /** The awaited steps seen so far: the one that explains the flow (stalled before late, then the longest overdue), and the next deadline. */
@@ -323,7 +338,10 @@ function sentSince(progress: FlowProgress, eventType: string, atMs: number): boo
 }
 
 function explain(wait: Wait, nowMs: number): WaitExplanation {
-  const candidates = wait.expected.next?.candidates ?? [];
+  const allCandidates = wait.expected.next?.candidates ?? [];
+  // a silent end waits for what its own service sends, when the model knows it
+  const own = wait.silentEnd === undefined ? [] : allCandidates.filter((c) => c.service === wait.silentEnd!.service);
+  const candidates = own.length > 0 ? own : allCandidates;
   const declared = wait.declared !== null;
   // what the configuration says may follow, where the model knows nothing yet
   const awaited = candidates.length > 0 ? candidates.map((c) => c.eventType) : [...(wait.declared?.expect ?? [])];

@@ -23,17 +23,20 @@ export function flowGraph(response: FlowResponse, maxNodes = Infinity): Choreogr
     }
     return found;
   };
-  // which event each consumer span handled, for the step that follows it
+  // which event each consumer span handled, and in which group, for the step that follows it
   const handled = new Map<string, string>();
+  const groupOf = new Map<string, string>();
   for (const hop of response.hops) {
     if (hop.kind !== 'delivery' || hop.eventType === null) continue;
     const s = step(hop.eventType);
     handled.set(keyOf(hop.to), hop.eventType);
+    groupOf.set(keyOf(hop.to), hop.consumerGroup ?? '');
     if (hop.fromService !== null && !s.producers.some((p) => p.service === hop.fromService)) s.producers.push({ service: hop.fromService, count: 1 });
     const group = hop.consumerGroup ?? '';
     if (!s.consumers.some((c) => c.service === hop.toService && c.group === group)) {
       s.consumers.push({
-        group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs), untilHandled: once(hop.waitMs === null ? null : hop.waitMs + hop.processingMs), handling: once(hop.processingMs), attempts: 1, failedAttempts: 0,
+        group, service: hop.toService, count: 1, probability: 1, awaited: true, wait: once(hop.waitMs),
+        untilHandled: once(hop.waitMs === null ? null : hop.waitMs + hop.processingMs), handling: once(hop.processingMs), attempts: 1, failedAttempts: 0,
         handled: 1, sentNext: 0, awaitsSend: false,
       });
     }
@@ -44,8 +47,9 @@ export function flowGraph(response: FlowResponse, maxNodes = Infinity): Choreogr
     const sent = step(hop.eventType);
     if (hop.fromService !== null && !sent.producers.some((p) => p.service === hop.fromService)) sent.producers.push({ service: hop.fromService, count: 1 });
     if (after === undefined) continue;
-    const sender = step(after).consumers.find((c) => c.service === hop.fromService);
-    if (sender !== undefined) sender.sentNext = 1;
+    // sent from inside the handling's span, as the collector counts it
+    const sender = step(after).consumers.find((c) => c.service === hop.fromService && c.group === groupOf.get(keyOf(hop.from!)));
+    if (sender !== undefined && (hop.joinedBy === 'parent' || hop.joinedBy === 'link')) sender.sentNext = 1;
     if (!step(after).transitions.some((t) => t.eventType === hop.eventType)) {
       step(after).transitions.push({ eventType: hop.eventType, count: 1, probability: 1, latency: once(null) });
     }
