@@ -329,12 +329,12 @@ describe('flow states', () => {
       }
       return p;
     };
-    const learnedFrom = (flows: number, seed: number, silentShare = 0, handlingMs = 20): ChoreographyModel => {
+    const learnedFrom = (flows: number, seed: number, silentShare = 0, handlingMs = 20, sendsEarly = false): ChoreographyModel => {
       const m = new ChoreographyModel();
       const draw = random(seed);
       for (let i = 0; i < flows; i += 1) {
-        // payment sends as its handling ends
-        const steps = order(draw, handlingMs > 600 ? { paymentMs: handlingMs + 20 + draw() * 30 } : {});
+        // payment sends as its handling ends (or, sendsEarly, 600–800 ms into it, then goes on)
+        const steps = order(draw, handlingMs > 600 && !sendsEarly ? { paymentMs: handlingMs + 20 + draw() * 30 } : {});
         const p = withSends(progressOf(steps, T0 - 600_000 + i * 100), handlingMs);
         // a handler whose send sometimes leaves its span (sent afterwards): followed all the same
         if (i < flows * silentShare) p.consumptions[0]!.sentNext = false;
@@ -405,6 +405,15 @@ describe('flow states', () => {
       const [before] = older.expectationsAfter('OrderCreated', T0).consumers;
       assert.deepEqual(before!.due, before!.wait);
       assert.equal(before!.wait.count, 500);
+      // payment sends 600–800 ms in and handles on to 2 s: its next event's deadline passes first, but while
+      // payment has not reported handling OrderCreated, payment is what the flow waits for
+      const early = learnedFrom(500, 27, 0, 2_000, true);
+      const nextP99 = early.expectationsAfter('OrderCreated', T0).next!.latency.p99Ms!;
+      const dueP99 = early.expectationsAfter('OrderCreated', T0).consumers[0]!.due!.p99Ms!;
+      assert.ok(nextP99 < 900 && dueP99 > 2_000, `${nextP99} ${dueP99}`);
+      assert.equal(judgeFlow(p, early.view(T0 + 1_500)).state, 'running');
+      const waiting = judgeFlow(p, early.view(T0 + dueP99 + 1));
+      assert.deepEqual([waiting.state, waiting.explanation?.kind], ['late', 'consumer']);
     });
 
     test('fan-out: another group\'s event followed, yet payment ended silently: stalled, waiting for what payment sends', () => {
