@@ -56,7 +56,6 @@ export interface ServiceRuntime {
   onStop(work: () => Promise<void> | void): void;
 }
 
-
 export async function startService(name: ServiceName, options: ServiceOptions = {}): Promise<ServiceRuntime> {
   const env = readServiceEnv(name);
   const log = (line: string) => console.log(`${new Date().toISOString()} ${env.instance} ${line}`);

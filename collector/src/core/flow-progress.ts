@@ -94,12 +94,10 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
   }
 
   const consumptions = new Map<string, Consumption>();
-  const handled = new Map<string, string>(); // consumer span key → the event type it handled
   const handling = new Map<string, Consumption>(); // consumer span key → the consumption it is an attempt at
   for (const { consumer, producer, group } of hops.deliveries) {
     const eventType = consumer.eventType ?? producer?.eventType ?? null;
     if (eventType === null) continue;
-    handled.set(consumer.key, eventType);
     if (producer === null) sent(eventType, null, consumer.startMs);
     const id = `${eventType}\u0000${group}`;
     let known = consumptions.get(id);
@@ -128,12 +126,12 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
   const transitions = new Map<string, Transition>();
   for (const step of hops.steps) {
     if (step.from === null) continue;
-    const fromKey = `${step.from.traceId}/${step.from.spanId}`;
-    const from = handled.get(fromKey);
+    const cause = handling.get(`${step.from.traceId}/${step.from.spanId}`);
+    const from = cause?.eventType;
     const to = byKey.get(`${step.to.traceId}/${step.to.spanId}`)?.eventType ?? null;
-    if (from === undefined || to === null || from === to) continue;
+    if (cause === undefined || from === undefined || to === null || from === to) continue;
     // sent from inside the handling (its span is the send's parent or link), not matched by key afterwards
-    if (step.joinedBy === 'parent' || step.joinedBy === 'link') handling.get(fromKey)!.sentNext = true;
+    if (step.joinedBy === 'parent' || step.joinedBy === 'link') cause.sentNext = true;
     const fromAt = events.get(from)?.atMs;
     const toAt = events.get(to)?.atMs;
     if (fromAt === undefined || toAt === undefined) continue;

@@ -151,11 +151,12 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   for (const event of events) {
     const expected = model.expectationsAfter(event.eventType);
     const declared = declaredSteps?.get(event.eventType);
-    // services whose group has not reported handling the event: what they would send waits on that
-    const unseen = new Set<string>();
+    // the usual sender of what follows, and whether its group has not reported handling the event yet
+    const sender = expected.next?.candidates[0]?.service ?? null;
+    let senderUnseen = false;
     for (const consumer of awaitedConsumers(expected, declared)) {
       if (wasHandled(progress, event.eventType, consumer.group)) continue;
-      if (consumer.service !== null) unseen.add(consumer.service);
+      if (sender !== null && consumer.service === sender) senderUnseen = true;
       consider(judged, waitFor('consumer', event, expected, consumer.due ?? consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null), nowMs);
     }
     if (expected.terminal !== null) {
@@ -171,8 +172,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     if (!owed && silent === null) continue;
     // the usual sender's group has not reported handling it: that is the step waited on, said as such
     // (a span reports when it ends, so its wait runs to the handling's usual end), not its next event too
-    const sender = expected.next?.candidates[0]?.service ?? null;
-    if (silent === null && sender !== null && unseen.has(sender) && declaredNext === null) continue;
+    if (silent === null && senderUnseen && declaredNext === null) continue;
     const wait = waitFor('next-event', event, expected, expected.next?.latency ?? NOT_LEARNED, null, settings, declaredNext);
     consider(judged, silent === null ? wait : withSilentEnd(wait, silent, settings, owed), nowMs);
   }
