@@ -4,16 +4,18 @@
 // selects the flows whose deadline passed, the core judges them.
 //
 //   npm run bench:stalls -- [--train 10000] [--flows 10000] [--stall-rate 0.03] [--open 1000000] [--seed 1]
-//     [--only quality,pass] [--late-factor 1] [--stall-factor 1.75]
+//     [--only quality,pass] [--late-factor 1] [--stall-factor 1.75] [--partitions 6] [--no-partition-evidence]
 //   SHOW_FALSE_POSITIVES=1 prints what each healthy flow called stalled was said to wait for.
 import { parseArgs } from 'node:util';
+import TinyQueue from 'tinyqueue';
 import { ChoreographyModel, type ModelView } from '../collector/src/core/model.ts';
 import type { FlowProgress } from '../collector/src/core/flow-progress.ts';
 import { AlertBook, subjectsOf } from '../collector/src/core/alerts.ts';
 import { judgeFlow, type FlowVerdict } from '../collector/src/core/stalls.ts';
+import { PartitionProgress } from '../collector/src/core/partition-progress.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteStore } from '../collector/src/store/pglite-store.ts';
-import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, type SimulatedFlow, type StallKind } from './choreography-simulator.ts';
+import { TERMINAL_EVENTS, progressAt, shifted, simulateFlow, simulateTraffic, type SimulatedFlow, type StallKind } from './choreography-simulator.ts';
 import { random } from './flow-workload.ts';
 
 const STALL_KINDS: readonly StallKind[] = ['consumer', 'hung', 'silent'];
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'quality,pass' },
     'late-factor': { type: 'string' },
     'stall-factor': { type: 'string' },
+    partitions: { type: 'string', default: '6' },
+    'no-partition-evidence': { type: 'boolean', default: false },
   },
 });
 /** The detector's settings; the collector's defaults unless given. */
@@ -47,35 +51,25 @@ const SETTLE_MS = 60_000;
 
 console.log(`stall detection benchmark on node ${process.version}`);
 
-// learning: flows settle (the simulator's whole flow), stalled ones included, as they do in a collector
+// the traffic: flows that train the model, then flows judged, sharing the topics' partitions
 const model = new ChoreographyModel();
 const train = Number(values.train);
-for (let i = 0; i < train; i += 1) {
-  const flow = simulateFlow(T0 + i * FLOW_GAP_MS, next, stallRate);
-  learnSettled(flow, flow.facts.at(-1)!.atMs + SETTLE_MS);
-}
 const testStart = T0 + train * FLOW_GAP_MS;
+const partitionCount = Number(values.partitions);
 
 if (parts.has('quality')) quality();
+else for (const flow of simulateTraffic({ count: train, startMs: T0, gapMs: FLOW_GAP_MS, next, stallRate, partitions: partitionCount })) learnSettled(flow, settledAt(flow));
 if (parts.has('pass')) await pass();
 
 function quality(): void {
   const count = Number(values.flows);
-  const flows = Array.from({ length: count }, (_, i) => simulateFlow(testStart + i * FLOW_GAP_MS, next, stallRate));
+  const traffic = simulateTraffic({ count: train + count, startMs: T0, gapMs: FLOW_GAP_MS, next, stallRate, partitions: partitionCount });
+  const flows = traffic.slice(train);
   const stalled = flows.filter((f) => f.stall !== null).length;
-  // learning goes on while flows are judged, as in a collector: a flow is learned once it has settled
-  const settledAt = (flow: SimulatedFlow) => flow.facts.at(-1)!.atMs + SETTLE_MS;
-  const verdicts = new Map<SimulatedFlow, number | null>();
-  let learnedUpTo = 0;
-  for (const flow of flows) {
-    while (learnedUpTo < flows.length && settledAt(flows[learnedUpTo]!) <= flow.startMs) {
-      const settled = flows[learnedUpTo++]!;
-      learnSettled(settled, settledAt(settled));
-    }
-    verdicts.set(flow, learned(flow));
-  }
+  const verdicts = detect(traffic, new Set(flows), values['no-partition-evidence'] ? null : new PartitionProgress());
   console.log(`\nquality: learned from ${train.toLocaleString('en')} settled flows, then ${count.toLocaleString('en')} flows judged as their spans arrive, ` +
-    `${stalled} of them stalled (${(stallRate * 100).toFixed(1)} %); delay is from the unanswered event to the verdict, in p99s of the awaited step (past due: from the event + that p99)`);
+    `${stalled} of them stalled (${(stallRate * 100).toFixed(1)} %), ${partitionCount} partitions a topic` +
+    `${values['no-partition-evidence'] ? ', partitions not followed (time alone)' : ''}; delay is from the unanswered event to the verdict, in p99s of the awaited step (past due: from the event + that p99)`);
   const rows = [
     { name: 'fixed 30 s per hop (baseline)', detect: (flow: SimulatedFlow) => fixedTimeout(flow, 30_000) },
     { name: 'learned model (Choreoscope)', detect: (flow: SimulatedFlow) => verdicts.get(flow) ?? null },
@@ -122,18 +116,60 @@ function learnSettled(flow: SimulatedFlow, atMs: number): void {
   model.learn(progress, atMs, stuck ? explanation.afterEventType : null);
 }
 
-/** The learned detector, as the collector runs it: judged again when a span arrives or a deadline passes. */
-function learned(flow: SimulatedFlow): number | null {
-  let now = flow.startMs;
-  for (let turns = 0; turns < 1_000 && now <= flow.startMs + HORIZON_MS; turns += 1) {
-    const verdict = judgeFlow(progressAt(flow, now), model.view(now), stallOptions);
-    if (verdict.state === 'stalled') return now;
-    const nextFact = flow.facts.find((fact) => fact.atMs > now)?.atMs ?? Infinity;
-    const upcoming = Math.min(nextFact, verdict.nextCheckMs ?? Infinity);
-    if (!Number.isFinite(upcoming)) return null;
-    now = upcoming;
+/** A flow quiet this long after its last fact has settled: learned from then. */
+function settledAt(flow: SimulatedFlow): number {
+  return flow.facts.at(-1)!.atMs + SETTLE_MS;
+}
+
+/**
+ * The learned detector, as the collector runs it, over the whole traffic in time order: every flow is
+ * learned from once it settles; a judged flow is judged again when a fact of its own arrives, when a
+ * deadline of its passes, and when a group is seen handling a later message of a partition than the one
+ * it waits for (`partitions`: where each group has got, as the flow worker follows it; null: not followed).
+ * When each judged flow was first called stalled, else null.
+ */
+function detect(traffic: readonly SimulatedFlow[], judged: ReadonlySet<SimulatedFlow>, partitions: PartitionProgress | null): Map<SimulatedFlow, number | null> {
+  type Item = { atMs: number; order: number; flow: SimulatedFlow; what: 'settle' | 'fact' | 'deadline'; fact?: SimulatedFlow['facts'][number] };
+  const items: Item[] = [];
+  for (const flow of traffic) {
+    items.push({ atMs: settledAt(flow), order: 0, flow, what: 'settle' });
+    for (const fact of flow.facts) items.push({ atMs: fact.atMs, order: 1, flow, what: 'fact', fact });
   }
-  return null;
+  items.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+  const byId = new Map(traffic.map((flow) => [flow.id, flow]));
+  const detected = new Map<SimulatedFlow, number | null>([...judged].map((flow) => [flow, null]));
+  const deadlines = new TinyQueue<Item>([], (a, b) => a.atMs - b.atMs);
+  const scheduled = new Map<SimulatedFlow, number>(); // each flow's next deadline: an older one queued is stale
+  const judge = (flow: SimulatedFlow, now: number) => {
+    if (!judged.has(flow) || detected.get(flow) !== null || now > flow.startMs + HORIZON_MS) return;
+    const verdict = judgeFlow(progressAt(flow, now), model.view(now, partitions ?? undefined), stallOptions);
+    if (verdict.state === 'stalled') {
+      detected.set(flow, now);
+      return;
+    }
+    for (const { group, message } of verdict.awaiting ?? []) partitions!.await(flow.id, group, message);
+    if (verdict.nextCheckMs !== null && verdict.nextCheckMs !== scheduled.get(flow)) {
+      scheduled.set(flow, verdict.nextCheckMs);
+      deadlines.push({ atMs: verdict.nextCheckMs, order: 2, flow, what: 'deadline' });
+    }
+  };
+  let i = 0;
+  for (;;) {
+    const item = deadlines.peek() !== undefined && (i >= items.length || deadlines.peek()!.atMs < items[i]!.atMs) ? deadlines.pop()! : items[i++];
+    if (item === undefined) break;
+    const now = item.atMs;
+    if (item.what === 'settle') {
+      learnSettled(item.flow, now);
+    } else if (item.what === 'deadline') {
+      if (scheduled.get(item.flow) === now) judge(item.flow, now);
+    } else {
+      const fact = item.fact!;
+      if (partitions !== null && fact.kind === 'consumption') partitions.observe(fact.group, fact.message, fact.startMs, fact.atMs);
+      judge(item.flow, now);
+      for (const id of partitions?.takeWoken() ?? []) judge(byId.get(id)!, now);
+    }
+  }
+  return detected;
 }
 
 /** The baseline: stuck when nothing happened for `timeoutMs` and its terminal event was not sent. */

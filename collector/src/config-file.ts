@@ -23,6 +23,7 @@ export interface FileConfig {
     settleAfterMs?: number;
     minSamples?: number;
     sendEvidenceMinSamples?: number;
+    inOrderMinSamples?: number;
   };
   alerts: {
     minFlows?: number;
@@ -71,6 +72,7 @@ export const CONFIG_FILE_SCHEMA = section({
     settleAfter: duration,
     minSamples: { type: 'integer', minimum: 1 },
     sendEvidenceMinSamples: { type: 'integer', minimum: 1 },
+    inOrderMinSamples: { type: 'integer', minimum: 1 },
   }),
   alerts: section({
     minFlows: { type: 'integer', minimum: 1 },
@@ -94,7 +96,9 @@ interface RawFile {
     terminals?: Record<string, TerminalKind>;
     steps?: { after: string; consumerGroup?: string; expect?: string[]; lateAfter: number | string; stalledAfter?: number | string }[];
   };
-  stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number; sendEvidenceMinSamples?: number };
+  stalls?: { defaultDeadline?: Duration; lateFactor?: number; stallFactor?: number; exportDelay?: Duration; settleAfter?: Duration; minSamples?: number; sendEvidenceMinSamples?: number;
+    inOrderMinSamples?: number;
+  };
   alerts?: {
     minFlows?: number; resolveAfter?: Duration; failedWindow?: Duration; maxStuck?: Duration; anomalyWindow?: Duration;
     consumerGoneAfter?: Duration; consumerGoneMinEvents?: number; consumerRetiredAfter?: Duration; publicUrl?: string;
@@ -150,7 +154,7 @@ export function parseConfigFile(text: string, source: string): FileConfig {
     stalls: {
       defaultDeadlineMs: optionalMs(stalls.defaultDeadline), lateFactor: stalls.lateFactor, stallFactor: stalls.stallFactor,
       exportDelayMs: optionalMs(stalls.exportDelay), settleAfterMs: optionalMs(stalls.settleAfter), minSamples: stalls.minSamples,
-      sendEvidenceMinSamples: stalls.sendEvidenceMinSamples,
+      sendEvidenceMinSamples: stalls.sendEvidenceMinSamples, inOrderMinSamples: stalls.inOrderMinSamples,
     },
     alerts: {
       minFlows: alerts.minFlows, resolveAfterMs: optionalMs(alerts.resolveAfter), failedWindowMs: optionalMs(alerts.failedWindow),

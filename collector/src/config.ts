@@ -65,6 +65,8 @@ export interface CollectorConfig {
     minSamples: number | undefined;
     /** Handlings a consumer group needs before one that ends without sending is a stall (model.ts). */
     sendEvidenceMinSamples: number | undefined;
+    /** Handlings compared before a consumer group is taken to read its partitions in order (core/partition-progress.ts). */
+    inOrderMinSamples: number | undefined;
     alertMinFlows: number | undefined;
     failedWindowMs: number | undefined;
     maxStuckMs: number | undefined;
@@ -213,7 +215,7 @@ export function readConfig(argv: readonly string[], env: Readonly<Record<string,
         declared: { terminals: file?.terminals ?? {}, steps: file?.steps ?? [] },
         tuning: {
           lateFactor: file?.stalls.lateFactor, stallFactor: file?.stalls.stallFactor, minSamples: file?.stalls.minSamples,
-          sendEvidenceMinSamples: file?.stalls.sendEvidenceMinSamples, alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
+          sendEvidenceMinSamples: file?.stalls.sendEvidenceMinSamples, inOrderMinSamples: file?.stalls.inOrderMinSamples, alertMinFlows: file?.alerts.minFlows, failedWindowMs: file?.alerts.failedWindowMs, maxStuckMs: file?.alerts.maxStuckMs,
           anomalyWindowMs: file?.alerts.anomalyWindowMs, consumerGoneAfterMs: file?.alerts.consumerGoneAfterMs,
           consumerGoneMinEvents: file?.alerts.consumerGoneMinEvents, consumerRetiredAfterMs: file?.alerts.consumerRetiredAfterMs,
         },

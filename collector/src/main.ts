@@ -63,6 +63,7 @@ const app = buildServer({
     exportDelayMs: config.exportDelayMs,
     settleAfterMs: config.settleAfterMs,
     model: { terminals: config.declared.terminals, minSamples: config.tuning.minSamples, sendEvidenceMinSamples: config.tuning.sendEvidenceMinSamples },
+    partitions: { sequentialMinSamples: config.tuning.inOrderMinSamples },
     stalls: {
       defaultDeadlineMs: config.defaultDeadlineMs, steps: config.declared.steps, lateFactor: config.tuning.lateFactor, stallFactor: config.tuning.stallFactor,
     },

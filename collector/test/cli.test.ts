@@ -17,7 +17,7 @@ test('configuration: defaults, environment variables, and flags that win over th
       ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
       businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
       alertReceivers: [], publicUrl: undefined, exportDelayMs: undefined, defaultDeadlineMs: undefined, settleAfterMs: undefined, alertResolveAfterMs: undefined,
-      declared: { terminals: {}, steps: [] }, tuning: { lateFactor: undefined, stallFactor: undefined, minSamples: undefined, sendEvidenceMinSamples: undefined, alertMinFlows: undefined, failedWindowMs: undefined, maxStuckMs: undefined, anomalyWindowMs: undefined, consumerGoneAfterMs: undefined, consumerGoneMinEvents: undefined, consumerRetiredAfterMs: undefined },
+      declared: { terminals: {}, steps: [] }, tuning: { lateFactor: undefined, stallFactor: undefined, minSamples: undefined, sendEvidenceMinSamples: undefined, inOrderMinSamples: undefined, alertMinFlows: undefined, failedWindowMs: undefined, maxStuckMs: undefined, anomalyWindowMs: undefined, consumerGoneAfterMs: undefined, consumerGoneMinEvents: undefined, consumerRetiredAfterMs: undefined },
     },
   });
   const env = { CHOREOSCOPE_PORT: '9000', CHOREOSCOPE_DATA_DIR: '/var/lib/c', CHOREOSCOPE_MAX_BODY_BYTES: '1024', CHOREOSCOPE_LOG_LEVEL: 'warn', CHOREOSCOPE_REQUEST_TIMEOUT_MS: '5000', CHOREOSCOPE_COMMIT_TIMEOUT_MS: '2500' };
@@ -29,7 +29,7 @@ test('configuration: defaults, environment variables, and flags that win over th
     ingestTokens: [], apiTokens: [], forwardUrl: undefined, forwardHeaders: {}, forwardTimeoutMs: undefined,
     businessKeyAttributes: undefined, flows: true, orphanAfterMs: undefined, maxFlowSpans: undefined,
     alertReceivers: [], publicUrl: undefined, exportDelayMs: undefined, defaultDeadlineMs: undefined, settleAfterMs: undefined, alertResolveAfterMs: undefined,
-      declared: { terminals: {}, steps: [] }, tuning: { lateFactor: undefined, stallFactor: undefined, minSamples: undefined, sendEvidenceMinSamples: undefined, alertMinFlows: undefined, failedWindowMs: undefined, maxStuckMs: undefined, anomalyWindowMs: undefined, consumerGoneAfterMs: undefined, consumerGoneMinEvents: undefined, consumerRetiredAfterMs: undefined },
+      declared: { terminals: {}, steps: [] }, tuning: { lateFactor: undefined, stallFactor: undefined, minSamples: undefined, sendEvidenceMinSamples: undefined, inOrderMinSamples: undefined, alertMinFlows: undefined, failedWindowMs: undefined, maxStuckMs: undefined, anomalyWindowMs: undefined, consumerGoneAfterMs: undefined, consumerGoneMinEvents: undefined, consumerRetiredAfterMs: undefined },
   });
   assert.deepEqual(readConfig(['--help'], {}), { kind: 'help' });
   const flows = readConfig(['--business-key-attributes', 'order.id, messaging.kafka.message.key', '--orphan-after-ms', '60000'],

@@ -37,6 +37,7 @@ stalls:
   settleAfter: 10m
   minSamples: 50
   sendEvidenceMinSamples: 5000
+  inOrderMinSamples: 2000
 alerts:
   minFlows: 3
   resolveAfter: 2m
@@ -59,7 +60,7 @@ test('a full file: durations in milliseconds, declared steps and terminals, rece
       { afterEventType: 'OrderCreated', consumerGroup: null, expect: ['PaymentAuthorized', 'PaymentFailed'], lateAfterMs: 30_000, stalledAfterMs: 120_000 },
       { afterEventType: 'OrderCreated', consumerGroup: 'notification', expect: [], lateAfterMs: 1_500, stalledAfterMs: 3_000 },
     ],
-    stalls: { defaultDeadlineMs: 90_000, lateFactor: 1.2, stallFactor: 2, exportDelayMs: 5_000, settleAfterMs: 600_000, minSamples: 50, sendEvidenceMinSamples: 5_000 },
+    stalls: { defaultDeadlineMs: 90_000, lateFactor: 1.2, stallFactor: 2, exportDelayMs: 5_000, settleAfterMs: 600_000, minSamples: 50, sendEvidenceMinSamples: 5_000, inOrderMinSamples: 2_000 },
     alerts: {
       minFlows: 3, resolveAfterMs: 120_000, failedWindowMs: 3_600_000, maxStuckMs: 86_400_000, anomalyWindowMs: 1_800_000,
       consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50, consumerRetiredAfterMs: 172_800_000, publicUrl: 'https://choreoscope.example.com',
@@ -110,7 +111,7 @@ test('--config: the file fills what flags and environment variables leave unset'
     ], 'receivers of both');
     assert.equal(config.declared.steps.length, 2);
     assert.deepEqual(config.tuning, {
-      lateFactor: 1.2, stallFactor: 2, minSamples: 50, sendEvidenceMinSamples: 5_000, alertMinFlows: 3, failedWindowMs: 3_600_000, maxStuckMs: 86_400_000, anomalyWindowMs: 1_800_000,
+      lateFactor: 1.2, stallFactor: 2, minSamples: 50, sendEvidenceMinSamples: 5_000, inOrderMinSamples: 2_000, alertMinFlows: 3, failedWindowMs: 3_600_000, maxStuckMs: 86_400_000, anomalyWindowMs: 1_800_000,
       consumerGoneAfterMs: 1_200_000, consumerGoneMinEvents: 50, consumerRetiredAfterMs: 172_800_000,
     });
     const missing = readConfig([], { CHOREOSCOPE_CONFIG: join(dir, 'nope.yaml') });

@@ -4,10 +4,13 @@
  * payment (parent mode) → inventory (eachBatch, link mode) → shipping → notification (which also
  * handles OrderCreated), and the API answers ten flows, each the whole chain with its hops joined as
  * the instrumentation tied them. Then payment handles two more orders and sends nothing: having always
- * sent, it has stalled them, and the flows and their alert say so.
+ * sent, it has stalled them, and the flows and their alert say so. Last, payment's offset is reset past
+ * an order while it is away: the order's flow is stalled as soon as payment handles a later order of the
+ * same partition, long before its deadline.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Kafka } from 'kafkajs';
 import type { AlertsResponse, CatalogResponse, FlowResponse, FlowsResponse, ModelResponse } from '../src/api/types.ts';
 import { waitFor } from './helpers.ts';
 import { useBrokerAndCollector } from './services/end-to-end.ts';
@@ -15,11 +18,18 @@ import { runService } from './services/run-service.ts';
 
 const ORDERS = 10;
 // learned from the first test's orders: settled a second after they go quiet, payment's sends trusted after
-// ten; what follows OrderCreated is declared due within a minute, so only the evidence can stall it sooner
+// ten, its reading in order after five; what follows OrderCreated, and payment's handling of it, are
+// declared due within a minute, so only the evidence can stall them sooner
 const e2e = useBrokerAndCollector({ orders: 2, payments: 2, stock: 2, shipments: 2 }, {
   flows: {
     settleAfterMs: 1_000, exportDelayMs: 1_000, saveModelEveryMs: 200, model: { minSamples: ORDERS, sendEvidenceMinSamples: ORDERS },
-    stalls: { steps: [{ afterEventType: 'OrderCreated', consumerGroup: null, expect: [], lateAfterMs: 60_000, stalledAfterMs: 120_000 }] },
+    partitions: { sequentialMinSamples: 5 },
+    stalls: {
+      steps: [
+        { afterEventType: 'OrderCreated', consumerGroup: null, expect: [], lateAfterMs: 60_000, stalledAfterMs: 120_000 },
+        { afterEventType: 'OrderCreated', consumerGroup: 'payment', expect: [], lateAfterMs: 60_000, stalledAfterMs: 120_000 },
+      ],
+    },
   },
 });
 const { services, getJson } = e2e;
@@ -131,4 +141,56 @@ test('payment handles two more orders and sends nothing: stalled as soon as its 
     titles = (await getJson<AlertsResponse>('/api/alerts?state=firing')).alerts.map((alert) => alert.title);
     return titles.includes('2 flows where payment (group payment) finished handling OrderCreated without sending PaymentAuthorized');
   }, 10_000, () => `one alert for both, saying what happened; now ${JSON.stringify(titles)}`);
+});
+
+test('payment\'s offset reset past an order while it is away: the order is stalled once payment handles a later order of its partition, saying so', async () => {
+  const env = { BROKER: e2e.broker.address, COLLECTOR_URL: e2e.collector.url };
+  // orders 13–18 sent while no payment runs (13, 17 and 18 go to partition 1 by their keys, the others to 0)
+  const order = runService('./choreoscope-service.ts', { ...env, ROLE: 'order', ORDERS: '6', FIRST_ORDER: '13' });
+  services.push(order);
+  await order.done;
+  let sent: FlowResponse['spans'][number] | undefined;
+  await waitFor(async () => {
+    const [flow] = (await getJson<FlowsResponse>('/api/flows?businessKey=order-13&limit=1')).flows;
+    sent = flow && (await getJson<FlowResponse>(`/api/flows/${flow.flowId}`)).spans.find((span) => span.kind === 'producer');
+    return sent !== undefined;
+  }, 20_000, () => 'order-13\'s OrderCreated stored');
+  const partition = Number(sent!.attributes['messaging.destination.partition.id']);
+  const offset = Number(sent!.attributes['messaging.kafka.offset']);
+  assert.equal(partition, 1);
+  // as an operator resetting the group to a later offset would: payment will never see order 13 (a member
+  // of the group that handles nothing commits the offset after it, then leaves)
+  const operator = new Kafka({ clientId: 'operator', brokers: [e2e.broker.address], logLevel: 0 }).consumer({ groupId: 'payment' });
+  await operator.connect();
+  await operator.subscribe({ topic: 'orders' });
+  const joined = new Promise<void>((resolve) => operator.on(operator.events.GROUP_JOIN, () => resolve()));
+  await operator.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} });
+  await joined;
+  await operator.commitOffsets([{ topic: 'orders', partition, offset: String(offset + 1) }]);
+  await operator.disconnect();
+  const consumers = [
+    runService('./choreoscope-service.ts', { ...env, ROLE: 'payment', ORDERS: '5', EXPECTED: '5' }),
+    runService('./choreoscope-service.ts', { ...env, ROLE: 'notification', ORDERS: '6', EXPECTED: '6' }),
+  ];
+  services.push(...consumers);
+  await Promise.all(consumers.map((service) => service.done));
+
+  let flow: FlowsResponse['flows'][number] | undefined;
+  await waitFor(async () => {
+    [flow] = (await getJson<FlowsResponse>('/api/flows?businessKey=order-13&state=stalled&limit=1')).flows;
+    return flow !== undefined;
+  }, 20_000, () => 'order-13 stalled').catch(async (error) => {
+    const [now] = (await getJson<FlowsResponse>('/api/flows?businessKey=order-13&limit=1')).flows;
+    const spans = now && (await getJson<FlowResponse>(`/api/flows/${now.flowId}`)).spans.map((s) => `${s.serviceName}:${s.name}`);
+    throw new Error(`${(error as Error).message}: ${JSON.stringify([now?.state, now?.explanation?.message, spans])}`);
+  });
+  const explanation = flow!.explanation!;
+  assert.equal(explanation.kind, 'consumer');
+  if (explanation.kind !== 'consumer') return;
+  const passed = explanation.passedOver!;
+  assert.deepEqual([passed.consumerGroup, passed.topic, passed.partition, passed.offset], ['payment', 'orders', '1', String(offset)]);
+  assert.ok(Number(passed.laterOffset) > offset && passed.laterAtMs > explanation.sinceMs, JSON.stringify(passed));
+  // stalled once the later handling's span had the export delay (and the backlog's wait) to arrive, not at the minute declared
+  assert.ok(explanation.lateAtMs - passed.laterAtMs >= 1_000 && explanation.lateAtMs - passed.laterAtMs < 10_000, `late ${explanation.lateAtMs - passed.laterAtMs} ms after the later handling`);
+  assert.match(explanation.message, new RegExp(`^waiting for OrderCreated to be handled by payment \\(group payment\\) since \\S+: the group went past it, handling a later message of orders partition 1 \\(offset ${passed.laterOffset}, at \\S+\\) but not this one \\(offset ${offset}\\)$`));
 });

@@ -192,6 +192,55 @@ forEachStore((kind) => {
     }
   });
 
+  test('a group that reads its partition in order went past a flow\'s message: the flow is woken and stalled once that handling could be reported, not at its deadline', async () => {
+    const { store, dispose } = await kind.open();
+    try {
+      const epochMs = Math.min(...fixtureRecords(chain, 'epoch:').map((r) => r.startTimeMs));
+      let clock = epochMs + 600_000;
+      // payment is given ten minutes to handle OrderCreated: only evidence can call the flow stalled sooner
+      const steps = [{ afterEventType: 'OrderCreated', consumerGroup: 'payment', expect: [], lateAfterMs: 600_000, stalledAfterMs: 1_200_000 }];
+      const worker = new FlowWorker(store.flows, {
+        now: () => clock, settleAfterMs: 60_000, saveModelEveryMs: 0, exportDelayMs: 1_000, model: { minSamples: 20 },
+        partitions: { sequentialMinSamples: 20 }, stalls: { steps },
+      });
+      const session = (await store.flows.openAssembly())!;
+      // order i: a chain 10 s after the last, its OrderCreated offset 1000 + i of one partition all orders share
+      const topic = `${kind.name}:${Math.random()}:orders`;
+      const order = (i: number) => new Map(later(fixtureRecords(chain, `${kind.name}:passed:${i}:${Math.random()}:`), i * 10_000).map((r) => [r.name,
+        r.name === 'order.send' || r.name === 'payment.process'
+          ? { ...r, attributes: { ...r.attributes, 'messaging.destination.name': topic, 'messaging.kafka.offset': 1_000 + i } }
+          : r]));
+      for (let i = 0; i < 25; i += 1) await store.writeSpans([...order(i).values()]);
+      await worker.round(session); // learned from, payment seen reading the partition in order
+
+      // order 60: OrderCreated sent, not handled; order 61, ten seconds later, handled by payment
+      const stuck = order(60);
+      clock = stuck.get('order.send')!.endTimeMs + 1;
+      await store.writeSpans([stuck.get('order.http')!, stuck.get('order.send')!]);
+      await worker.round(session);
+      const [waiting] = (await store.flows.searchFlows({ service: 'order', state: 'running', limit: 100 })).flows.filter((f) => f.spanCount === 2);
+      assert.ok(waiting !== undefined, 'running: its deadline is ten minutes away');
+      const next = order(61);
+      const laterAtMs = next.get('payment.process')!.startTimeMs;
+      clock = laterAtMs + 500;
+      await store.writeSpans([...next.values()]);
+      await worker.round(session);
+      assert.equal((await store.flows.standingOf(waiting.flowId))?.state, 'running', 'the handling of its message may still be on its way');
+      clock = laterAtMs + 1_500; // the export delay past the later handling
+      await worker.round(session);
+      const stalled = (await store.flows.searchFlows({ state: 'stalled', limit: 100 })).flows;
+      assert.deepEqual(stalled.map((f) => f.flowId), [waiting.flowId]);
+      const explanation = stalled[0]!.explanation!;
+      assert.equal(explanation.kind, 'consumer');
+      if (explanation.kind !== 'consumer') return;
+      assert.deepEqual(explanation.passedOver, { consumerGroup: 'payment', topic, partition: '0', offset: '1060', laterOffset: '1061', laterAtMs });
+      assert.match(explanation.message, /the group went past it, handling a later message of .*orders partition 0 \(offset 1061, at .*\) but not this one \(offset 1060\)$/);
+      await session.release();
+    } finally {
+      await dispose();
+    }
+  });
+
   test('a worker that stops describes what it held back; a due row that names no flow is removed, not due for ever', async () => {
     const { store, dispose } = await kind.open();
     try {

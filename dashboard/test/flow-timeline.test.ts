@@ -84,7 +84,7 @@ test('stuck flows group by what they wait for, the biggest group first, each flo
     spanCount: 1, errorCount: 0, hopCount: 0, pendingHops: 0, anomalies: [], droppedSpans: 0, state, expectedCompletionMs: null,
     explanation: {
       kind: 'next-event', afterEventType: after, afterService: 'order', awaitedEventTypes: ['Next'], awaitedService: 'svc', consumerGroup: null, sinceMs,
-      usual: { count: 30, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, handledWithoutSending: null, message: '…',
+      usual: { count: 30, p50Ms: 1, p90Ms: 2, p99Ms: 3, p999Ms: 4 }, learned: true, declared: false, lateAtMs: sinceMs + 3, overdueMs: 0, handledWithoutSending: null, passedOver: null, message: '…',
     },
   });
   const groups = stuckGroups([flow('a', 'late', 'X', T0 + 5), flow('b', 'stalled', 'Y', T0), flow('c', 'stalled', 'X', T0 + 1), { ...flow('d', 'running', 'X', T0), explanation: null }]);

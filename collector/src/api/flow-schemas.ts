@@ -80,6 +80,13 @@ export const explanationSchema = {
         { type: 'null' },
       ],
     },
+    passedOver: {
+      anyOf: [
+        responseObject({ consumerGroup: string, topic: string, partition: string, offset: string, laterOffset: string, laterAtMs: number },
+          'a later message of the partition the awaited group handled, not this one'),
+        { type: 'null' },
+      ],
+    },
     service: string,
     eventType: nullableString,
   },

@@ -11,9 +11,15 @@ import type { ApiAnomaly, ApiHop, FlowSummary, ModelResponse } from './types.ts'
 /** A stored flow as the API answers it at `nowMs`: how overdue a late or stalled flow is, as of now. */
 export function toFlowSummary(flow: StoredFlow, nowMs: number): FlowSummary {
   const explanation = flow.explanation;
-  if (explanation === null || explanation.kind === 'failure') return flow;
-  // stored before handlings that end without sending were judged: none was
-  return { ...flow, explanation: { ...explanation, handledWithoutSending: explanation.handledWithoutSending ?? null, overdueMs: Math.max(0, nowMs - explanation.lateAtMs) } };
+  if (explanation === null || explanation.kind === 'failure') return { ...flow, explanation };
+  // stored before handlings that end without sending, or messages passed over, were judged: none was
+  return {
+    ...flow,
+    explanation: {
+      ...explanation, handledWithoutSending: explanation.handledWithoutSending ?? null, passedOver: explanation.passedOver ?? null,
+      overdueMs: Math.max(0, nowMs - explanation.lateAtMs),
+    },
+  };
 }
 export const toModelResponse = (snapshot: ModelSnapshot, savedAtMs: number | null): ModelResponse => ({ savedAtMs, ...snapshot });
 export const toApiHop = (hop: Hop): ApiHop => hop;

@@ -208,6 +208,12 @@ export interface ApiWaitExplanation {
    * `consumerGroup` and `awaitedService` name that group. Null otherwise.
    */
   handledWithoutSending: { consumerGroup: string; service: string; atMs: number; sendShare: number } | null;
+  /**
+   * consumer: the awaited group, which reads its partitions in order, handled a later message of the
+   * awaited message's partition (`laterOffset`, begun at `laterAtMs`) and not this one (`offset`): it went
+   * past it. The flow is stalled from then, not at a deadline. Offsets are decimal digits. Null otherwise.
+   */
+  passedOver: { consumerGroup: string; topic: string; partition: string; offset: string; laterOffset: string; laterAtMs: number } | null;
   message: string;
 }
 

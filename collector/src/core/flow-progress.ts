@@ -14,6 +14,11 @@ export interface EventOccurrence {
   service: string | null;
   /** When it was sent: its producer span's end, else its earliest consumer's start. */
   atMs: number;
+  /**
+   * The Kafka message (`topic/partition/offset`, flow-span.ts) from its producer span, else from a span
+   * that handled it (a producer recording no offset); null when none says. Absent: not known.
+   */
+  message?: string | null;
 }
 
 /** One consumer group's handling of one event type (the first attempt's start; whether any attempt succeeded). */
@@ -72,11 +77,11 @@ export interface FlowProgress {
 /** The progress of a flow from its spans (any order); `hops` when already found for them. */
 export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHops(spans)): FlowProgress {
   const events = new Map<string, EventOccurrence>();
-  const sent = (eventType: string, service: string | null, atMs: number) => {
+  const sent = (eventType: string, service: string | null, atMs: number, message: string | null) => {
     const known = events.get(eventType);
     // a known producer beats a time read off a consumer; then the earliest
     if (known === undefined || (known.service === null && service !== null) || ((known.service === null) === (service === null) && atMs < known.atMs)) {
-      events.set(eventType, { eventType, service, atMs });
+      events.set(eventType, { eventType, service, atMs, message });
     }
   };
   let lastActivityMs = -Infinity;
@@ -90,7 +95,7 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
       continue;
     }
     goodSends.add(span.eventType);
-    sent(span.eventType, span.serviceName, span.endMs);
+    sent(span.eventType, span.serviceName, span.endMs, span.message);
   }
 
   const consumptions = new Map<string, Consumption>();
@@ -98,7 +103,7 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
   for (const { consumer, producer, group } of hops.deliveries) {
     const eventType = consumer.eventType ?? producer?.eventType ?? null;
     if (eventType === null) continue;
-    if (producer === null) sent(eventType, null, consumer.startMs);
+    if (producer === null) sent(eventType, null, consumer.startMs, consumer.message);
     const id = `${eventType}\u0000${group}`;
     let known = consumptions.get(id);
     const handlingMs = consumer.error ? null : consumer.endMs - consumer.startMs;
@@ -120,6 +125,11 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
       known.failedAttempts = (known.failedAttempts ?? 0) + (consumer.error ? 1 : 0);
     }
     handling.set(consumer.key, known);
+  }
+  // a producer that recorded no offset: the message its consumers say they handled
+  for (const { consumer, producer } of hops.deliveries) {
+    const event = events.get(consumer.eventType ?? producer?.eventType ?? '');
+    if (event !== undefined && event.message === null && consumer.message !== null) event.message = consumer.message;
   }
 
   const byKey = new Map(spans.map((span) => [span.key, span]));

@@ -7,6 +7,7 @@
  */
 import type { FlowProgress } from './flow-progress.ts';
 import { LatencySketch, WindowedCount, type StoredCount, type StoredSketch } from './latency-sketch.ts';
+import type { LaterHandling, PartitionProgress } from './partition-progress.ts';
 
 /** How a flow that ends at a terminal event ended. */
 export type TerminalKind = 'completed' | 'compensated';
@@ -148,6 +149,10 @@ export interface ModelView {
   readonly nowMs: number;
   expectationsAfter(eventType: string): Expectations;
   medianLatency(eventType: string, next: string): number | null;
+  /** The group reads its partitions in order (PartitionProgress.sequential); absent: not known. */
+  readsInOrder?(group: string): boolean;
+  /** For a group that reads in order, its earliest handling of a later message of `message`'s partition begun since `notBeforeMs`; absent: not known. */
+  laterHandling?(group: string, message: string, notBeforeMs: number): LaterHandling | null;
 }
 
 interface Follower {
@@ -296,13 +301,19 @@ export class ChoreographyModel {
 
   /**
    * The model as of `nowMs`, its answers kept: a detection pass asks the same few event types about
-   * every open flow, and nothing is learned meanwhile.
+   * every open flow, and nothing is learned meanwhile. With `partitions`, where the consumer groups have
+   * got in their partitions (live, not learned) answers too.
    */
-  view(nowMs: number): ModelView {
+  view(nowMs: number, partitions?: PartitionProgress): ModelView {
     const expectations = new Map<string, Expectations>();
     const medians = new Map<string, number | null>();
     return {
       nowMs,
+      ...(partitions === undefined ? {} : {
+        readsInOrder: (group: string) => partitions.sequential(group),
+        laterHandling: (group: string, message: string, notBeforeMs: number) =>
+          partitions.sequential(group) ? partitions.laterHandling(group, message, notBeforeMs) : null,
+      }),
       expectationsAfter: (eventType) => {
         let answer = expectations.get(eventType);
         if (answer === undefined) expectations.set(eventType, (answer = this.expectationsAfter(eventType, nowMs)));

@@ -7,6 +7,7 @@
  */
 import type { EventOccurrence, FlowProgress } from './flow-progress.ts';
 import type { ConsumerExpectation, Expectations, LatencySummary, ModelView, TerminalKind } from './model.ts';
+import { placeOf } from './partition-progress.ts';
 
 export type FlowState = 'running' | 'late' | 'stalled' | 'completed' | 'failed' | 'compensated';
 
@@ -82,6 +83,31 @@ export interface WaitExplanation {
    * take to arrive), however long the step's tail. Null otherwise.
    */
   handledWithoutSending: SilentEnd | null;
+  /**
+   * Consumer: the group, reading its partitions in order, handled a later message of the awaited one's
+   * partition and not it (core/partition-progress.ts). Evidence too: stalled from then (plus the time
+   * spans take to arrive). Null (or absent, in what was stored before it existed) otherwise.
+   */
+  passedOver?: PassedOver | null;
+  message: string;
+}
+
+/** A later message of the awaited one's partition that its consumer group handled: the group went past the awaited one. */
+export interface PassedOver {
+  consumerGroup: string;
+  topic: string;
+  partition: string;
+  /** The awaited message's offset, and the later one's (decimal digits: offsets may pass 2^53). */
+  offset: string;
+  laterOffset: string;
+  /** When the group began handling the later message. */
+  laterAtMs: number;
+}
+
+/** A message a flow waits for a consumer group to handle, from a group that reads in order: a later handling of its partition changes the verdict. */
+export interface AwaitedMessage {
+  group: string;
+  /** `topic/partition/offset` (flow-span.ts). */
   message: string;
 }
 
@@ -115,6 +141,11 @@ export interface FlowVerdict {
   expectedCompletionMs: number | null;
   /** When the verdict changes by time alone (the next deadline); null when only new spans can change it. */
   nextCheckMs: number | null;
+  /**
+   * Messages awaited of groups that read in order, with no later handling known yet: one seen (in any
+   * flow) may make the flow stalled at once (PartitionProgress.await). Absent: none.
+   */
+  awaiting?: AwaitedMessage[];
 }
 
 /** The flow's verdict as of `model.nowMs` (ChoreographyModel.view). */
@@ -144,7 +175,7 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   const settings: Settings = { lateFactor, stallFactor, defaultDeadlineMs, observationDelayMs };
   const declaredSteps = indexed(options.steps);
   // each awaited step's deadlines; the explanation is written for the one chosen only (a pass judges many flows)
-  const judged: Judged = { chosen: null, chosenStalled: false, anyWait: false, nextCheckMs: Infinity };
+  const judged: Judged = { chosen: null, chosenStalled: false, anyWait: false, nextCheckMs: Infinity, awaiting: [] };
   let terminal: TerminalKind | null = null;
   let terminalAtMs = -Infinity;
   const events = progress.events;
@@ -157,7 +188,11 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
     for (const consumer of awaitedConsumers(expected, declared)) {
       if (wasHandled(progress, event.eventType, consumer.group)) continue;
       if (sender !== null && consumer.service === sender) senderUnseen = true;
-      consider(judged, waitFor('consumer', event, expected, consumer.due ?? consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null), nowMs);
+      const wait = waitFor('consumer', event, expected, consumer.due ?? consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null);
+      const passed = passedOver(event, consumer.group, model);
+      // with no later handling yet, one seen in another flow's spans must look at this flow again
+      if (passed === null && event.message != null && model.readsInOrder?.(consumer.group) === true) judged.awaiting.push({ group: consumer.group, message: event.message });
+      consider(judged, passed === null ? wait : withPassedOver(wait, passed, settings), nowMs);
     }
     if (expected.terminal !== null) {
       if (event.atMs >= terminalAtMs) [terminal, terminalAtMs] = [expected.terminal, event.atMs];
@@ -183,9 +218,10 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
   // a verdict on a step not learned yet is judged again as the model learns, less often the longer it stands
   if (chosen !== null && !chosen.learned && chosen.declared === null) nextCheckMs = Math.min(nextCheckMs, nowMs + Math.max(defaultDeadlineMs, nowMs - chosen.event.atMs));
   const next = Number.isFinite(nextCheckMs) ? nextCheckMs : null;
+  const awaiting = judged.awaiting.length > 0 ? { awaiting: judged.awaiting } : {};
   if (!anyWait) return { state: terminal ?? 'running', explanation: null, expectedCompletionMs, nextCheckMs: null };
-  if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next };
-  return { state: chosenStalled ? 'stalled' : 'late', explanation: explain(chosen, nowMs), expectedCompletionMs, nextCheckMs: next };
+  if (chosen === null) return { state: 'running', explanation: null, expectedCompletionMs, nextCheckMs: next, ...awaiting };
+  return { state: chosenStalled ? 'stalled' : 'late', explanation: explain(chosen, nowMs), expectedCompletionMs, nextCheckMs: next, ...awaiting };
 }
 
 interface Settings {
@@ -208,6 +244,7 @@ interface Wait {
   lateAtMs: number;
   stalledAtMs: number;
   silentEnd?: SilentEnd;
+  passedOver?: PassedOver;
 }
 
 const NOT_LEARNED: LatencySummary = { count: 0, p50Ms: null, p90Ms: null, p99Ms: null, p999Ms: null };
@@ -300,12 +337,35 @@ function withSilentEnd(wait: Wait, silent: SilentEnd, settings: Settings, owed: 
   };
 }
 
+/**
+ * A later message of the partition of `event`'s message, handled by `group` (a group that reads in order,
+ * ModelView.laterHandling) after the event was sent; null when none is known.
+ */
+function passedOver(event: EventOccurrence, group: string, model: ModelView): PassedOver | null {
+  if (event.message == null || model.laterHandling === undefined) return null;
+  const later = model.laterHandling(group, event.message, event.atMs);
+  const place = placeOf(event.message);
+  if (later === null || place === null) return null;
+  const slash = place.partition.lastIndexOf('/');
+  return {
+    consumerGroup: group, topic: place.partition.slice(0, slash), partition: place.partition.slice(slash + 1),
+    offset: place.offset, laterOffset: later.offset, laterAtMs: later.startMs,
+  };
+}
+
+/** The consumer wait with a later message handled: stalled (and so late) once that handling is observed, if its own deadlines do not come first. */
+function withPassedOver(wait: Wait, passed: PassedOver, settings: Settings): Wait {
+  const atMs = passed.laterAtMs + settings.observationDelayMs;
+  return { ...wait, passedOver: passed, lateAtMs: Math.min(wait.lateAtMs, atMs), stalledAtMs: Math.min(wait.stalledAtMs, atMs) };
+}
+
 /** The awaited steps seen so far: the one that explains the flow (stalled before late, then the longest overdue), and the next deadline. */
 interface Judged {
   chosen: Wait | null;
   chosenStalled: boolean;
   anyWait: boolean;
   nextCheckMs: number;
+  awaiting: AwaitedMessage[];
 }
 
 function consider(judged: Judged, wait: Wait, nowMs: number): void {
@@ -356,12 +416,13 @@ function explain(wait: Wait, nowMs: number): WaitExplanation {
     ? {
       kind: 'consumer', afterEventType: wait.event.eventType, afterService: wait.event.service, awaitedEventTypes: [wait.event.eventType],
       awaitedService: wait.consumer!.service, consumerGroup: wait.consumer!.group, sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned,
-      declared, lateAtMs: wait.lateAtMs, handledWithoutSending: null,
+      declared, lateAtMs: wait.lateAtMs, handledWithoutSending: null, passedOver: wait.passedOver ?? null,
     }
     : {
       kind: 'next-event', afterEventType: wait.event.eventType, afterService: wait.event.service,
       awaitedEventTypes: awaited, awaitedService: wait.silentEnd?.service ?? candidates[0]?.service ?? null, consumerGroup: wait.silentEnd?.consumerGroup ?? null,
       sinceMs: wait.event.atMs, usual: wait.usual, learned: wait.learned, declared, lateAtMs: wait.lateAtMs, handledWithoutSending: wait.silentEnd ?? null,
+      passedOver: null,
     };
   const overdueMs = nowMs - wait.lateAtMs;
   return { ...explanation, overdueMs, message: waitMessage(explanation, wait.declared) };
@@ -400,6 +461,11 @@ function waitMessage(wait: Omit<WaitExplanation, 'overdueMs' | 'message'>, decla
     const share = silent.sendShare >= 0.99995 ? 'all' : `${(silent.sendShare * 100).toFixed(2)} %`;
     return `waiting for ${who} since ${iso(wait.sinceMs)}: ${silent.service} (group ${silent.consumerGroup}) finished handling ${wait.afterEventType} ` +
       `${duration(Math.max(0, silent.atMs - wait.sinceMs))} later without sending it, though it sent one after ${share} of its handlings until now`;
+  }
+  const passed = wait.passedOver ?? null;
+  if (passed !== null) {
+    return `waiting for ${who} since ${iso(wait.sinceMs)}: the group went past it, handling a later message of ${passed.topic} partition ${passed.partition} ` +
+      `(offset ${passed.laterOffset}, at ${iso(passed.laterAtMs)}) but not this one (offset ${passed.offset})`;
   }
   return `waiting for ${who} since ${iso(wait.sinceMs)}, ${usual}`;
 }

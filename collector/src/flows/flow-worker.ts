@@ -21,6 +21,7 @@ import { describeFlow, type DescribeOptions } from '../core/describe-flow.ts';
 import { lookupsFor } from '../core/flow-lookups.ts';
 import { flowProgress, type FlowProgress } from '../core/flow-progress.ts';
 import { ChoreographyModel, type ModelOptions, type ModelView, type StoredModel } from '../core/model.ts';
+import { PartitionProgress, type PartitionProgressOptions } from '../core/partition-progress.ts';
 import { judgeFlow, type StallOptions } from '../core/stalls.ts';
 import { toFlowSpan, type FlowSpan } from '../core/flow-span.ts';
 import type { SpanRecord } from '../core/span.ts';
@@ -54,6 +55,8 @@ export interface FlowWorkerOptions extends AssemblerOptions, DescribeOptions {
   describeEveryMs?: number;
   /** How the choreography is learned (core/model.ts). */
   model?: ModelOptions;
+  /** Where consumer groups have got in their partitions, and when a group is taken to read in order (core/partition-progress.ts). */
+  partitions?: PartitionProgressOptions;
   /** When a flow is late or stalled (core/stalls.ts); its observation delay is `exportDelayMs` and the backlog's. */
   stalls?: Omit<StallOptions, 'observationDelayMs'>;
   /**
@@ -142,6 +145,8 @@ export class FlowWorker {
   readonly #writtenPoints = new Map<string, string>();
   /** The learned choreography, read from the store when this worker starts assembling. */
   #model: ChoreographyModel | null = null;
+  /** Where each group has got in each partition, from the consumer spans assembled (memory only: a restart starts it again). */
+  readonly #partitions: PartitionProgress;
   #modelChanged = false;
   #modelSavedAtMs = 0;
   /** Flows the model learned from while this worker assembled, not learned again by it (memory only: a restart forgets). */
@@ -159,6 +164,7 @@ export class FlowWorker {
     this.#store = store;
     this.#options = options;
     this.#assembler = new FlowAssembler(options);
+    this.#partitions = new PartitionProgress(options.partitions);
     this.#now = options.now ?? Date.now;
   }
 
@@ -226,7 +232,7 @@ export class FlowWorker {
       const stored = await session.loadModel();
       this.#model = stored === null ? new ChoreographyModel(this.#options.model) : ChoreographyModel.fromJSON(stored, this.#options.model);
     }
-    this.#view = this.#model.view(nowMs);
+    this.#view = this.#model.view(nowMs, this.#partitions);
     this.#book ??= await this.#loadAlerts(session, nowMs);
     if (nowMs - this.#driftCheckedAtMs >= DRIFT_CHECK_EVERY_MS) await this.#checkDrift(session, this.#book, nowMs);
     const inbox = await session.takeInbox(this.#options.maxSpansPerRound ?? 5_000, (inboxId) => this.#handedOver.get(inboxId));
@@ -245,6 +251,10 @@ export class FlowWorker {
 
     const assembler = this.#assembler;
     const fresh = inbox.spans.map(toFlowSpan);
+    // every handling of a message tells where its group has got in the partition, whichever flow it is in
+    for (const span of fresh) {
+      if (span.role === 'consumer' && span.message !== null) this.#partitions.observe(span.consumerGroup ?? span.serviceName, span.message, span.startMs, span.endMs);
+    }
     const found = await session.lookup(lookupsFor(fresh, assembler));
     const toLoad = new Set([...found.flowIds, ...due]);
     const loaded = await session.loadFlows([...toLoad].filter((flowId) => assembler.flowOf(flowId) === undefined));
@@ -316,7 +326,8 @@ export class FlowWorker {
       catalog: catalogDelta(changes.moved.filter((moved) => moved.first).map(({ span }) => ({
         span, attributeKeys: Object.keys(records.get(span.key)?.attributes ?? {}),
       }))),
-      deferred: { flowIds: changes.deferred, describeAtMs: nowMs + describeEveryMs },
+      // flows whose awaited message a group went past (seen in this round's spans) are judged again
+      deferred: { flowIds: [...changes.deferred, ...this.#partitions.takeWoken()], describeAtMs: nowMs + describeEveryMs },
       recheckStuckAfter: this.#takeStepsChanged(),
       pruneRatesBeforeMs: this.#pruneRates(nowMs),
       model: this.#modelToSave(nowMs, flush),
@@ -435,6 +446,7 @@ export class FlowWorker {
       }
     }
     this.#book!.observe(flow.id, subjectsOf(verdict.state, verdict.explanation, described.anomalies, described.facts.lastEventMs), nowMs);
+    for (const { group, message } of verdict.awaiting ?? []) this.#partitions.await(flow.id, group, message);
     return {
       facts: described.facts,
       standing: { state: verdict.state, explanation: verdict.explanation, expectedCompletionMs: verdict.expectedCompletionMs },
@@ -451,7 +463,7 @@ export class FlowWorker {
     const eventTypes = [...new Set(progress.events.map((event) => event.eventType))];
     const before = eventTypes.map((eventType) => stepSignature(this.#view!, eventType));
     this.#model!.learn(progress, nowMs, stuckAfter);
-    this.#view = this.#model!.view(nowMs); // the round's later judgements see what was just learned
+    this.#view = this.#model!.view(nowMs, this.#partitions); // the round's later judgements see what was just learned
     eventTypes.forEach((eventType, i) => {
       if (stepSignature(this.#view!, eventType) !== before[i]) this.#stepsChanged.add(eventType);
     });
