@@ -43,6 +43,11 @@ describe('partition progress', () => {
     reads(progress, 'payments', 100, { from: 50, atMs: T0 - 300_000 });
     assert.equal(progress.sequential('payments'), true);
     assert.deepEqual(progress.orderOf('payments'), { compared: 149, overlapping: 0 });
+    // however long it read in order, a group that starts handling side by side stops counting as in order within a few
+    reads(progress, 'payments', 100_000, { from: 150, atMs: T0 - 2_000_000 });
+    assert.equal(progress.sequential('payments'), true);
+    reads(progress, 'payments', 3, { from: 100_150, atMs: T0, handlingMs: 50 });
+    assert.equal(progress.sequential('payments'), false, JSON.stringify(progress.orderOf('payments')));
     // shipping handles a batch's messages side by side: each begins before the one before it ended
     reads(progress, 'shipping', 200, { gapMs: 10, handlingMs: 50 });
     assert.equal(progress.sequential('shipping'), false);

@@ -2,7 +2,7 @@
  * The faults the demo can inject, as commands on the control topic. Switches (pause, slow, drop-context,
  * legacy-hop) are state: every process folds all commands ever sent into its current faults, so a
  * restarted service comes back with the faults in force. One-shot commands (crash, redeliver, poison,
- * lose-sends) act only on processes that were already running when they were sent. Pure: no I/O.
+ * lose-sends, skip-backlog) act only on processes that were already running when they were sent. Pure: no I/O.
  */
 
 /** The demo's instrumented services, which take faults (the warehouse takes none: nothing watches it). */
@@ -24,6 +24,11 @@ export type FaultCommand =
   | { kind: 'poison'; service: 'order'; count: number }
   /** Each of the service's instances: its next `count` handlings send nothing, as a bug that swallows events: those orders stop there. */
   | { kind: 'lose-sends'; service: ServiceName; count: number }
+  /**
+   * A service's consumers jump to the end of every partition they read, passing over the messages waiting
+   * there, as an operator resetting a group to the latest offset to get past a backlog: those orders stop.
+   */
+  | { kind: 'skip-backlog'; service: ServiceName }
   /** Reservations pass through the uninstrumented warehouse system before shipping. */
   | { kind: 'legacy-hop'; on: boolean };
 
@@ -50,7 +55,7 @@ export const MAX_SLOW_MS = 8_000;
 
 /** One-shot commands: they act once, on the processes running when they are sent. */
 export function isOneShot(command: FaultCommand): boolean {
-  return command.kind === 'crash' || command.kind === 'redeliver' || command.kind === 'poison' || command.kind === 'lose-sends';
+  return command.kind === 'crash' || command.kind === 'redeliver' || command.kind === 'poison' || command.kind === 'lose-sends' || command.kind === 'skip-backlog';
 }
 
 export function noFaults(): FaultState {
@@ -74,6 +79,7 @@ export function applyCommand(state: FaultState, command: FaultCommand): FaultSta
     case 'redeliver':
     case 'poison':
     case 'lose-sends':
+    case 'skip-backlog':
       return state;
   }
 }
@@ -87,6 +93,7 @@ export const FAULT_USAGE = [
   'redeliver <service> [count]            re-read the last count messages of each partition (default 20)',
   'poison [count]                         the next orders (default 1) carry an amount payment cannot read',
   'lose-sends <service> [count]           the next handlings (default 3) of each instance send nothing (lost events)',
+  'skip-backlog <service>                 jump to the end of every partition, passing over what waits (an offset reset)',
   'legacy-hop on|off                      reservations pass through an uninstrumented service',
   'clear                                  every switch off',
 ].join('\n');
@@ -128,6 +135,7 @@ export function parseFault(words: readonly string[]): FaultCommand[] {
       const s = service();
       return [{ kind: 'lose-sends', service: s, count: count(extra, 3, 'the count', 1_000) }];
     }
+    case 'skip-backlog': return [{ kind: 'skip-backlog', service: service() }];
     case 'legacy-hop': return [{ kind: 'legacy-hop', on: onOff() }];
     case 'clear':
       return [
@@ -149,6 +157,7 @@ export function describeCommand(command: FaultCommand): string {
     case 'redeliver': return `redeliver ${command.service} (${command.count})`;
     case 'poison': return `poison (the next ${command.count === 1 ? 'order' : `${command.count} orders`})`;
     case 'lose-sends': return `lose-sends ${command.service} (the next ${command.count === 1 ? 'handling' : `${command.count} handlings`})`;
+    case 'skip-backlog': return `skip-backlog ${command.service}`;
     default: return `${command.kind} ${command.on ? 'on' : 'off'}`;
   }
 }

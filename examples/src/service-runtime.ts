@@ -78,7 +78,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
   const producer = kafka.producer();
   await producer.connect();
 
-  const consumers: Array<{ consumer: Consumer; topics: string[]; lastOffsets: Map<string, bigint> }> = [];
+  const consumers: Array<{ consumer: Consumer; topics: string[]; lastOffsets: Map<string, bigint>; assigned: Record<string, number[]> }> = [];
   const stopWork: Array<() => Promise<void> | void> = [];
   const commandListeners: Array<(command: FaultCommand) => void> = [];
   // the switches in force, as the control topic says (replayed from its start when this process starts)
@@ -103,6 +103,26 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
       }
     }
   };
+  // every partition read goes to its end, as `kafka-consumer-groups --reset-offsets --to-latest` would put it
+  const skipBacklog = async () => {
+    const admin = plainKafka.admin();
+    await admin.connect();
+    try {
+      let partitions = 0;
+      for (const { consumer, assigned } of consumers) {
+        for (const [topic, mine] of Object.entries(assigned)) {
+          for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+            if (!mine.includes(partition)) continue; // another instance's
+            consumer.seek({ topic, partition, offset: high });
+            partitions += 1;
+          }
+        }
+      }
+      log(`jumped to the end of ${partitions} partition(s) (skip-backlog)`);
+    } finally {
+      await admin.disconnect();
+    }
+  };
   const faultWatch = await watchFaults(plainKafka, env.instance, {
     onSwitch: (command, state) => {
       faults = state;
@@ -115,6 +135,7 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
       if (command.kind === 'crash') process.kill(process.pid, 'SIGKILL');
       if (command.kind === 'redeliver') redeliver(command.count);
       if (command.kind === 'lose-sends') losingSends += command.count;
+      if (command.kind === 'skip-backlog') skipBacklog().catch((error: Error) => log(`skip-backlog failed: ${error.message}`));
       for (const listener of commandListeners) listener(command);
     },
   });
@@ -133,9 +154,12 @@ export async function startService(name: ServiceName, options: ServiceOptions = 
     },
     async subscribe(subscription) {
       const consumer = kafka.consumer({ groupId: subscription.groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
-      const entry = { consumer, topics: subscription.topics, lastOffsets: new Map<string, bigint>() };
+      const entry = { consumer, topics: subscription.topics, lastOffsets: new Map<string, bigint>(), assigned: {} as Record<string, number[]> };
       // kafkajs forgets a pause when the consumer restarts itself after a crash: paused again at each join
-      consumer.on(consumer.events.GROUP_JOIN, () => applyPause());
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        entry.assigned = event.payload.memberAssignment;
+        applyPause();
+      });
       // Ready only once the group has given this member its partitions: orders placed before would be
       // handled, then handled again by the member that takes them over at the rebalance.
       const joined = firstGroupJoin(consumer);

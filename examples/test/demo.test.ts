@@ -271,3 +271,21 @@ test('lost sends: payment handles an order and sends nothing, and the order stal
   assert.ok(flow.spans.some((s) => s.serviceName === 'payment' && s.kind === 'consumer' && s.status.code !== 'error'), 'payment handled it, without an error');
   assert.ok(!flow.spans.some((s) => s.kind === 'producer' && s.attributes['choreoscope.event.type'] === 'PaymentAuthorized'), 'and sent nothing');
 });
+
+test('a skipped backlog: payment jumps past the order waiting for it, which stays stalled on payment, while later orders complete', { timeout: 90_000 }, async () => {
+  await fault('pause payment', ['payment-1', 'payment-2']);
+  const skipped = await placeOrder({ items: 1, amountCents: 2_500 });
+  await waitFor(async () => (await flowOf(skipped)) !== undefined, 30_000, `${skipped}'s OrderCreated to be stored`, 250);
+  // each instance jumps to the end of the partitions it was given, as an operator's reset to the latest offset
+  const jumps = (name: string) => logOf(name).split('(skip-backlog)').length - 1;
+  await fault('skip-backlog payment', ['payment-1', 'payment-2']);
+  await waitFor(() => jumps('payment-1') === 1 && jumps('payment-2') === 1, 30_000, 'both payment instances to jump to the end of their partitions', 100);
+  await fault('resume payment', ['payment-1', 'payment-2']);
+  const next = await placeOrder({ items: 1, amountCents: 2_600 });
+  await waitForState(next, ['completed'], 60_000);
+  const flow = await waitForState(skipped, ['stalled'], 60_000);
+  const explanation = flow.flow.explanation;
+  assert.ok(explanation && explanation.kind === 'consumer', JSON.stringify(explanation));
+  assert.deepEqual([explanation.afterEventType, explanation.consumerGroup], ['OrderCreated', 'payment']);
+  assert.ok(!flow.spans.some((s) => s.serviceName === 'payment'), 'payment never handled it');
+});

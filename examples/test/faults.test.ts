@@ -14,6 +14,8 @@ test('faults are parsed from the words typed, and wrong ones refused with what w
   assert.deepEqual(parseFault(['poison']), [{ kind: 'poison', service: 'order', count: 1 }]);
   assert.deepEqual(parseFault(['lose-sends', 'payment']), [{ kind: 'lose-sends', service: 'payment', count: 3 }]);
   assert.deepEqual(parseFault(['lose-sends', 'inventory', '7']), [{ kind: 'lose-sends', service: 'inventory', count: 7 }]);
+  assert.deepEqual(parseFault(['skip-backlog', 'payment']), [{ kind: 'skip-backlog', service: 'payment' }]);
+  assert.throws(() => parseFault(['skip-backlog']), /unknown service "": one of order, payment/);
   assert.throws(() => parseFault(['lose-sends', 'payment', '0']), /the count must be a whole number from 1 to 1000/);
   assert.throws(() => parseFault(['pause', 'warehouse']), /unknown service "warehouse": one of order, payment/);
   assert.throws(() => parseFault(['slow', 'inventory', String(MAX_SLOW_MS + 1)]), /from 1 to 8000/);
@@ -38,7 +40,7 @@ test('switches fold into one state; one-shot commands leave it alone; clear turn
   }
   assert.deepEqual(state, noFaults());
   assert.ok(parseFault(['crash', 'order']).every(isOneShot) && parseFault(['poison', '2']).every(isOneShot));
-  assert.ok(parseFault(['lose-sends', 'payment']).every(isOneShot));
+  assert.ok(parseFault(['lose-sends', 'payment']).every(isOneShot) && parseFault(['skip-backlog', 'payment']).every(isOneShot));
   assert.deepEqual(applyCommand(noFaults(), parseFault(['lose-sends', 'payment'])[0]!), noFaults(), 'one-shot: no switch');
 });
 

@@ -30,7 +30,10 @@ export interface LaterHandling {
   startMs: number;
 }
 
-/** What is known of a group's handlings: how many were compared with their neighbours, and how many overlapped one of a later offset. */
+/**
+ * What is known of a group's recent handlings: how many were compared with their neighbours, and how many
+ * overlapped one of a later offset (halved, both, whenever twice `sequentialMinSamples` were compared).
+ */
 export interface GroupOrder {
   compared: number;
   overlapping: number;
@@ -121,6 +124,9 @@ export class PartitionProgress {
       const order = this.#order.get(group) ?? { compared: 0, overlapping: 0 };
       order.compared += 1;
       if (overlapped) order.overlapping += 1;
+      // the older half forgotten, over and over: a group that starts handling side by side stops
+      // counting as reading in order within a few overlaps, whatever its history
+      if (order.compared >= 2 * this.#sequentialMinSamples) [order.compared, order.overlapping] = [order.compared / 2, order.overlapping / 2];
       this.#order.set(group, order);
     }
     state.handled.push({ offset: place.offset, startMs, endMs });

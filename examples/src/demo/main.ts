@@ -103,7 +103,7 @@ say(`
   Dashboard:  ${running.collectorUrl}/
   Orders:     ${rate}/s, placed at ${running.orderUrl}/orders
   Logs:       ${running.logDir}/
-  Faults:     ${faultEnv}npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, lose-sends, legacy-hop, clear)
+  Faults:     ${faultEnv}npm run demo:fault -- pause payment   (and resume, slow, crash, drop-context, redeliver, poison, lose-sends, skip-backlog, legacy-hop, clear)
 `);
 if (args['no-faults']) {
   say('No fault schedule (--no-faults).');

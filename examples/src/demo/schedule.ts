@@ -31,6 +31,9 @@ export const SCHEDULE: readonly ScheduledFault[] = [
   { atS: 380, fault: 'poison', see: 'an order payment cannot read: tried three times, dead-lettered, failed' },
   { atS: 420, fault: 'crash shipping', see: 'shipping is killed and restarted 5 s later; its orders wait, then complete' },
   { atS: 450, fault: 'lose-sends payment 3', see: 'payment handles three orders and sends nothing: stalled at once, "finished handling OrderCreated without sending it"' },
+  { atS: 460, fault: 'pause payment', see: 'a backlog builds up for payment' },
+  { atS: 468, fault: 'skip-backlog payment', see: 'payment jumps past the orders waiting for it (an offset reset): stalled as it handles later orders, "the group went past it"' },
+  { atS: 470, fault: 'resume payment', see: '' },
 ];
 
 /** The commands due in (fromS, toS] of the demo's time, cycles included. */
