@@ -255,9 +255,8 @@ function drawFlowGraph(container: HTMLElement, graph: ChoreographyMap | { tooMan
 
 /** What a stuck flow waits for, as the API says it, with its times in this browser's clock rather than UTC. */
 function explained(explanation: NonNullable<FlowResponse['flow']['explanation']>): string {
-  const local = (ms: number) => new Date(ms).toLocaleTimeString();
-  if (explanation.kind === 'failure') return explanation.message.replace(/ at \d{4}-\d\d-\d\dT[\d:.]+Z/, ` at ${local(explanation.sinceMs)}`);
-  return explanation.message.replace(/ since \d{4}-\d\d-\d\dT[\d:.]+Z/, ` since ${local(explanation.sinceMs)}`);
+  // every time it names: since when, when a failure or a later handling happened
+  return explanation.message.replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, (iso) => new Date(Date.parse(iso)).toLocaleTimeString());
 }
 
 function barLabel(s: TimelineSpan): string {
