@@ -311,4 +311,32 @@ async function pass(): Promise<void> {
   }
   console.log(`memory: none per open flow beyond the assembler's working set (docs/benchmarks.md, "Flow assembly"): a flow's progress is ` +
     `rebuilt from its spans when it is judged; held as objects it would take ${progressBytes.toFixed(0)} bytes`);
+  partitionMemory(open);
+}
+
+/**
+ * What following the partitions holds (core/partition-progress.ts): a flow waiting on a group that reads in
+ * order, registered so a later handling wakes it; and a group's partition, with the handlings it keeps.
+ */
+function partitionMemory(flows: number): void {
+  const ids = Array.from({ length: flows }, (_, i) => `${i.toString(16).padStart(32, '0')}-${'0'.repeat(16)}`);
+  const messages = Array.from({ length: flows }, (_, i) => `order.created/${i % 100}/${1_000_000 + i}`);
+  const measure = (fill: (progress: PartitionProgress) => void): number => {
+    for (let i = 0; i < 3; i += 1) globalThis.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const progress = new PartitionProgress({ maxWaitingPerPartition: flows, maxPartitions: 10_000 });
+    fill(progress);
+    for (let i = 0; i < 3; i += 1) globalThis.gc?.();
+    const bytes = process.memoryUsage().heapUsed - before;
+    progress.takeWoken(); // alive until measured
+    return bytes;
+  };
+  const waiting = measure((progress) => messages.forEach((message, i) => progress.await(ids[i]!, 'payments', message)));
+  // 10,000 group partitions (the bound), each with the 16 handlings it keeps
+  const partitions = measure((progress) => {
+    for (let p = 0; p < 10_000; p += 1) for (let o = 0; o < 16; o += 1) progress.observe(`group-${p % 50}`, `topic-${Math.floor(p / 50)}/${p % 50}/${o}`, o * 10, o * 10 + 5);
+  });
+  console.log(`memory, following the partitions: ${(waiting / flows).toFixed(0)} bytes a flow waiting on a group that reads in order ` +
+    `(${flows.toLocaleString('en')} waiting); ${(partitions / 10_000).toFixed(0)} bytes a group partition with its 16 handlings kept, ` +
+    `${(partitions / 1024 / 1024).toFixed(1)} MiB at the bound of 10,000 (ids and messages held apart: ${ids.length + messages.length} strings)`);
 }

@@ -42,9 +42,9 @@ export interface GroupOrder {
 export interface PartitionProgressOptions {
   /** Handlings kept per group and partition, the latest (about 90 bytes each). Default 16. */
   keptPerPartition?: number;
-  /** Groups × partitions kept at most; past it the least recently seen go. Default 10_000 (some 15 MB at most). */
+  /** Groups × partitions kept at most; past it the least recently seen go. Default 10_000 (14 MiB at most, bench/stalls.bench.ts). */
   maxPartitions?: number;
-  /** Flows waiting on one group's partition at most (about 55 bytes each); past it more are judged by time alone. Default 10_000. */
+  /** Flows waiting on one group's partition at most (some 20 bytes each); past it more are judged by time alone. Default 10_000. */
   maxWaitingPerPartition?: number;
   /** Handlings compared with their neighbours before a group may be taken as reading in order. Default 1_000. */
   sequentialMinSamples?: number;
