@@ -147,7 +147,7 @@ function detect(traffic: readonly SimulatedFlow[], judged: ReadonlySet<Simulated
       detected.set(flow, now);
       return;
     }
-    for (const { group, message } of verdict.awaiting ?? []) partitions!.await(flow.id, group, message);
+    for (const { group, message, sentAtMs } of verdict.awaiting ?? []) partitions!.await(flow.id, group, message, sentAtMs);
     if (verdict.nextCheckMs !== null && verdict.nextCheckMs !== scheduled.get(flow)) {
       scheduled.set(flow, verdict.nextCheckMs);
       deadlines.push({ atMs: verdict.nextCheckMs, order: 2, flow, what: 'deadline' });
@@ -331,7 +331,10 @@ function partitionMemory(flows: number): void {
     progress.takeWoken(); // alive until measured
     return bytes;
   };
-  const waiting = measure((progress) => messages.forEach((message, i) => progress.await(ids[i]!, 'payments', message)));
+  const waiting = measure((progress) => {
+    for (let p = 0; p < 100; p += 1) progress.observe('payments', `order.created/${p}/0`, 0, 1); // partitions it reads
+    messages.forEach((message, i) => progress.await(ids[i]!, 'payments', message, 0));
+  });
   // 10,000 group partitions (the bound), each with the 16 handlings it keeps
   const partitions = measure((progress) => {
     for (let p = 0; p < 10_000; p += 1) for (let o = 0; o < 16; o += 1) progress.observe(`group-${p % 50}`, `topic-${Math.floor(p / 50)}/${p % 50}/${o}`, o * 10, o * 10 + 5);

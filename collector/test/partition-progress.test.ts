@@ -36,29 +36,50 @@ describe('partition progress', () => {
     assert.equal(placeOf('orders/3/x'), null);
   });
 
-  test('a group seen reading in order is sequential; one whose later offsets begin before earlier ones end is not; too few seen is not yet', () => {
+  const O = 'orders/2/0'; // a message of the topic the groups below read
+
+  test('a group seen reading a topic in order is sequential; one whose later offsets begin before earlier ones end is not; too few seen is not yet', () => {
     const progress = new PartitionProgress({ sequentialMinSamples: 100 });
     reads(progress, 'payments', 50);
-    assert.equal(progress.sequential('payments'), false, 'not enough seen yet');
+    assert.equal(progress.sequential('payments', O), false, 'not enough seen yet');
     reads(progress, 'payments', 100, { from: 50, atMs: T0 - 300_000 });
-    assert.equal(progress.sequential('payments'), true);
-    assert.deepEqual(progress.orderOf('payments'), { compared: 149, overlapping: 0 });
+    assert.equal(progress.sequential('payments', O), true);
+    assert.deepEqual(progress.orderOf('payments', 'orders'), { compared: 149, overlapping: 0 });
     // however long it read in order, a group that starts handling side by side stops counting as in order within a few
     reads(progress, 'payments', 100_000, { from: 150, atMs: T0 - 2_000_000 });
-    assert.equal(progress.sequential('payments'), true);
+    assert.equal(progress.sequential('payments', O), true);
     reads(progress, 'payments', 3, { from: 100_150, atMs: T0, handlingMs: 50 });
-    assert.equal(progress.sequential('payments'), false, JSON.stringify(progress.orderOf('payments')));
+    assert.equal(progress.sequential('payments', O), false, JSON.stringify(progress.orderOf('payments', 'orders')));
     // shipping handles a batch's messages side by side: each begins before the one before it ended
     reads(progress, 'shipping', 200, { gapMs: 10, handlingMs: 50 });
-    assert.equal(progress.sequential('shipping'), false);
+    assert.equal(progress.sequential('shipping', O), false);
     // timed in whole milliseconds, a handling of microseconds "ends" after the next began in the same millisecond: no overlap
     const quick = new PartitionProgress({ sequentialMinSamples: 10 });
     for (let i = 0; i < 20; i += 1) quick.observe('notification', `orders/2/${i}`, T0 + Math.floor(i / 2), T0 + Math.floor(i / 2) + 0.05);
-    assert.equal(quick.sequential('notification'), true);
+    assert.equal(quick.sequential('notification', O), true);
     // handlings arriving in any order are compared all the same: the reverse of an in-order reading is in order
     const reversed = new PartitionProgress({ sequentialMinSamples: 10 });
     for (let i = 20; i >= 0; i -= 1) reversed.observe('inventory', `orders/2/${i}`, T0 + i * 10, T0 + i * 10 + 5);
-    assert.equal(reversed.sequential('inventory'), true);
+    assert.equal(reversed.sequential('inventory', O), true);
+  });
+
+  test('per topic: one group id serving a listener in order and one side by side (as Spring gives every listener of a service) is judged per topic', () => {
+    const progress = new PartitionProgress({ sequentialMinSamples: 100 });
+    reads(progress, 'app', 1_000); // orders, in order
+    for (let i = 0; i < 150; i += 1) progress.observe('app', `audit/0/${i}`, T0 + i * 10, T0 + i * 10 + 50); // audit, side by side
+    assert.equal(progress.sequential('app', 'orders/2/5'), true);
+    assert.equal(progress.sequential('app', 'audit/0/5'), false);
+  });
+
+  test('a redelivery (after a rebalance, a rewind) is no overlap, and what was kept past it is not compared with what follows', () => {
+    const progress = new PartitionProgress({ sequentialMinSamples: 100 });
+    reads(progress, 'payments', 150, { atMs: T0 });
+    // a rebalance: the new owner handles 140–149 again, after the old one had
+    reads(progress, 'payments', 10, { from: 140, atMs: T0 + 10_000 });
+    reads(progress, 'payments', 10, { from: 150, atMs: T0 + 10_100 });
+    // 149 compared before; after the rewind to 140, 141–159 are compared again, with none kept past them
+    assert.deepEqual(progress.orderOf('payments', 'orders'), { compared: 168, overlapping: 0 });
+    assert.equal(progress.sequential('payments', O), true);
   });
 
   test('the earliest later handling begun since the message was sent; none before it, none of another group or partition', () => {
@@ -74,11 +95,13 @@ describe('partition progress', () => {
     assert.equal(progress.laterHandling('payments', 'orders/1/6', T0), null);
   });
 
-  test('a waiting flow is woken by a later handling of its partition, not by its own message nor an earlier one; each once', () => {
+  test('a waiting flow is woken by a later handling of its partition begun since its message was sent, not by its own message nor an earlier one; each once', () => {
     const progress = new PartitionProgress();
-    progress.await('flow-a', 'payments', 'orders/2/10');
-    progress.await('flow-b', 'payments', 'orders/2/12');
-    progress.await('flow-c', 'payments', 'orders/3/10');
+    for (const partition of [2, 3]) progress.observe('payments', `orders/${partition}/0`, T0 - 1_000, T0 - 990); // partitions it reads
+    progress.await('flow-a', 'payments', 'orders/2/10', T0);
+    progress.await('flow-b', 'payments', 'orders/2/12', T0);
+    progress.await('flow-c', 'payments', 'orders/3/10', T0);
+    progress.await('flow-d', 'payments', 'orders/4/10', T0); // a partition it was never seen reading: not waited on
     progress.observe('payments', 'orders/2/9', T0, T0 + 5);
     assert.deepEqual(progress.takeWoken(), []);
     progress.observe('payments', 'orders/2/10', T0 + 10, T0 + 15); // flow-a's own: it waits no more
@@ -88,6 +111,27 @@ describe('partition progress', () => {
     assert.deepEqual(progress.takeWoken(), ['flow-b']);
     progress.observe('payments', 'orders/2/14', T0 + 40, T0 + 45);
     assert.deepEqual(progress.takeWoken(), [], 'woken once');
+    // by the clocks a later handling began before the message was sent (hosts apart): it waits on
+    progress.await('flow-e', 'payments', 'orders/3/20', T0 + 5_000);
+    progress.observe('payments', 'orders/3/21', T0 + 4_000, T0 + 4_010);
+    assert.deepEqual(progress.takeWoken(), ['flow-c'], 'flow-c, whose message was sent at T0, is passed; flow-e is not yet');
+    progress.observe('payments', 'orders/3/22', T0 + 6_000, T0 + 6_010);
+    assert.deepEqual(progress.takeWoken(), ['flow-e']);
+    // one flow waiting on two messages of a partition: both kept
+    progress.await('flow-f', 'payments', 'orders/2/30', T0);
+    progress.await('flow-f', 'payments', 'orders/2/40', T0);
+    progress.observe('payments', 'orders/2/30', T0 + 50, T0 + 55);
+    progress.observe('payments', 'orders/2/41', T0 + 60, T0 + 65);
+    assert.deepEqual(progress.takeWoken(), ['flow-f']);
+  });
+
+  test('a busy partition: the first handling past a waited-on message is remembered, though the handlings kept turn over', () => {
+    const progress = new PartitionProgress({ keptPerPartition: 4 });
+    progress.observe('payments', 'orders/2/99', T0 - 10, T0 - 5);
+    progress.await('flow-a', 'payments', 'orders/2/100', T0);
+    reads(progress, 'payments', 50, { from: 101, atMs: T0 + 10 }); // 101 begun at T0 + 10, and 49 more
+    assert.deepEqual(progress.takeWoken(), ['flow-a']);
+    assert.deepEqual(progress.laterHandling('payments', 'orders/2/100', T0), { offset: '101', startMs: T0 + 10 }, 'not the earliest of the four kept');
   });
 
   test('bounded: the latest handlings of a partition, the partitions least recently seen go first, waiting flows capped', () => {
@@ -98,7 +142,7 @@ describe('partition progress', () => {
     for (const topic of ['a', 'b', 'c']) progress.observe('payments', `${topic}/0/1`, T0, T0 + 1);
     assert.equal(progress.partitions, 3);
     assert.equal(progress.laterHandling('payments', 'orders/2/0', T0), null, 'the least recently seen partition went');
-    for (const flow of ['x', 'y', 'z']) progress.await(flow, 'payments', 'c/0/5');
+    for (const flow of ['x', 'y', 'z']) progress.await(flow, 'payments', 'c/0/5', T0);
     progress.observe('payments', 'c/0/9', T0 + 10, T0 + 11);
     assert.deepEqual(progress.takeWoken().sort(), ['x', 'y'], 'past the cap a flow is judged by time alone');
   });
@@ -121,6 +165,12 @@ describe('partition progress', () => {
     const official = fixtureRecords(readFlowFixtures().find((f) => f.name === 'official-each-batch')!, 'x:').map(toFlowSpan);
     assert.ok(official.filter((span) => span.role === 'producer').every((span) => span.message === null));
     assert.match(flowProgress(official).events[0]!.message ?? '', /^x:orders\/0\/\d+$/);
+  });
+
+  test('an event sent as two messages names neither: which one a group should have read is not known', () => {
+    const twice = fixtureRecords(readFlowFixtures().find((f) => f.name === 'batch-links')!, 'x:').map(toFlowSpan);
+    assert.equal(new Set(twice.filter((span) => span.role === 'producer').map((span) => span.message)).size, 2);
+    assert.equal(flowProgress(twice).events[0]!.message, null);
   });
 });
 
@@ -158,7 +208,7 @@ describe('a message passed over', () => {
     reads(partitions, 'payments', 20, { from: 480, gapMs: 20, atMs: T0 - 500 });
     const before = judgeFlow(waiting(), model.view(T0 + 30, partitions), delay);
     assert.equal(before.state, 'running');
-    assert.deepEqual(before.awaiting, [{ group: 'payments', message: 'orders/2/500' }], 'it waits on the partition');
+    assert.deepEqual(before.awaiting, [{ group: 'payments', message: 'orders/2/500', sentAtMs: T0 }], 'it waits on the partition');
 
     // then it handles 501 at T0 + 40
     partitions.observe('payments', 'orders/2/501', T0 + 40, T0 + 45);
@@ -178,6 +228,21 @@ describe('a message passed over', () => {
     // its handling arrives after all: running
     const handled = { ...waiting(), consumptions: [{ eventType: 'OrderCreated', group: 'payments', service: 'payment', atMs: T0 + 20, succeeded: true, endedAtMs: T0 + 60 }] };
     assert.equal(judgeFlow(handled, model.view(reported, partitions), delay).state, 'running');
+  });
+
+  test('on a busy partition the evidence holds: judged again after the export delay, the flow is stalled at the first later handling, not chasing the latest', () => {
+    const partitions = new PartitionProgress({ sequentialMinSamples: 1_000 });
+    reads(partitions, 'payments', 1_100, { atMs: T0 - 3_600_000, partition: 1 });
+    reads(partitions, 'payments', 20, { from: 480, gapMs: 20, atMs: T0 - 500 });
+    const exportDelay = { observationDelayMs: 10_000 };
+    const first = judgeFlow(waiting(), model.view(T0 + 30, partitions), exportDelay);
+    for (const { group, message, sentAtMs } of first.awaiting ?? []) partitions.await('flow-1', group, message, sentAtMs);
+    // payment handles 501 at T0 + 40, then a thousand more in the ten seconds the spans may take
+    reads(partitions, 'payments', 1_000, { from: 501, atMs: T0 + 40 });
+    assert.deepEqual(partitions.takeWoken(), ['flow-1']);
+    const verdict = judgeFlow(waiting(), model.view(T0 + 40 + 10_000, partitions), exportDelay);
+    assert.equal(verdict.state, 'stalled');
+    assert.equal(verdict.explanation?.kind === 'consumer' && verdict.explanation.passedOver?.laterOffset, '501');
   });
 
   test('a group that handles messages side by side proves nothing by a later one: its flows wait out their deadlines', () => {

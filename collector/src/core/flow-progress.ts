@@ -131,6 +131,15 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
     const event = events.get(consumer.eventType ?? producer?.eventType ?? '');
     if (event !== undefined && event.message === null && consumer.message !== null) event.message = consumer.message;
   }
+  // an event sent as two messages (a transaction aborted and sent again, a send retried by hand): which one
+  // a consumer group should have read is not known, so none is named
+  const messagesOf = new Map<string, Set<string>>();
+  for (const span of spans) {
+    if (span.role !== 'producer' || span.error || span.eventType === null || span.message === null) continue;
+    const seen = messagesOf.get(span.eventType) ?? new Set<string>();
+    messagesOf.set(span.eventType, seen.add(span.message));
+  }
+  for (const [eventType, seen] of messagesOf) if (seen.size > 1) events.get(eventType)!.message = null;
 
   const byKey = new Map(spans.map((span) => [span.key, span]));
   const transitions = new Map<string, Transition>();

@@ -149,8 +149,8 @@ export interface ModelView {
   readonly nowMs: number;
   expectationsAfter(eventType: string): Expectations;
   medianLatency(eventType: string, next: string): number | null;
-  /** The group reads its partitions in order (PartitionProgress.sequential); absent: not known. */
-  readsInOrder?(group: string): boolean;
+  /** The group reads the topic of `message` in order (PartitionProgress.sequential); absent: not known. */
+  readsInOrder?(group: string, message: string): boolean;
   /** For a group that reads in order, its earliest handling of a later message of `message`'s partition begun since `notBeforeMs`; absent: not known. */
   laterHandling?(group: string, message: string, notBeforeMs: number): LaterHandling | null;
 }
@@ -310,9 +310,9 @@ export class ChoreographyModel {
     return {
       nowMs,
       ...(partitions === undefined ? {} : {
-        readsInOrder: (group: string) => partitions.sequential(group),
+        readsInOrder: (group: string, message: string) => partitions.sequential(group, message),
         laterHandling: (group: string, message: string, notBeforeMs: number) =>
-          partitions.sequential(group) ? partitions.laterHandling(group, message, notBeforeMs) : null,
+          partitions.sequential(group, message) ? partitions.laterHandling(group, message, notBeforeMs) : null,
       }),
       expectationsAfter: (eventType) => {
         let answer = expectations.get(eventType);

@@ -6,15 +6,16 @@
  * handler the consumer stopped waiting for), not merely slow. stalls.ts judges with it; flows waiting on a
  * message register here, so that the handling that passes them wakes them (takeWoken).
  *
- Only a group seen reading in order is judged so (`sequential`): one whose handling of a later offset
- * (almost) never began before the handling of an earlier one ended, as kafkajs' eachMessage and most
- * consumers read a partition. A group that handles a batch's messages side by side, or by key in lanes
- * of its own, may handle a later offset first; for it a later handling proves nothing, and its flows are
- * judged by time alone.
+ * Only a group seen reading a topic in order is judged so (`sequential`): one whose handling of a later
+ * offset (almost) never began before the handling of an earlier one ended, as kafkajs' eachMessage and
+ * most consumers read a partition. A group that handles a batch's messages side by side, or by key in
+ * lanes of its own, may handle a later offset first; for it a later handling proves nothing, and its flows
+ * are judged by time alone. Per topic, since one group id often serves several listeners of one service.
  *
  * Kept in memory and bounded: after a restart it fills again from the spans that arrive, and until then
  * flows are judged by time alone.
  */
+import TinyQueue from 'tinyqueue';
 
 /** A message's place: the consumer group, the topic's partition (`topic/partition`), the offset's digits. */
 interface Place {
@@ -42,16 +43,17 @@ export interface GroupOrder {
 export interface PartitionProgressOptions {
   /** Handlings kept per group and partition, the latest (about 90 bytes each). Default 16. */
   keptPerPartition?: number;
-  /** Groups × partitions kept at most; past it the least recently seen go. Default 10_000 (14 MiB at most, bench/stalls.bench.ts). */
+  /** Groups × partitions kept at most; past it the least recently seen go. Default 10_000 (16 MiB at most, bench/stalls.bench.ts). */
   maxPartitions?: number;
-  /** Flows waiting on one group's partition at most (some 20 bytes each); past it more are judged by time alone. Default 10_000. */
+  /** Flows waiting on one group's partition at most; past it more are judged by time alone. Default 10_000. */
   maxWaitingPerPartition?: number;
-  /** Handlings compared with their neighbours before a group may be taken as reading in order. Default 1_000. */
+  /** Flows waiting on any partition at most (some 140 bytes each). Default 1_000_000. */
+  maxWaiting?: number;
+  /** Messages a group was seen going past, remembered for the flows waiting on them, at most. Default 100_000. */
+  maxPassed?: number;
+  /** Handlings compared with their neighbours before a group may be taken as reading a topic in order. Default 1_000. */
   sequentialMinSamples?: number;
-  /**
-   * The share of them that may overlap a later offset's handling, all the same: a rebalance redelivers
-   * what another member may have gone past. Default 0.001.
-   */
+  /** The share of them that may overlap a later offset's handling, all the same. Default 0.001. */
   sequentialMaxOverlap?: number;
 }
 
@@ -61,11 +63,20 @@ interface Handled {
   endMs: number;
 }
 
+/** A flow waiting for the group to handle `message` (at `offset`), sent at `notBeforeMs`. */
+interface Waiting {
+  flowId: string;
+  message: string;
+  offset: string;
+  notBeforeMs: number;
+}
+
 interface PartitionState {
   /** The latest handlings seen, oldest first as they arrived. */
   handled: Handled[];
-  /** Flows waiting for a message of the partition: `flowId` → the offset each waits for. */
-  waiting: Map<string, string>;
+  /** The flows waiting on the partition, lowest offset first; and which are in it (`flowId\0offset`). */
+  waiting: TinyQueue<Waiting>;
+  waitingKeys: Set<string>;
 }
 
 /**
@@ -88,21 +99,36 @@ export function placeOf(message: string): Place | null {
   return /^\d+$/.test(offset) ? { partition: message.slice(0, last), offset } : null;
 }
 
+/** The topic of a partition (`topic/partition`). */
+const topicOf = (partition: string): string => partition.slice(0, partition.lastIndexOf('/'));
+
 export class PartitionProgress {
   readonly #kept: number;
   readonly #maxPartitions: number;
+  readonly #maxWaitingPerPartition: number;
   readonly #maxWaiting: number;
+  readonly #maxPassed: number;
   readonly #sequentialMinSamples: number;
   readonly #sequentialMaxOverlap: number;
   /** By `group\0topic/partition`, least recently seen first. */
   readonly #partitions = new Map<string, PartitionState>();
+  /** By `group\0topic`: whether the group reads the topic in order. */
   readonly #order = new Map<string, GroupOrder>();
+  /**
+   * By `group\0message`: the first handling seen past a message a flow waited on. Kept apart from the
+   * handlings (which a busy partition turns over within seconds), so the flow finds it when it is judged
+   * again, however many handlings came since. Oldest first.
+   */
+  readonly #passed = new Map<string, LaterHandling>();
+  #waitingCount = 0;
   readonly #woken = new Set<string>();
 
   constructor(options: PartitionProgressOptions = {}) {
     this.#kept = options.keptPerPartition ?? 16;
     this.#maxPartitions = options.maxPartitions ?? 10_000;
-    this.#maxWaiting = options.maxWaitingPerPartition ?? 10_000;
+    this.#maxWaitingPerPartition = options.maxWaitingPerPartition ?? 10_000;
+    this.#maxWaiting = options.maxWaiting ?? 1_000_000;
+    this.#maxPassed = options.maxPassed ?? 100_000;
     this.#sequentialMinSamples = options.sequentialMinSamples ?? 1_000;
     this.#sequentialMaxOverlap = options.sequentialMaxOverlap ?? 0.001;
   }
@@ -112,42 +138,28 @@ export class PartitionProgress {
     const place = placeOf(message);
     if (place === null) return;
     const state = this.#state(group, place.partition, true)!;
-    // did a later offset's handling begin before an earlier one's ended? (compared with the handlings kept)
-    let overlapped = false;
-    for (const other of state.handled) {
-      const order = compareOffsets(other.offset, place.offset);
-      if (order === 0) continue;
-      const [earlier, later] = order < 0 ? [other, { startMs, endMs }] : [{ startMs, endMs }, other];
-      if (later.startMs + CLOCK_STEP_MS < earlier.endMs) overlapped = true;
-    }
-    if (state.handled.length > 0) {
-      const order = this.#order.get(group) ?? { compared: 0, overlapping: 0 };
-      order.compared += 1;
-      if (overlapped) order.overlapping += 1;
-      // the older half forgotten, over and over: a group that starts handling side by side stops
-      // counting as reading in order within a few overlaps, whatever its history
-      if (order.compared >= 2 * this.#sequentialMinSamples) [order.compared, order.overlapping] = [order.compared / 2, order.overlapping / 2];
-      this.#order.set(group, order);
+    if (state.handled.some((h) => h.offset === place.offset)) {
+      // handled again (a retry, or a redelivery after a rebalance or a rewind): what was kept past it came
+      // before the rewind, and is not compared with what comes after it
+      state.handled = state.handled.filter((h) => compareOffsets(h.offset, place.offset) <= 0);
+    } else if (state.handled.length > 0) {
+      this.#compare(group, place, state, startMs, endMs);
     }
     state.handled.push({ offset: place.offset, startMs, endMs });
     if (state.handled.length > this.#kept) state.handled.shift();
-    for (const [flowId, offset] of state.waiting) {
-      const order = compareOffsets(offset, place.offset);
-      if (order > 0) continue;
-      state.waiting.delete(flowId);
-      // its own message handled: it waits no more; an earlier one: it may have been passed over
-      if (order < 0) this.#woken.add(flowId);
-    }
+    this.#pass(group, place, state, startMs);
   }
 
   /**
-   * The earliest-starting handling by `group` of a later message of the partition than `message`'s, begun
-   * no earlier than `notBeforeMs` (the message's sending: a later offset cannot be handled before it, so one
+   * The earliest handling by `group` of a later message of the partition than `message`'s known, begun no
+   * earlier than `notBeforeMs` (the message's sending: a later offset cannot be handled before it, so one
    * that seems to is a clock apart or a recreated topic, and proves nothing). Null when none is known.
    */
   laterHandling(group: string, message: string, notBeforeMs: number): LaterHandling | null {
     const place = placeOf(message);
     if (place === null) return null;
+    const passed = this.#passed.get(`${group}\u0000${message}`);
+    if (passed !== undefined && passed.startMs + CLOCK_STEP_MS >= notBeforeMs) return passed;
     const state = this.#state(group, place.partition, false);
     if (state === null) return null;
     let found: LaterHandling | null = null;
@@ -158,24 +170,32 @@ export class PartitionProgress {
     return found;
   }
 
-  /** How the group's handlings of a partition's neighbouring offsets were seen to overlap; null before any were compared. */
-  orderOf(group: string): GroupOrder | null {
-    return this.#order.get(group) ?? null;
+  /** How the group's handlings of a topic's neighbouring offsets were seen to overlap, recently; null before any were compared. */
+  orderOf(group: string, topic: string): GroupOrder | null {
+    return this.#order.get(`${group}\u0000${topic}`) ?? null;
   }
 
-  /** The group reads its partitions in order, as far as seen: a later handling's start proves an earlier message received and done with. */
-  sequential(group: string): boolean {
-    const order = this.#order.get(group);
+  /** The group reads the topic of `message` in order, as far as seen: a later handling's start proves an earlier message received and done with. */
+  sequential(group: string, message: string): boolean {
+    const place = placeOf(message);
+    const order = place === null ? undefined : this.#order.get(`${group}\u0000${topicOf(place.partition)}`);
     return order !== undefined && order.compared >= this.#sequentialMinSamples && order.overlapping <= order.compared * this.#sequentialMaxOverlap;
   }
 
-  /** A flow waits for `group` to handle `message`: woken when the group is seen handling a later offset of its partition. */
-  await(flowId: string, group: string, message: string): void {
+  /**
+   * A flow waits for `group` to handle `message`, sent at `sentAtMs`: woken when the group is seen handling
+   * a later offset of its partition, begun since. Only for a partition the group is known to read.
+   */
+  await(flowId: string, group: string, message: string, sentAtMs: number): void {
     const place = placeOf(message);
     if (place === null) return;
-    const state = this.#state(group, place.partition, true)!;
-    if (state.waiting.size >= this.#maxWaiting && !state.waiting.has(flowId)) return;
-    state.waiting.set(flowId, place.offset);
+    const state = this.#state(group, place.partition, false);
+    const key = `${flowId}\u0000${place.offset}`;
+    if (state === null || state.waitingKeys.has(key)) return;
+    if (state.waiting.length >= this.#maxWaitingPerPartition || this.#waitingCount >= this.#maxWaiting) return;
+    state.waiting.push({ flowId, message, offset: place.offset, notBeforeMs: sentAtMs });
+    state.waitingKeys.add(key);
+    this.#waitingCount += 1;
   }
 
   /** The flows whose awaited message a later handling passed since the last call. */
@@ -187,6 +207,47 @@ export class PartitionProgress {
 
   get partitions(): number {
     return this.#partitions.size;
+  }
+
+  /** Did a later offset's handling begin before an earlier one's ended? Compared with the handlings kept. */
+  #compare(group: string, place: Place, state: PartitionState, startMs: number, endMs: number): void {
+    let overlapped = false;
+    for (const other of state.handled) {
+      const [earlier, later] = compareOffsets(other.offset, place.offset) < 0 ? [other, { startMs, endMs }] : [{ startMs, endMs }, other];
+      if (later.startMs + CLOCK_STEP_MS < earlier.endMs) overlapped = true;
+    }
+    const key = `${group}\u0000${topicOf(place.partition)}`;
+    const order = this.#order.get(key) ?? { compared: 0, overlapping: 0 };
+    order.compared += 1;
+    if (overlapped) order.overlapping += 1;
+    // the older half forgotten, over and over: a group that starts handling side by side stops
+    // counting as reading in order within a few overlaps, whatever its history
+    if (order.compared >= 2 * this.#sequentialMinSamples) [order.compared, order.overlapping] = [order.compared / 2, order.overlapping / 2];
+    this.#order.set(key, order);
+  }
+
+  /** The flows waiting on the partition up to the offset handled: done waiting, and those before it passed over. */
+  #pass(group: string, place: Place, state: PartitionState, startMs: number): void {
+    const notYet: Waiting[] = [];
+    for (let top = state.waiting.peek(); top !== undefined && compareOffsets(top.offset, place.offset) <= 0; top = state.waiting.peek()) {
+      state.waiting.pop();
+      if (top.offset !== place.offset && startMs + CLOCK_STEP_MS < top.notBeforeMs) {
+        notYet.push(top); // begun before the message was sent, by the clocks: proves nothing yet
+        continue;
+      }
+      state.waitingKeys.delete(`${top.flowId}\u0000${top.offset}`);
+      this.#waitingCount -= 1;
+      if (top.offset === place.offset) continue; // its own message: it waits no more
+      const key = `${group}\u0000${top.message}`;
+      const known = this.#passed.get(key);
+      if (known === undefined || startMs < known.startMs) {
+        this.#passed.delete(key);
+        this.#passed.set(key, { offset: place.offset, startMs });
+        if (this.#passed.size > this.#maxPassed) this.#passed.delete(this.#passed.keys().next().value!);
+      }
+      this.#woken.add(top.flowId);
+    }
+    for (const waiting of notYet) state.waiting.push(waiting);
   }
 
   #state(group: string, partition: string, create: boolean): PartitionState | null {
@@ -201,9 +262,13 @@ export class PartitionProgress {
       return state;
     }
     if (!create) return null;
-    state = { handled: [], waiting: new Map() };
+    state = { handled: [], waiting: new TinyQueue<Waiting>([], (a, b) => compareOffsets(a.offset, b.offset)), waitingKeys: new Set() };
     this.#partitions.set(key, state);
-    if (this.#partitions.size > this.#maxPartitions) this.#partitions.delete(this.#partitions.keys().next().value!);
+    if (this.#partitions.size > this.#maxPartitions) {
+      const [oldestKey, oldest] = this.#partitions.entries().next().value!;
+      this.#waitingCount -= oldest.waiting.length;
+      this.#partitions.delete(oldestKey);
+    }
     return state;
   }
 }

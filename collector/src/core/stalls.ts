@@ -109,6 +109,8 @@ export interface AwaitedMessage {
   group: string;
   /** `topic/partition/offset` (flow-span.ts). */
   message: string;
+  /** When it was sent: a later handling begun before it proves nothing. */
+  sentAtMs: number;
 }
 
 /** A handling that ended without sending, by a group that always sends. */
@@ -191,7 +193,9 @@ export function judgeFlow(progress: FlowProgress, model: ModelView, options: Sta
       const wait = waitFor('consumer', event, expected, consumer.due ?? consumer.wait, consumer, settings, declared?.get(consumer.group) ?? null);
       const passed = passedOver(event, consumer.group, model);
       // with no later handling yet, one seen in another flow's spans must look at this flow again
-      if (passed === null && event.message != null && model.readsInOrder?.(consumer.group) === true) judged.awaiting.push({ group: consumer.group, message: event.message });
+      if (passed === null && event.message != null && model.readsInOrder?.(consumer.group, event.message) === true) {
+        judged.awaiting.push({ group: consumer.group, message: event.message, sentAtMs: event.atMs });
+      }
       consider(judged, passed === null ? wait : withPassedOver(wait, passed, settings), nowMs);
     }
     if (expected.terminal !== null) {

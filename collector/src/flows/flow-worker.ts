@@ -446,7 +446,7 @@ export class FlowWorker {
       }
     }
     this.#book!.observe(flow.id, subjectsOf(verdict.state, verdict.explanation, described.anomalies, described.facts.lastEventMs), nowMs);
-    for (const { group, message } of verdict.awaiting ?? []) this.#partitions.await(flow.id, group, message);
+    for (const { group, message, sentAtMs } of verdict.awaiting ?? []) this.#partitions.await(flow.id, group, message, sentAtMs);
     return {
       facts: described.facts,
       standing: { state: verdict.state, explanation: verdict.explanation, expectedCompletionMs: verdict.expectedCompletionMs },
