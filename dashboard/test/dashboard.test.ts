@@ -232,6 +232,13 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
     await page.getByTestId('flow-graph').locator('text.label', { hasText: 'OrderShipped' }).waitFor();
     const chain = await page.getByTestId('flow-graph').locator('g.node.event text.label').allTextContents();
     assert.deepEqual(chain.sort(), ['OrderCreated', 'OrderShipped', 'PaymentAuthorized', 'StockReserved']);
+    // the last bar's name ends inside the plot, not cut off at its edge
+    await page.locator('text.bar-label', { hasText: 'handles OrderShipped' }).waitFor();
+    const cut = await page.$$eval('text.bar-label', (labels) => {
+      const plot = document.querySelector('[data-testid=timeline] svg')!.getBoundingClientRect();
+      return labels.filter((l) => l.getBoundingClientRect().right > plot.right - 4).map((l) => l.textContent);
+    });
+    assert.deepEqual(cut, [], 'bar labels running past the plot');
     saved.push(await screenshot(page, 'flow-completed'));
   } finally {
     await page.close();

@@ -173,7 +173,9 @@ export class FlowView {
         return to - from >= MIN_LABEL_ROOM && x(s.span.endTimeMs) >= GUTTER;
       });
       labels.selectAll<SVGTextElement, TimelineSpan>('text.bar-label').data(roomy, (s) => s.key).join('text').attr('class', 'bar-label')
-        .attr('x', (s) => Math.max(GUTTER + 2, x(s.span.startTimeMs))).attr('y', (s) => rowY(s) + 11).text((s) => barLabel(s));
+        .attr('y', (s) => rowY(s) + 11).text((s) => barLabel(s))
+        // from the bar's start, moved left as far as it takes to end inside the plot (a late bar's name is not cut off)
+        .attr('x', function (s) { return Math.max(GUTTER + 2, Math.min(x(s.span.startTimeMs), right - this.getComputedTextLength())); });
       hopsLayer.selectAll<SVGPathElement, TimelineHop>('path.hop').data(deliveries, (h) => h.key).join((enter) => enter.append('path')
         .attr('class', (h) => `hop${h.clockSkew ? ' skew' : ''}${h.newTrace ? ' new-trace' : ''}`).attr('data-hop', (h) => h.key).attr('marker-end', 'url(#hop-arrow)'))
         .attr('d', (h) => hopPath(h, x, rowY));
