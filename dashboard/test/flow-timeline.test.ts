@@ -12,7 +12,7 @@ import { flowTimeline } from '../src/model/flow-timeline.ts';
 import { flowGraph } from '../src/model/flow-graph.ts';
 import { offsetLabel } from '../src/model/format.ts';
 import { durationBuckets, funnelBars } from '../src/model/stats-charts.ts';
-import { stuckGroups } from '../src/model/stuck-groups.ts';
+import { groupFigures, stuckGroups } from '../src/model/stuck-groups.ts';
 
 const T0 = Date.UTC(2026, 11, 1, 12);
 const traceA = 'a'.repeat(32);
@@ -90,6 +90,11 @@ test('stuck flows group by what they wait for, the biggest group first, each flo
   const groups = stuckGroups([flow('a', 'late', 'X', T0 + 5), flow('b', 'stalled', 'Y', T0), flow('c', 'stalled', 'X', T0 + 1), { ...flow('d', 'running', 'X', T0), explanation: null }]);
   assert.deepEqual(groups.map((g) => [g.afterEventType, g.stalled, g.late, g.flows.map((f) => f.flowId), g.oldestSinceMs - T0]), [['X', 1, 1, ['c', 'a'], 1], ['Y', 1, 0, ['b'], 0]]);
   assert.equal(groups[0]!.headline, 'waiting for Next from svc, after X');
+  // all the stuck flows read, or only the newest page of more (then the counts are lower bounds)
+  const seconds = (ms: number) => `${ms / 1_000} s`;
+  assert.deepEqual(groupFigures(groups[0]!, { stalled: false, late: false }, T0 + 5_001, seconds), { count: '2', detail: '1 stalled, 1 late · the longest for 5 s' });
+  assert.deepEqual(groupFigures(groups[0]!, { stalled: true, late: false }, T0 + 5_001, seconds),
+    { count: '2+', detail: '1+ stalled, 1 late · the longest of the newest read for 5 s' });
   // flows whose handler ended without sending are a group of their own, said so
   const silent = flow('e', 'stalled', 'X', T0);
   silent.explanation = { ...(silent.explanation as ApiWaitExplanation), consumerGroup: 'svc-group', handledWithoutSending: { consumerGroup: 'svc-group', service: 'svc', atMs: T0 + 2, sendShare: 1 } };

@@ -41,6 +41,23 @@ export function stuckGroups(flows: readonly FlowSummary[]): StuckGroup[] {
   return [...groups.values()].sort((a, b) => b.stalled + b.late - (a.stalled + a.late) || a.oldestSinceMs - b.oldestSinceMs);
 }
 
+/**
+ * A group's figures as the panel says them. `partial`, per state: the flows read were the newest page of
+ * more (the API lists newest activity first), so that count is a lower bound and the longest wait is
+ * among those read.
+ */
+export function groupFigures(
+  group: StuckGroup, partial: { stalled: boolean; late: boolean }, nowMs: number, duration: (ms: number) => string,
+): { count: string; detail: string } {
+  const some = partial.stalled || partial.late;
+  const more = (p: boolean) => (p ? '+' : '');
+  return {
+    count: `${group.stalled + group.late}${more(some)}`,
+    detail: `${group.stalled}${more(partial.stalled)} stalled, ${group.late}${more(partial.late)} late · ` +
+      `the longest ${some ? 'of the newest read ' : ''}for ${duration(nowMs - group.oldestSinceMs)}`,
+  };
+}
+
 function headline(explanation: ApiWaitExplanation): string {
   const service = explanation.awaitedService ?? 'an unknown service';
   if (explanation.kind === 'consumer') return `waiting for ${service} (group ${explanation.consumerGroup ?? '?'}) to handle ${explanation.afterEventType}`;

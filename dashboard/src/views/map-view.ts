@@ -12,7 +12,7 @@ import { el, viewHref } from '../dom.ts';
 import { shortDuration, shortRate } from '../model/format.ts';
 import { choreographyMap, type ChoreographyMap, type MapEdge, type MapNode, eventNodeId, serviceNodeId } from '../model/map-model.ts';
 import { liveRates } from '../model/live-rates.ts';
-import { stuckGroups } from '../model/stuck-groups.ts';
+import { groupFigures, stuckGroups } from '../model/stuck-groups.ts';
 
 /** Stuck badges count flows late or stalled in the last day (the alert book gives up on a flow stalled longer). */
 const STUCK_WINDOW_MS = 86_400_000;
@@ -435,12 +435,14 @@ export class MapView {
       const groups = stuckGroups(answers.flatMap((answer) => answer.flows));
       if (groups.length === 0) return list.replaceChildren(el('p', {}, 'Nothing is stuck.'));
       const now = Date.now();
-      list.replaceChildren(...groups.slice(0, 12).map((group) => el('section', { className: 'stuck-group' },
-        el('p', { className: 'stuck-head' },
-          el('span', { className: 'count' }, `${group.stalled + group.late}`),
-          ` ${group.headline}`),
-        el('p', { className: 'muted' }, `${group.stalled} stalled, ${group.late} late · the longest for ${shortDuration(now - group.oldestSinceMs)}`),
-        el('ul', { className: 'flow-list' }, ...group.flows.slice(0, 5).map(flowItem)))));
+      const partial = { stalled: answers[0]!.nextCursor !== null, late: answers[1]!.nextCursor !== null };
+      list.replaceChildren(...groups.slice(0, 12).map((group) => {
+        const figures = groupFigures(group, partial, now, shortDuration);
+        return el('section', { className: 'stuck-group' },
+          el('p', { className: 'stuck-head' }, el('span', { className: 'count' }, figures.count), ` ${group.headline}`),
+          el('p', { className: 'muted' }, figures.detail),
+          el('ul', { className: 'flow-list' }, ...group.flows.slice(0, 5).map(flowItem)));
+      }));
     }, (error: Error) => list.replaceChildren(el('p', { className: 'muted' }, `could not read flows: ${error.message}`)));
   }
 }
