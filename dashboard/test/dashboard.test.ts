@@ -234,9 +234,10 @@ test('a stalled flow\'s timeline: a lane per service, each delivery labelled wit
     assert.deepEqual(chain.sort(), ['OrderCreated', 'OrderShipped', 'PaymentAuthorized', 'StockReserved']);
     // the last bar's name ends inside the plot, not cut off at its edge
     await page.locator('text.bar-label', { hasText: 'handles OrderShipped' }).waitFor();
+    type Box = { getBoundingClientRect(): { right: number }; textContent: string | null };
     const cut = await page.$$eval('text.bar-label', (labels) => {
-      const plot = document.querySelector('[data-testid=timeline] svg')!.getBoundingClientRect();
-      return labels.filter((l) => l.getBoundingClientRect().right > plot.right - 4).map((l) => l.textContent);
+      const plot = (document.querySelector('[data-testid=timeline] svg') as unknown as Box).getBoundingClientRect();
+      return (labels as unknown as Box[]).filter((l) => l.getBoundingClientRect().right > plot.right - 4).map((l) => l.textContent);
     });
     assert.deepEqual(cut, [], 'bar labels running past the plot');
     saved.push(await screenshot(page, 'flow-completed'));
