@@ -86,6 +86,10 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
   };
   let lastActivityMs = -Infinity;
   const failedSends = new Map<string, FlowSpan>();
+  // an event sent as two messages (a transaction aborted and sent again, a send retried by hand): which one
+  // a consumer group should have read is not known, so none is named
+  const firstMessage = new Map<string, string>();
+  const sentTwice = new Set<string>();
   const goodSends = new Set<string>();
   for (const span of spans) {
     lastActivityMs = Math.max(lastActivityMs, span.endMs);
@@ -96,6 +100,10 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
     }
     goodSends.add(span.eventType);
     sent(span.eventType, span.serviceName, span.endMs, span.message);
+    if (span.message === null) continue;
+    const first = firstMessage.get(span.eventType);
+    if (first === undefined) firstMessage.set(span.eventType, span.message);
+    else if (first !== span.message) sentTwice.add(span.eventType);
   }
 
   const consumptions = new Map<string, Consumption>();
@@ -131,15 +139,7 @@ export function flowProgress(spans: readonly FlowSpan[], hops: FlowHops = findHo
     const event = events.get(consumer.eventType ?? producer?.eventType ?? '');
     if (event !== undefined && event.message === null && consumer.message !== null) event.message = consumer.message;
   }
-  // an event sent as two messages (a transaction aborted and sent again, a send retried by hand): which one
-  // a consumer group should have read is not known, so none is named
-  const messagesOf = new Map<string, Set<string>>();
-  for (const span of spans) {
-    if (span.role !== 'producer' || span.error || span.eventType === null || span.message === null) continue;
-    const seen = messagesOf.get(span.eventType) ?? new Set<string>();
-    messagesOf.set(span.eventType, seen.add(span.message));
-  }
-  for (const [eventType, seen] of messagesOf) if (seen.size > 1) events.get(eventType)!.message = null;
+  for (const eventType of sentTwice) events.get(eventType)!.message = null;
 
   const byKey = new Map(spans.map((span) => [span.key, span]));
   const transitions = new Map<string, Transition>();
